@@ -1,0 +1,18 @@
+//! Stream names: which entity's events live where. Kept in one place so the command side, the
+//! projections and the auditor agree.
+
+use uuid::Uuid;
+
+/// The register of one organisation: properties, people, contracts, staff.
+pub fn organisation(organisation_id: Uuid) -> String {
+    format!("organisation-{organisation_id}")
+}
+
+pub fn fault_report(fault_report_id: Uuid) -> String {
+    format!("fault-report-{fault_report_id}")
+}
+
+/// One series of ticket numbers (`VK`, `YT`, ...) of one organisation.
+pub fn tickets(prefix: &str, organisation_id: Uuid) -> String {
+    format!("tickets-{prefix}-{organisation_id}")
+}
