@@ -1,1 +1,15 @@
-//! placeholder
+//! Talo's domain: every rule of the business, as pure functions.
+//!
+//! Commands come in with everything they need (the acting [`access::Principal`], the register,
+//! the business time); decisions go out as events or as a [`Rejection`] naming the rule. Nothing
+//! here does IO, reads a clock or awaits, so every rule is unit-tested directly
+//! (given events, when command, then events or rejection).
+
+pub mod access;
+pub mod calendar;
+pub mod fault_report;
+pub mod register;
+pub mod rejection;
+pub mod ticket;
+
+pub use rejection::{Rejection, RejectionKind};

@@ -58,7 +58,10 @@ impl FromStr for Position {
     type Err = PositionParseError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let parse = |t: &str| t.parse::<u64>().map_err(|_| PositionParseError(s.to_owned()));
+        let parse = |t: &str| {
+            t.parse::<u64>()
+                .map_err(|_| PositionParseError(s.to_owned()))
+        };
         match s.split_once('/') {
             Some((commit, prepare)) => Ok(Position {
                 commit: parse(commit)?,
@@ -233,7 +236,13 @@ mod tests {
 
     #[test]
     fn position_text_round_trips_in_both_shapes() {
-        for p in [Position::sequence(42), Position { commit: 10, prepare: 7 }] {
+        for p in [
+            Position::sequence(42),
+            Position {
+                commit: 10,
+                prepare: 7,
+            },
+        ] {
             assert_eq!(p.to_string().parse::<Position>(), Ok(p));
         }
         assert_eq!("42".parse::<Position>(), Ok(Position::sequence(42)));
@@ -248,6 +257,14 @@ mod tests {
     #[test]
     fn positions_order_by_commit_then_prepare() {
         assert!(Position::sequence(2) > Position::sequence(1));
-        assert!(Position { commit: 5, prepare: 9 } < Position { commit: 6, prepare: 1 });
+        assert!(
+            Position {
+                commit: 5,
+                prepare: 9
+            } < Position {
+                commit: 6,
+                prepare: 1
+            }
+        );
     }
 }

@@ -144,7 +144,9 @@ pub enum StaffRole {
 pub enum StaffScope {
     /// Every property of the organisation.
     Organisation,
-    Property { property_id: Uuid },
+    Property {
+        property_id: Uuid,
+    },
 }
 
 /// A person was given a staff role in the organisation.

@@ -37,5 +37,8 @@ fn committed_schemas_match_the_code() {
         drifted.is_empty(),
         "schemas differ from the code (run `UPDATE_SNAPSHOTS=1 cargo test -p talo-events-schema`): {drifted:?}"
     );
-    assert!(stale.is_empty(), "schema files for no current event type: {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "schema files for no current event type: {stale:?}"
+    );
 }

@@ -36,7 +36,14 @@ fn unknown_types_and_future_versions_are_named_errors() {
         Err(DecodeError::UnknownType("RoofBlownAway".into()))
     );
     let err = DomainEvent::from_json("FaultReported", 3, fixture("FaultReported.v2.json"));
-    assert!(matches!(err, Err(DecodeError::NewerVersion { version: 3, current: 2, .. })));
+    assert!(matches!(
+        err,
+        Err(DecodeError::NewerVersion {
+            version: 3,
+            current: 2,
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -45,5 +52,8 @@ fn a_payload_missing_a_field_names_the_event_and_field() {
     payload.as_object_mut().unwrap().remove("description");
     let err = DomainEvent::from_json("FaultReported", 2, payload).unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("FaultReported") && text.contains("description"), "{text}");
+    assert!(
+        text.contains("FaultReported") && text.contains("description"),
+        "{text}"
+    );
 }

@@ -1,0 +1,140 @@
+//! Who is acting: a person's relationships to the organisation on a given day, read from the
+//! register. Every permission rule asks a [`Principal`]; the token only says who the person is.
+
+use talo_events_schema::envelope::ActorRole;
+use talo_events_schema::register::{BoardRole, ContractKind, StaffRole, StaffScope};
+use uuid::Uuid;
+
+/// An apartment the person holds an active contract on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Home {
+    pub apartment_id: Uuid,
+    pub property_id: Uuid,
+    pub kind: ContractKind,
+}
+
+impl Home {
+    pub fn role(&self) -> ActorRole {
+        match self.kind {
+            ContractKind::Lease => ActorRole::Resident,
+            ContractKind::Shareholding => ActorRole::Shareholder,
+        }
+    }
+}
+
+/// An active staff assignment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffGrant {
+    pub role: StaffRole,
+    pub scope: StaffScope,
+    pub contractor_company_id: Option<Uuid>,
+}
+
+impl StaffGrant {
+    fn covers(&self, property_id: Uuid) -> bool {
+        match self.scope {
+            StaffScope::Organisation => true,
+            StaffScope::Property { property_id: p } => p == property_id,
+        }
+    }
+}
+
+/// The roles that run the organisation's properties (isännöinti and asiakaspalvelu).
+pub const OFFICE_ROLES: [StaffRole; 3] = [
+    StaffRole::PropertyManager,
+    StaffRole::TechnicalManager,
+    StaffRole::CustomerService,
+];
+
+/// A person as the organisation knows them on one day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub person_id: Uuid,
+    pub organisation_id: Uuid,
+    pub homes: Vec<Home>,
+    pub board_seats: Vec<(Uuid, BoardRole)>,
+    pub staff: Vec<StaffGrant>,
+}
+
+impl Principal {
+    /// The role under which the person may act as an occupant of the apartment.
+    pub fn home_role(&self, apartment_id: Uuid) -> Option<ActorRole> {
+        self.homes
+            .iter()
+            .find(|h| h.apartment_id == apartment_id)
+            .map(Home::role)
+    }
+
+    /// The role under which the person may act as an occupant somewhere in the property.
+    pub fn occupant_role_in(&self, property_id: Uuid) -> Option<ActorRole> {
+        self.homes
+            .iter()
+            .find(|h| h.property_id == property_id)
+            .map(Home::role)
+    }
+
+    /// The first of `roles` the person holds for the property, as the role to record.
+    pub fn staff_role_for(&self, property_id: Uuid, roles: &[StaffRole]) -> Option<ActorRole> {
+        roles.iter().find_map(|wanted| {
+            self.staff
+                .iter()
+                .any(|g| g.role == *wanted && g.covers(property_id))
+                .then(|| staff_actor_role(*wanted))
+        })
+    }
+
+    /// An office role (manager, technical manager, customer service) for the property.
+    pub fn office_role_for(&self, property_id: Uuid) -> Option<ActorRole> {
+        self.staff_role_for(property_id, &OFFICE_ROLES)
+    }
+
+    pub fn is_organisation_wide(&self, role: StaffRole) -> bool {
+        self.staff
+            .iter()
+            .any(|g| g.role == role && g.scope == StaffScope::Organisation)
+    }
+
+    pub fn is_auditor(&self) -> bool {
+        self.staff.iter().any(|g| g.role == StaffRole::Auditor)
+    }
+
+    /// Contractor companies the person works for.
+    pub fn contractor_companies(&self) -> impl Iterator<Item = Uuid> + '_ {
+        self.staff
+            .iter()
+            .filter(|g| g.role == StaffRole::ContractorWorker)
+            .filter_map(|g| g.contractor_company_id)
+    }
+
+    pub fn works_for(&self, contractor_company_id: Uuid) -> bool {
+        self.contractor_companies()
+            .any(|c| c == contractor_company_id)
+    }
+
+    /// Every role the person holds, for display ("what can I do here").
+    pub fn roles(&self) -> Vec<ActorRole> {
+        let mut roles: Vec<ActorRole> = self.homes.iter().map(Home::role).collect();
+        roles.extend(self.board_seats.iter().map(|(_, r)| match r {
+            BoardRole::Member => ActorRole::BoardMember,
+            BoardRole::Chair => ActorRole::BoardChair,
+        }));
+        roles.extend(self.staff.iter().map(|g| staff_actor_role(g.role)));
+        let mut unique = Vec::new();
+        for r in roles {
+            if !unique.contains(&r) {
+                unique.push(r);
+            }
+        }
+        unique
+    }
+}
+
+pub fn staff_actor_role(role: StaffRole) -> ActorRole {
+    match role {
+        StaffRole::PropertyManager => ActorRole::PropertyManager,
+        StaffRole::TechnicalManager => ActorRole::TechnicalManager,
+        StaffRole::CustomerService => ActorRole::CustomerService,
+        StaffRole::ContractorWorker => ActorRole::Contractor,
+        StaffRole::Auditor => ActorRole::Auditor,
+    }
+}

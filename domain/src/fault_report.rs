@@ -1,0 +1,752 @@
+//! The fault report (vikailmoitus): reported by a resident (or by customer service on their
+//! behalf), acknowledged by the office, assigned to a contractor with a promised-by date, visited,
+//! worked, resolved, and then confirmed or reopened by the resident. Every step is an event;
+//! every step that is not allowed is a [`Rejection`] naming its rule.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use talo_events_schema::DomainEvent;
+use talo_events_schema::envelope::{ActorRole, Channel};
+use talo_events_schema::fault_report::*;
+use uuid::Uuid;
+
+use crate::access::Principal;
+use crate::calendar::local_date;
+use crate::register::Register;
+use crate::rejection::{Rejection, require_text};
+
+pub const MAX_DESCRIPTION: usize = 4000;
+pub const MAX_NOTE: usize = 4000;
+pub const MAX_REASON: usize = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultStatus {
+    Reported,
+    Acknowledged,
+    Assigned,
+    VisitScheduled,
+    InProgress,
+    Resolved,
+    Confirmed,
+    Reopened,
+    Cancelled,
+}
+
+impl FaultStatus {
+    /// Closed reports take no more steps or notes.
+    pub fn is_closed(self) -> bool {
+        matches!(self, FaultStatus::Confirmed | FaultStatus::Cancelled)
+    }
+
+    /// Still waiting for someone to act (the queue shows these).
+    pub fn is_open(self) -> bool {
+        !self.is_closed() && self != FaultStatus::Resolved
+    }
+
+    /// The status an event leads to, if it changes the status.
+    pub fn after(event: &DomainEvent) -> Option<FaultStatus> {
+        Some(match event {
+            DomainEvent::FaultReported(_) => FaultStatus::Reported,
+            DomainEvent::FaultReportAcknowledged(_) => FaultStatus::Acknowledged,
+            DomainEvent::FaultReportAssigned(_) => FaultStatus::Assigned,
+            DomainEvent::FaultReportVisitScheduled(_) => FaultStatus::VisitScheduled,
+            DomainEvent::FaultReportWorkStarted(_) => FaultStatus::InProgress,
+            DomainEvent::FaultReportResolved(_) => FaultStatus::Resolved,
+            DomainEvent::FaultReportConfirmed(_) => FaultStatus::Confirmed,
+            DomainEvent::FaultReportReopened(_) => FaultStatus::Reopened,
+            DomainEvent::FaultReportCancelled(_) => FaultStatus::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+/// What the rules need to know about one report, folded from its stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultReport {
+    pub fault_report_id: Uuid,
+    pub property_id: Uuid,
+    pub apartment_id: Option<Uuid>,
+    pub reporter_id: Uuid,
+    pub status: FaultStatus,
+    pub contractor_company_id: Option<Uuid>,
+    pub promised_by: Option<NaiveDate>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+impl FaultReport {
+    /// Folds the events of one report's stream, oldest first, with their business times.
+    pub fn fold<'a>(
+        events: impl IntoIterator<Item = (&'a DomainEvent, DateTime<Utc>)>,
+    ) -> Option<Self> {
+        let mut state: Option<FaultReport> = None;
+        for (event, at) in events {
+            match (&mut state, event) {
+                (None, DomainEvent::FaultReported(e)) => {
+                    state = Some(FaultReport {
+                        fault_report_id: e.fault_report_id,
+                        property_id: e.property_id,
+                        apartment_id: match e.location {
+                            FaultLocation::Apartment { apartment_id } => Some(apartment_id),
+                            FaultLocation::CommonArea { .. } => None,
+                        },
+                        reporter_id: e.reporter_id,
+                        status: FaultStatus::Reported,
+                        contractor_company_id: None,
+                        promised_by: None,
+                        resolved_at: None,
+                    })
+                }
+                (Some(s), event) => s.apply(event, at),
+                (None, _) => {}
+            }
+        }
+        state
+    }
+
+    fn apply(&mut self, event: &DomainEvent, at: DateTime<Utc>) {
+        if let Some(status) = FaultStatus::after(event) {
+            self.status = status;
+        }
+        match event {
+            DomainEvent::FaultReportAssigned(e) => {
+                self.contractor_company_id = Some(e.contractor_company_id);
+                self.promised_by = Some(e.promised_by);
+            }
+            DomainEvent::FaultReportResolved(_) => self.resolved_at = Some(at),
+            _ => {}
+        }
+    }
+}
+
+/// The facts about a report that decide who may see it, as the read side keeps them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FaultReportAccess {
+    pub property_id: Uuid,
+    pub apartment_id: Option<Uuid>,
+    pub reporter_id: Uuid,
+    pub contractor_company_id: Option<Uuid>,
+}
+
+impl From<&FaultReport> for FaultReportAccess {
+    fn from(r: &FaultReport) -> Self {
+        FaultReportAccess {
+            property_id: r.property_id,
+            apartment_id: r.apartment_id,
+            reporter_id: r.reporter_id,
+            contractor_company_id: r.contractor_company_id,
+        }
+    }
+}
+
+/// How a person sees a report: residents see shared notes only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    /// The reporter or an occupant of the apartment.
+    Occupant(ActorRole),
+    /// An office role for the property.
+    Office(ActorRole),
+    /// A worker of the contractor the report is assigned to.
+    Contractor,
+    Auditor,
+}
+
+impl Viewer {
+    pub fn sees_internal_notes(self) -> bool {
+        !matches!(self, Viewer::Occupant(_))
+    }
+
+    pub fn role(self) -> ActorRole {
+        match self {
+            Viewer::Occupant(r) | Viewer::Office(r) => r,
+            Viewer::Contractor => ActorRole::Contractor,
+            Viewer::Auditor => ActorRole::Auditor,
+        }
+    }
+}
+
+/// Whether and how `principal` may see a report. Office roles come first: a manager who also
+/// lives in the building sees the report as staff.
+pub fn viewer(principal: &Principal, report: &FaultReportAccess) -> Option<Viewer> {
+    if let Some(role) = principal.office_role_for(report.property_id) {
+        return Some(Viewer::Office(role));
+    }
+    if report
+        .contractor_company_id
+        .is_some_and(|c| principal.works_for(c))
+    {
+        return Some(Viewer::Contractor);
+    }
+    if let Some(role) = report.apartment_id.and_then(|a| principal.home_role(a)) {
+        return Some(Viewer::Occupant(role));
+    }
+    if report.reporter_id == principal.person_id {
+        let role = principal
+            .occupant_role_in(report.property_id)
+            .unwrap_or(ActorRole::Resident);
+        return Some(Viewer::Occupant(role));
+    }
+    if principal.is_auditor() {
+        return Some(Viewer::Auditor);
+    }
+    None
+}
+
+/// A new report, before it has a ticket number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportFault {
+    pub fault_report_id: Uuid,
+    pub property_id: Uuid,
+    pub location: FaultLocation,
+    pub category: FaultCategory,
+    pub description: String,
+    pub permission_to_enter: bool,
+    pub pets: PetsOnPremises,
+    pub preferred_visit: Option<TimeWindow>,
+    pub contact_phone: Option<String>,
+    /// The resident the report is for: the actor themselves, or the person customer service
+    /// is helping.
+    pub reporter_id: Uuid,
+}
+
+/// A step on an existing report.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaultReportCommand {
+    Acknowledge,
+    Assign {
+        contractor_company_id: Uuid,
+        promised_by: NaiveDate,
+    },
+    ScheduleVisit {
+        visit: TimeWindow,
+    },
+    StartWork,
+    AddNote {
+        note_id: Uuid,
+        text: String,
+        visibility: NoteVisibility,
+    },
+    Resolve {
+        work_summary: String,
+    },
+    Confirm,
+    Reopen {
+        reason: String,
+    },
+    Cancel {
+        reason: String,
+    },
+}
+
+/// Everything a decision may look at besides the report itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub principal: &'a Principal,
+    pub register: &'a Register,
+    pub occurred_at: DateTime<Utc>,
+    pub channel: Channel,
+}
+
+/// The events to record and the role the actor acted in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub events: Vec<DomainEvent>,
+    pub role: ActorRole,
+}
+
+/// Checks a new report and names the role the actor files it in. Call before issuing a ticket
+/// number, so a refused report does not use one up.
+pub fn check_report(command: &ReportFault, ctx: &Context<'_>) -> Result<ActorRole, Rejection> {
+    refuse_auditor(ctx.principal)?;
+    let property = ctx
+        .register
+        .properties
+        .get(&command.property_id)
+        .ok_or_else(|| {
+            Rejection::not_found(
+                "property_id",
+                "fault_report.property_unknown",
+                "no such property",
+            )
+        })?;
+    require_text("description", &command.description, MAX_DESCRIPTION)?;
+    if let Some(phone) = &command.contact_phone {
+        check_phone(phone)?;
+    }
+    if let Some(details) = &command.pets.details {
+        require_text("pets.details", details, 500)?;
+    }
+    if let Some(visit) = command.preferred_visit {
+        check_window("preferred_visit", visit)?;
+    }
+    let today = local_date(ctx.occurred_at);
+    let occupant_of_location = |person: Uuid| -> bool {
+        match &command.location {
+            FaultLocation::Apartment { apartment_id } => ctx
+                .register
+                .occupants(*apartment_id, today)
+                .any(|c| c.person_id == person),
+            FaultLocation::CommonArea { .. } => ctx.register.apartments.values().any(|a| {
+                a.property_id == property.property_id
+                    && ctx
+                        .register
+                        .occupants(a.apartment_id, today)
+                        .any(|c| c.person_id == person)
+            }),
+        }
+    };
+    match &command.location {
+        FaultLocation::Apartment { apartment_id } => {
+            let apartment = ctx
+                .register
+                .apartments
+                .get(apartment_id)
+                .filter(|a| a.property_id == property.property_id);
+            if apartment.is_none() {
+                return Err(Rejection::not_found(
+                    "location.apartment_id",
+                    "fault_report.apartment_unknown",
+                    "no such apartment in the property",
+                ));
+            }
+        }
+        FaultLocation::CommonArea { building_id, area } => {
+            require_text("location.area", area, 200)?;
+            if let Some(b) = building_id
+                && !ctx
+                    .register
+                    .buildings
+                    .get(b)
+                    .is_some_and(|b| b.property_id == property.property_id)
+            {
+                return Err(Rejection::not_found(
+                    "location.building_id",
+                    "fault_report.building_unknown",
+                    "no such building in the property",
+                ));
+            }
+        }
+    }
+    if command.reporter_id == ctx.principal.person_id {
+        if !occupant_of_location(command.reporter_id) {
+            // Staff may report common-area faults they notice themselves.
+            if let (FaultLocation::CommonArea { .. }, Some(role)) = (
+                &command.location,
+                ctx.principal.office_role_for(property.property_id),
+            ) {
+                return Ok(role);
+            }
+            return Err(Rejection::forbidden(
+                "fault_report.report_own_home_only",
+                "you may report faults only in your own apartment or its property's common areas",
+            ));
+        }
+        let role = match &command.location {
+            FaultLocation::Apartment { apartment_id } => ctx.principal.home_role(*apartment_id),
+            FaultLocation::CommonArea { .. } => {
+                ctx.principal.occupant_role_in(property.property_id)
+            }
+        };
+        return Ok(role.unwrap_or(ActorRole::Resident));
+    }
+    // On someone's behalf: only the office, only for an occupant, and the channel says how the
+    // resident got in touch.
+    let role = ctx
+        .principal
+        .office_role_for(property.property_id)
+        .ok_or_else(|| {
+            Rejection::forbidden(
+                "fault_report.on_behalf_requires_office",
+                "only the office may file a report on someone else's behalf",
+            )
+        })?;
+    if !matches!(
+        ctx.channel,
+        Channel::Phone | Channel::Email | Channel::Office
+    ) {
+        return Err(Rejection::invalid(
+            "channel",
+            "fault_report.on_behalf_channel",
+            "a report filed on a resident's behalf must say how they got in touch: phone, email or office",
+        ));
+    }
+    if !occupant_of_location(command.reporter_id) {
+        return Err(Rejection::invalid(
+            "reporter_id",
+            "fault_report.reporter_not_occupant",
+            "the reporter must live in or own the apartment (or an apartment of the property, for common areas)",
+        ));
+    }
+    Ok(role)
+}
+
+/// Files a checked report under the ticket number issued for it.
+pub fn report(
+    command: ReportFault,
+    ticket: &TicketNumberIssued,
+    ctx: &Context<'_>,
+) -> Result<Decision, Rejection> {
+    let role = check_report(&command, ctx)?;
+    Ok(Decision {
+        role,
+        events: vec![DomainEvent::FaultReported(FaultReported {
+            fault_report_id: command.fault_report_id,
+            ticket: ticket.ticket.clone(),
+            property_id: command.property_id,
+            location: command.location,
+            category: command.category,
+            description: command.description,
+            permission_to_enter: command.permission_to_enter,
+            pets: command.pets,
+            preferred_visit: command.preferred_visit,
+            contact_phone: command.contact_phone,
+            reporter_id: command.reporter_id,
+        })],
+    })
+}
+
+/// Decides a step on an existing report.
+pub fn decide(
+    report: &FaultReport,
+    command: FaultReportCommand,
+    ctx: &Context<'_>,
+) -> Result<Decision, Rejection> {
+    use FaultReportCommand as C;
+    use FaultStatus as S;
+    refuse_auditor(ctx.principal)?;
+    let access = FaultReportAccess::from(report);
+    let viewer = viewer(ctx.principal, &access).ok_or_else(|| {
+        Rejection::not_found(
+            "fault_report_id",
+            "fault_report.not_visible",
+            "no such fault report",
+        )
+    })?;
+    let id = report.fault_report_id;
+    if report.status.is_closed() {
+        return Err(Rejection::transition(
+            "fault_report.closed",
+            format!(
+                "the report is {} and takes no more steps",
+                status_word(report.status)
+            ),
+        ));
+    }
+    let event: DomainEvent = match command {
+        C::Acknowledge => {
+            office_only(viewer, "acknowledge")?;
+            expect_status(
+                report,
+                &[S::Reported],
+                "fault_report.acknowledge_once",
+                "only a newly reported fault can be acknowledged",
+            )?;
+            FaultReportAcknowledged {
+                fault_report_id: id,
+            }
+            .into()
+        }
+        C::Assign {
+            contractor_company_id,
+            promised_by,
+        } => {
+            office_only(viewer, "assign")?;
+            if report.status == S::Reported {
+                return Err(Rejection::transition(
+                    "fault_report.assign_before_acknowledge",
+                    "acknowledge the report before assigning it",
+                ));
+            }
+            expect_status(
+                report,
+                &[S::Acknowledged, S::Assigned, S::VisitScheduled, S::Reopened],
+                "fault_report.assign_after_work_started",
+                "a report cannot be reassigned once work has started or it is resolved",
+            )?;
+            if !ctx
+                .register
+                .contractors
+                .contains_key(&contractor_company_id)
+            {
+                return Err(Rejection::not_found(
+                    "contractor_company_id",
+                    "fault_report.contractor_unknown",
+                    "no such contractor company",
+                ));
+            }
+            if promised_by < local_date(ctx.occurred_at) {
+                return Err(Rejection::invalid(
+                    "promised_by",
+                    "fault_report.promise_in_past",
+                    "must not be before today",
+                ));
+            }
+            FaultReportAssigned {
+                fault_report_id: id,
+                contractor_company_id,
+                promised_by,
+            }
+            .into()
+        }
+        C::ScheduleVisit { visit } => {
+            field_party(viewer, "schedule a visit")?;
+            needs_contractor(report)?;
+            expect_status(
+                report,
+                &[S::Assigned, S::VisitScheduled, S::Reopened],
+                "fault_report.schedule_before_work",
+                "a visit can be scheduled only before work starts",
+            )?;
+            check_window("visit", visit)?;
+            FaultReportVisitScheduled {
+                fault_report_id: id,
+                visit,
+            }
+            .into()
+        }
+        C::StartWork => {
+            field_party(viewer, "start work")?;
+            needs_contractor(report)?;
+            expect_status(
+                report,
+                &[S::Assigned, S::VisitScheduled, S::Reopened],
+                "fault_report.start_once",
+                "work can start only on an assigned report that is not yet in progress",
+            )?;
+            FaultReportWorkStarted {
+                fault_report_id: id,
+            }
+            .into()
+        }
+        C::AddNote {
+            note_id,
+            text,
+            visibility,
+        } => {
+            require_text("text", &text, MAX_NOTE)?;
+            if visibility == NoteVisibility::Internal && !viewer.sees_internal_notes() {
+                return Err(Rejection::invalid(
+                    "visibility",
+                    "fault_report.resident_notes_shared",
+                    "residents' notes are always shared",
+                ));
+            }
+            FaultReportNoteAdded {
+                fault_report_id: id,
+                note_id,
+                text,
+                visibility,
+            }
+            .into()
+        }
+        C::Resolve { work_summary } => {
+            field_party(viewer, "resolve")?;
+            expect_status(
+                report,
+                &[S::InProgress],
+                "fault_report.resolve_before_work",
+                "start work before resolving the report",
+            )?;
+            require_text("work_summary", &work_summary, MAX_NOTE)?;
+            FaultReportResolved {
+                fault_report_id: id,
+                work_summary,
+            }
+            .into()
+        }
+        C::Confirm => {
+            resident_or_office_on_behalf(viewer, ctx.channel, "confirm")?;
+            expect_status(
+                report,
+                &[S::Resolved],
+                "fault_report.confirm_unresolved",
+                "only a resolved report can be confirmed",
+            )?;
+            FaultReportConfirmed {
+                fault_report_id: id,
+            }
+            .into()
+        }
+        C::Reopen { reason } => {
+            resident_or_office_on_behalf(viewer, ctx.channel, "reopen")?;
+            expect_status(
+                report,
+                &[S::Resolved],
+                "fault_report.reopen_unresolved",
+                "only a resolved report can be reopened",
+            )?;
+            let window = ctx.register.reopen_window_days();
+            let resolved_at = report.resolved_at.unwrap_or(ctx.occurred_at);
+            if ctx.occurred_at > resolved_at + Duration::days(i64::from(window)) {
+                return Err(Rejection::transition(
+                    "fault_report.reopen_window_passed",
+                    format!(
+                        "a report can be reopened within {window} days of its resolution; file a new report"
+                    ),
+                ));
+            }
+            require_text("reason", &reason, MAX_REASON)?;
+            FaultReportReopened {
+                fault_report_id: id,
+                reason,
+            }
+            .into()
+        }
+        C::Cancel { reason } => {
+            let may_cancel = matches!(viewer, Viewer::Office(_))
+                || (matches!(viewer, Viewer::Occupant(_))
+                    && report.reporter_id == ctx.principal.person_id);
+            if !may_cancel {
+                return Err(Rejection::forbidden(
+                    "fault_report.cancel_by_reporter",
+                    "only the reporter (or the office) may cancel a report",
+                ));
+            }
+            expect_status(
+                report,
+                &[S::Reported, S::Acknowledged, S::Assigned, S::VisitScheduled],
+                "fault_report.cancel_after_work_started",
+                "a report cannot be cancelled once work has started",
+            )?;
+            require_text("reason", &reason, MAX_REASON)?;
+            FaultReportCancelled {
+                fault_report_id: id,
+                reason,
+            }
+            .into()
+        }
+    };
+    Ok(Decision {
+        events: vec![event],
+        role: viewer.role(),
+    })
+}
+
+fn status_word(status: FaultStatus) -> &'static str {
+    match status {
+        FaultStatus::Confirmed => "confirmed",
+        FaultStatus::Cancelled => "cancelled",
+        _ => "open",
+    }
+}
+
+fn refuse_auditor(principal: &Principal) -> Result<(), Rejection> {
+    let only_auditor = principal.is_auditor()
+        && principal.homes.is_empty()
+        && principal
+            .staff
+            .iter()
+            .all(|g| g.role == talo_events_schema::register::StaffRole::Auditor);
+    if only_auditor {
+        return Err(Rejection::forbidden(
+            "auditor.read_only",
+            "auditors read the history and change nothing",
+        ));
+    }
+    Ok(())
+}
+
+fn office_only(viewer: Viewer, what: &str) -> Result<(), Rejection> {
+    match viewer {
+        Viewer::Office(_) => Ok(()),
+        _ => Err(Rejection::forbidden(
+            "fault_report.office_only",
+            format!("only the property's office staff may {what} a report"),
+        )),
+    }
+}
+
+fn field_party(viewer: Viewer, what: &str) -> Result<(), Rejection> {
+    match viewer {
+        Viewer::Office(_) | Viewer::Contractor => Ok(()),
+        _ => Err(Rejection::forbidden(
+            "fault_report.contractor_or_office_only",
+            format!("only the assigned contractor or the office may {what}"),
+        )),
+    }
+}
+
+fn resident_or_office_on_behalf(
+    viewer: Viewer,
+    channel: Channel,
+    what: &str,
+) -> Result<(), Rejection> {
+    match viewer {
+        Viewer::Occupant(_) => Ok(()),
+        Viewer::Office(_)
+            if matches!(channel, Channel::Phone | Channel::Email | Channel::Office) =>
+        {
+            Ok(())
+        }
+        Viewer::Office(_) => Err(Rejection::invalid(
+            "channel",
+            "fault_report.on_behalf_channel",
+            format!(
+                "the office may {what} on a resident's behalf only for a contact by phone, email or office visit"
+            ),
+        )),
+        _ => Err(Rejection::forbidden(
+            "fault_report.resident_only",
+            format!("only the resident may {what} the fix"),
+        )),
+    }
+}
+
+fn needs_contractor(report: &FaultReport) -> Result<(), Rejection> {
+    if report.contractor_company_id.is_none() {
+        return Err(Rejection::transition(
+            "fault_report.not_assigned",
+            "assign the report to a contractor first",
+        ));
+    }
+    Ok(())
+}
+
+fn expect_status(
+    report: &FaultReport,
+    allowed: &[FaultStatus],
+    rule: &'static str,
+    why: &str,
+) -> Result<(), Rejection> {
+    if allowed.contains(&report.status) {
+        Ok(())
+    } else {
+        Err(Rejection::transition(
+            rule,
+            format!("{why} (the report is {:?})", report.status),
+        ))
+    }
+}
+
+fn check_window(field: &'static str, window: TimeWindow) -> Result<(), Rejection> {
+    if window.ends_at <= window.starts_at {
+        return Err(Rejection::invalid(
+            field,
+            "time_window.ends_after_start",
+            "must end after it starts",
+        ));
+    }
+    if window.ends_at - window.starts_at > Duration::days(31) {
+        return Err(Rejection::invalid(
+            field,
+            "time_window.at_most_31_days",
+            "must be at most 31 days long",
+        ));
+    }
+    Ok(())
+}
+
+fn check_phone(phone: &str) -> Result<(), Rejection> {
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    let allowed = phone
+        .chars()
+        .enumerate()
+        .all(|(i, c)| c.is_ascii_digit() || c == ' ' || c == '-' || (i == 0 && c == '+'));
+    if !allowed || !(5..=15).contains(&digits) {
+        return Err(Rejection::invalid(
+            "contact_phone",
+            "fault_report.phone_format",
+            "must be 5-15 digits, optionally with a leading + and spaces or dashes",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,647 @@
+//! The organisation register: properties, buildings, apartments, people, contracts, board seats,
+//! contractor companies and staff assignments of one management company.
+//!
+//! The same fold serves the command side (validating register commands, building a
+//! [`Principal`]) and the read side (the register projection), so both always agree on who may
+//! do what.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use talo_events_schema::DomainEvent;
+use talo_events_schema::envelope::{Actor, ActorRole};
+use talo_events_schema::register::*;
+use uuid::Uuid;
+
+use crate::access::{Home, Principal, StaffGrant};
+use crate::rejection::{Rejection, require_text};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Organisation {
+    pub organisation_id: Uuid,
+    pub name: String,
+    pub business_id: String,
+    pub fault_reopen_window_days: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Property {
+    pub property_id: Uuid,
+    pub name: String,
+    pub kind: PropertyKind,
+    pub business_id: String,
+    pub street_address: String,
+    pub postal_code: String,
+    pub city: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Building {
+    pub building_id: Uuid,
+    pub property_id: Uuid,
+    pub code: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Apartment {
+    pub apartment_id: Uuid,
+    pub property_id: Uuid,
+    pub building_id: Uuid,
+    pub code: String,
+    pub rooms: String,
+    pub floor_area_dm2: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Person {
+    pub person_id: Uuid,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contract {
+    pub contract_id: Uuid,
+    pub apartment_id: Uuid,
+    pub person_id: Uuid,
+    pub kind: ContractKind,
+    pub starts_on: NaiveDate,
+    pub ends_on: Option<NaiveDate>,
+}
+
+impl Contract {
+    pub fn is_active_on(&self, date: NaiveDate) -> bool {
+        self.starts_on <= date && self.ends_on.is_none_or(|end| date <= end)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BoardSeat {
+    pub property_id: Uuid,
+    pub person_id: Uuid,
+    pub role: BoardRole,
+    pub starts_on: NaiveDate,
+    pub ends_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContractorCompany {
+    pub contractor_company_id: Uuid,
+    pub name: String,
+    pub business_id: String,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StaffAssignment {
+    pub assignment_id: Uuid,
+    pub person_id: Uuid,
+    pub role: StaffRole,
+    pub scope: StaffScope,
+    pub contractor_company_id: Option<Uuid>,
+    pub active: bool,
+}
+
+/// The register of one organisation, folded from its stream.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Register {
+    pub organisation: Option<Organisation>,
+    pub properties: BTreeMap<Uuid, Property>,
+    pub buildings: BTreeMap<Uuid, Building>,
+    pub apartments: BTreeMap<Uuid, Apartment>,
+    pub persons: BTreeMap<Uuid, Person>,
+    pub contracts: BTreeMap<Uuid, Contract>,
+    pub board_seats: Vec<BoardSeat>,
+    pub contractors: BTreeMap<Uuid, ContractorCompany>,
+    pub staff: BTreeMap<Uuid, StaffAssignment>,
+}
+
+/// A change to the register. Each carries the payload of the event it would record; the
+/// decision checks it against the register and the rules.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RegisterCommand {
+    RegisterOrganisation(OrganisationRegistered),
+    RegisterProperty(PropertyRegistered),
+    AddBuilding(BuildingAdded),
+    AddApartment(ApartmentAdded),
+    RegisterPerson(PersonRegistered),
+    SignContract(ContractSigned),
+    EndContract(ContractEnded),
+    ElectBoardMember(BoardMemberElected),
+    EndBoardMembership(BoardMembershipEnded),
+    RegisterContractorCompany(ContractorCompanyRegistered),
+    AssignStaff(StaffAssigned),
+    EndStaffAssignment(StaffAssignmentEnded),
+}
+
+impl Register {
+    /// Folds one event of the organisation's stream. Events of other kinds are ignored.
+    pub fn apply(&mut self, event: &DomainEvent) {
+        match event {
+            DomainEvent::OrganisationRegistered(e) => {
+                self.organisation = Some(Organisation {
+                    organisation_id: e.organisation_id,
+                    name: e.name.clone(),
+                    business_id: e.business_id.clone(),
+                    fault_reopen_window_days: e.fault_reopen_window_days,
+                })
+            }
+            DomainEvent::PropertyRegistered(e) => {
+                self.properties.insert(
+                    e.property_id,
+                    Property {
+                        property_id: e.property_id,
+                        name: e.name.clone(),
+                        kind: e.kind,
+                        business_id: e.business_id.clone(),
+                        street_address: e.street_address.clone(),
+                        postal_code: e.postal_code.clone(),
+                        city: e.city.clone(),
+                    },
+                );
+            }
+            DomainEvent::BuildingAdded(e) => {
+                self.buildings.insert(
+                    e.building_id,
+                    Building {
+                        building_id: e.building_id,
+                        property_id: e.property_id,
+                        code: e.code.clone(),
+                    },
+                );
+            }
+            DomainEvent::ApartmentAdded(e) => {
+                self.apartments.insert(
+                    e.apartment_id,
+                    Apartment {
+                        apartment_id: e.apartment_id,
+                        property_id: e.property_id,
+                        building_id: e.building_id,
+                        code: e.code.clone(),
+                        rooms: e.rooms.clone(),
+                        floor_area_dm2: e.floor_area_dm2,
+                    },
+                );
+            }
+            DomainEvent::PersonRegistered(e) => {
+                self.persons.insert(
+                    e.person_id,
+                    Person {
+                        person_id: e.person_id,
+                        name: e.name.clone(),
+                        email: e.email.clone(),
+                        phone: e.phone.clone(),
+                    },
+                );
+            }
+            DomainEvent::ContractSigned(e) => {
+                self.contracts.insert(
+                    e.contract_id,
+                    Contract {
+                        contract_id: e.contract_id,
+                        apartment_id: e.apartment_id,
+                        person_id: e.person_id,
+                        kind: e.kind,
+                        starts_on: e.starts_on,
+                        ends_on: e.ends_on,
+                    },
+                );
+            }
+            DomainEvent::ContractEnded(e) => {
+                if let Some(c) = self.contracts.get_mut(&e.contract_id) {
+                    c.ends_on = Some(e.ends_on);
+                }
+            }
+            DomainEvent::BoardMemberElected(e) => self.board_seats.push(BoardSeat {
+                property_id: e.property_id,
+                person_id: e.person_id,
+                role: e.role,
+                starts_on: e.starts_on,
+                ends_on: None,
+            }),
+            DomainEvent::BoardMembershipEnded(e) => {
+                for seat in self.board_seats.iter_mut().filter(|s| {
+                    s.property_id == e.property_id
+                        && s.person_id == e.person_id
+                        && s.ends_on.is_none()
+                }) {
+                    seat.ends_on = Some(e.ends_on);
+                }
+            }
+            DomainEvent::ContractorCompanyRegistered(e) => {
+                self.contractors.insert(
+                    e.contractor_company_id,
+                    ContractorCompany {
+                        contractor_company_id: e.contractor_company_id,
+                        name: e.name.clone(),
+                        business_id: e.business_id.clone(),
+                        phone: e.phone.clone(),
+                    },
+                );
+            }
+            DomainEvent::StaffAssigned(e) => {
+                self.staff.insert(
+                    e.assignment_id,
+                    StaffAssignment {
+                        assignment_id: e.assignment_id,
+                        person_id: e.person_id,
+                        role: e.role,
+                        scope: e.scope,
+                        contractor_company_id: e.contractor_company_id,
+                        active: true,
+                    },
+                );
+            }
+            DomainEvent::StaffAssignmentEnded(e) => {
+                if let Some(a) = self.staff.get_mut(&e.assignment_id) {
+                    a.active = false;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub fn reopen_window_days(&self) -> u32 {
+        self.organisation
+            .as_ref()
+            .map_or(14, |o| o.fault_reopen_window_days)
+    }
+
+    /// Who `person_id` is in this organisation on `date`: their homes, board seats and staff
+    /// roles. `None` if the person is not in the register.
+    pub fn principal(&self, person_id: Uuid, date: NaiveDate) -> Option<Principal> {
+        let organisation_id = self.organisation.as_ref()?.organisation_id;
+        self.persons.get(&person_id)?;
+        let homes = self
+            .contracts
+            .values()
+            .filter(|c| c.person_id == person_id && c.is_active_on(date))
+            .filter_map(|c| {
+                let apartment = self.apartments.get(&c.apartment_id)?;
+                Some(Home {
+                    apartment_id: c.apartment_id,
+                    property_id: apartment.property_id,
+                    kind: c.kind,
+                })
+            })
+            .collect();
+        let board_seats = self
+            .board_seats
+            .iter()
+            .filter(|s| {
+                s.person_id == person_id
+                    && s.starts_on <= date
+                    && s.ends_on.is_none_or(|end| date <= end)
+            })
+            .map(|s| (s.property_id, s.role))
+            .collect();
+        let staff = self
+            .staff
+            .values()
+            .filter(|a| a.person_id == person_id && a.active)
+            .map(|a| StaffGrant {
+                role: a.role,
+                scope: a.scope,
+                contractor_company_id: a.contractor_company_id,
+            })
+            .collect();
+        Some(Principal {
+            person_id,
+            organisation_id,
+            homes,
+            board_seats,
+            staff,
+        })
+    }
+
+    /// People holding an active contract of any kind on the apartment on `date`.
+    pub fn occupants(
+        &self,
+        apartment_id: Uuid,
+        date: NaiveDate,
+    ) -> impl Iterator<Item = &Contract> {
+        self.contracts
+            .values()
+            .filter(move |c| c.apartment_id == apartment_id && c.is_active_on(date))
+    }
+
+    /// Decides a register command. Only Talo itself or an organisation-wide property manager
+    /// may change the register.
+    pub fn decide(
+        &self,
+        actor: Actor,
+        principal: Option<&Principal>,
+        command: RegisterCommand,
+    ) -> Result<DomainEvent, Rejection> {
+        let may_edit = actor.role == ActorRole::System
+            || principal.is_some_and(|p| p.is_organisation_wide(StaffRole::PropertyManager));
+        if !may_edit {
+            return Err(Rejection::forbidden(
+                "register.edit_requires_manager",
+                "only an organisation-wide property manager may change the register",
+            ));
+        }
+        if self.organisation.is_none()
+            && !matches!(command, RegisterCommand::RegisterOrganisation(_))
+        {
+            return Err(Rejection::transition(
+                "register.organisation_missing",
+                "the organisation must be registered first",
+            ));
+        }
+        match command {
+            RegisterCommand::RegisterOrganisation(e) => {
+                if self.organisation.is_some() {
+                    return Err(Rejection::transition(
+                        "register.organisation_exists",
+                        "the organisation is already registered",
+                    ));
+                }
+                require_text("name", &e.name, 200)?;
+                check_business_id(&e.business_id)?;
+                if !(1..=365).contains(&e.fault_reopen_window_days) {
+                    return Err(Rejection::invalid(
+                        "fault_reopen_window_days",
+                        "register.reopen_window_range",
+                        "must be from 1 to 365 days",
+                    ));
+                }
+                Ok(e.into())
+            }
+            RegisterCommand::RegisterProperty(e) => {
+                if self.properties.contains_key(&e.property_id) {
+                    return Err(Rejection::transition(
+                        "register.property_exists",
+                        "the property is already registered",
+                    ));
+                }
+                require_text("name", &e.name, 200)?;
+                check_business_id(&e.business_id)?;
+                require_text("street_address", &e.street_address, 200)?;
+                if e.postal_code.len() != 5 || !e.postal_code.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(Rejection::invalid(
+                        "postal_code",
+                        "register.postal_code_format",
+                        "must be five digits",
+                    ));
+                }
+                require_text("city", &e.city, 100)?;
+                Ok(e.into())
+            }
+            RegisterCommand::AddBuilding(e) => {
+                self.property(e.property_id)?;
+                require_text("code", &e.code, 10)?;
+                if self
+                    .buildings
+                    .values()
+                    .any(|b| b.property_id == e.property_id && b.code == e.code)
+                {
+                    return Err(Rejection::invalid(
+                        "code",
+                        "register.building_code_unique",
+                        format!("the property already has building `{}`", e.code),
+                    ));
+                }
+                Ok(e.into())
+            }
+            RegisterCommand::AddApartment(e) => {
+                self.property(e.property_id)?;
+                let building = self
+                    .buildings
+                    .get(&e.building_id)
+                    .filter(|b| b.property_id == e.property_id)
+                    .ok_or_else(|| {
+                        Rejection::not_found(
+                            "building_id",
+                            "register.building_unknown",
+                            "no such building in the property",
+                        )
+                    })?;
+                require_text("code", &e.code, 20)?;
+                if !e.code.starts_with(building.code.as_str()) {
+                    return Err(Rejection::invalid(
+                        "code",
+                        "register.apartment_code_building",
+                        format!("must start with the building code `{}`", building.code),
+                    ));
+                }
+                if self
+                    .apartments
+                    .values()
+                    .any(|a| a.property_id == e.property_id && a.code == e.code)
+                {
+                    return Err(Rejection::invalid(
+                        "code",
+                        "register.apartment_code_unique",
+                        format!("the property already has apartment `{}`", e.code),
+                    ));
+                }
+                Ok(e.into())
+            }
+            RegisterCommand::RegisterPerson(e) => {
+                if self.persons.contains_key(&e.person_id) {
+                    return Err(Rejection::transition(
+                        "register.person_exists",
+                        "the person is already registered",
+                    ));
+                }
+                require_text("name", &e.name, 200)?;
+                if let Some(email) = &e.email
+                    && !email.contains('@')
+                {
+                    return Err(Rejection::invalid(
+                        "email",
+                        "register.email_format",
+                        "must contain `@`",
+                    ));
+                }
+                Ok(e.into())
+            }
+            RegisterCommand::SignContract(e) => {
+                self.person(e.person_id)?;
+                let apartment = self.apartments.get(&e.apartment_id).ok_or_else(|| {
+                    Rejection::not_found(
+                        "apartment_id",
+                        "register.apartment_unknown",
+                        "no such apartment",
+                    )
+                })?;
+                if e.ends_on.is_some_and(|end| end < e.starts_on) {
+                    return Err(Rejection::invalid(
+                        "ends_on",
+                        "register.contract_dates",
+                        "must not be before starts_on",
+                    ));
+                }
+                let property = self.property(apartment.property_id)?;
+                if e.kind == ContractKind::Shareholding
+                    && property.kind != PropertyKind::HousingCooperative
+                {
+                    return Err(Rejection::invalid(
+                        "kind",
+                        "register.shareholding_needs_cooperative",
+                        "a rental company's apartments have no shareholders",
+                    ));
+                }
+                if self.contracts.contains_key(&e.contract_id) {
+                    return Err(Rejection::transition(
+                        "register.contract_exists",
+                        "the contract is already signed",
+                    ));
+                }
+                Ok(e.into())
+            }
+            RegisterCommand::EndContract(e) => {
+                let contract = self.contracts.get(&e.contract_id).ok_or_else(|| {
+                    Rejection::not_found(
+                        "contract_id",
+                        "register.contract_unknown",
+                        "no such contract",
+                    )
+                })?;
+                if e.ends_on < contract.starts_on {
+                    return Err(Rejection::invalid(
+                        "ends_on",
+                        "register.contract_dates",
+                        "must not be before the contract starts",
+                    ));
+                }
+                Ok(e.into())
+            }
+            RegisterCommand::ElectBoardMember(e) => {
+                self.property(e.property_id)?;
+                self.person(e.person_id)?;
+                if e.role == BoardRole::Chair
+                    && self.board_seats.iter().any(|s| {
+                        s.property_id == e.property_id
+                            && s.role == BoardRole::Chair
+                            && s.ends_on.is_none()
+                    })
+                {
+                    return Err(Rejection::transition(
+                        "register.one_chair",
+                        "the board already has a chair; end that seat first",
+                    ));
+                }
+                Ok(e.into())
+            }
+            RegisterCommand::EndBoardMembership(e) => {
+                if !self.board_seats.iter().any(|s| {
+                    s.property_id == e.property_id
+                        && s.person_id == e.person_id
+                        && s.ends_on.is_none()
+                }) {
+                    return Err(Rejection::not_found(
+                        "person_id",
+                        "register.board_seat_unknown",
+                        "the person holds no seat on this board",
+                    ));
+                }
+                Ok(e.into())
+            }
+            RegisterCommand::RegisterContractorCompany(e) => {
+                require_text("name", &e.name, 200)?;
+                check_business_id(&e.business_id)?;
+                Ok(e.into())
+            }
+            RegisterCommand::AssignStaff(e) => {
+                self.person(e.person_id)?;
+                if let StaffScope::Property { property_id } = e.scope {
+                    self.property(property_id)?;
+                }
+                match (e.role, e.contractor_company_id) {
+                    (StaffRole::ContractorWorker, Some(company))
+                        if self.contractors.contains_key(&company) => {}
+                    (StaffRole::ContractorWorker, Some(_)) => {
+                        return Err(Rejection::not_found(
+                            "contractor_company_id",
+                            "register.contractor_unknown",
+                            "no such contractor company",
+                        ));
+                    }
+                    (StaffRole::ContractorWorker, None) => {
+                        return Err(Rejection::invalid(
+                            "contractor_company_id",
+                            "register.worker_needs_company",
+                            "a contractor worker must belong to a company",
+                        ));
+                    }
+                    (_, Some(_)) => {
+                        return Err(Rejection::invalid(
+                            "contractor_company_id",
+                            "register.company_only_for_workers",
+                            "only contractor workers belong to a company",
+                        ));
+                    }
+                    (_, None) => {}
+                }
+                Ok(e.into())
+            }
+            RegisterCommand::EndStaffAssignment(e) => {
+                if !self.staff.get(&e.assignment_id).is_some_and(|a| a.active) {
+                    return Err(Rejection::not_found(
+                        "assignment_id",
+                        "register.assignment_unknown",
+                        "no such active assignment",
+                    ));
+                }
+                Ok(e.into())
+            }
+        }
+    }
+
+    fn property(&self, property_id: Uuid) -> Result<&Property, Rejection> {
+        self.properties.get(&property_id).ok_or_else(|| {
+            Rejection::not_found(
+                "property_id",
+                "register.property_unknown",
+                "no such property in the organisation",
+            )
+        })
+    }
+
+    fn person(&self, person_id: Uuid) -> Result<&Person, Rejection> {
+        self.persons.get(&person_id).ok_or_else(|| {
+            Rejection::not_found(
+                "person_id",
+                "register.person_unknown",
+                "no such person in the organisation",
+            )
+        })
+    }
+}
+
+/// A Finnish business id (Y-tunnus): seven digits, a dash and a check digit computed with the
+/// weights 7, 9, 10, 5, 8, 4, 2 modulo 11.
+pub fn check_business_id(value: &str) -> Result<(), Rejection> {
+    let bad = |why: &str| Rejection::invalid("business_id", "register.business_id_format", why);
+    let bytes = value.as_bytes();
+    if bytes.len() != 9
+        || bytes[7] != b'-'
+        || !bytes
+            .iter()
+            .enumerate()
+            .all(|(i, b)| i == 7 || b.is_ascii_digit())
+    {
+        return Err(bad(
+            "must be seven digits, a dash and a check digit, e.g. 1572860-0",
+        ));
+    }
+    let weights = [7u32, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = bytes[..7]
+        .iter()
+        .zip(weights)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    let expected = match sum % 11 {
+        0 => 0,
+        1 => return Err(bad("no valid check digit exists for these seven digits")),
+        r => 11 - r,
+    };
+    if u32::from(bytes[8] - b'0') != expected {
+        return Err(bad("check digit does not match"));
+    }
+    Ok(())
+}
