@@ -16,7 +16,7 @@ use futures::Stream;
 use talo_events_schema::envelope::{NewEvent, Position, RecordedEvent};
 use uuid::Uuid;
 
-pub use sqlite::{SqliteEventStore, SqliteOptions};
+pub use sqlite::{SqliteEventStore, SqliteOptions, SqliteStats};
 
 /// What the writer believes about the stream it appends to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +47,10 @@ pub struct AppendResult {
     pub position: Position,
 }
 
-/// Where to start reading a stream.
+/// Where to start reading a stream; the starting event itself is included.
+///
+/// `Start` is revision 0 and `End` is past the last event, so reading forwards from `End`
+/// returns nothing and reading backwards from `Start` returns at most the first event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamFrom {
     Start,
@@ -91,9 +94,7 @@ impl LogFilter {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error(
-        "stream `{stream}`: expected revision {expected:?} but the stream is at {current:?}"
-    )]
+    #[error("stream `{stream}`: expected revision {expected:?} but the stream is at {current:?}")]
     WrongExpectedVersion {
         stream: String,
         expected: ExpectedRevision,

@@ -1,1 +1,1011 @@
-//! The embedded SQLite event store.
+//! The embedded event store: one SQLite file in WAL mode, written by a single group-committing
+//! writer thread and read through a small pool of read-only connections.
+//!
+//! # Writing
+//!
+//! Every append is encoded on the caller's task and sent over a bounded channel to the writer
+//! thread, which owns the only write connection. The writer takes one request, drains whatever
+//! else is already queued (up to [`SqliteOptions::max_batch`]), checks and inserts each request
+//! in one `BEGIN IMMEDIATE` transaction and commits once, so one fsync (`synchronous=FULL`)
+//! acknowledges the whole batch. Each request is validated (idempotency, expected revision)
+//! before any of its rows are inserted, so a rejected request leaves no trace and does not
+//! affect the others. A database error, in contrast, rolls back and fails the whole batch: after
+//! an I/O error SQLite may already have rolled the transaction back on its own, and continuing
+//! would autocommit the rest of the batch behind the callers' backs.
+//!
+//! Positions are assigned by the writer alone, from `max(position) + 1` read inside each batch's
+//! transaction, so the log is gapless in commit order and nothing about the head is cached
+//! across batches that could go stale after a failed commit.
+//!
+//! # Reading
+//!
+//! Reads run on `spawn_blocking` with read-only connections; WAL lets them proceed while the
+//! writer commits. After each commit the writer publishes the new head on a `watch` channel;
+//! [`SqliteEventStore::head`] reads it without touching the database and subscriptions wait
+//! on it. Because positions are gapless and published only after commit, "every event with a
+//! position above the last one seen" is exactly the set a subscription still owes its reader.
+//!
+//! Timestamps are stored as microseconds since the epoch: sub-microsecond precision of
+//! `occurred_at` is dropped.
+
+use std::collections::{HashSet, VecDeque};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
+use talo_events_schema::envelope::{
+    Actor, ActorRole, Channel, EventMetadata, NewEvent, Position, RecordedEvent,
+};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+use uuid::Uuid;
+
+use crate::{
+    AppendResult, CurrentRevision, Direction, EventStore, ExpectedRevision, LogFilter, StoreError,
+    StreamFrom, Subscription, validate_stream_name,
+};
+
+/// Schema migrations in order; `PRAGMA user_version` counts how many have been applied.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_events.sql")];
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How many events a subscription reads per query while catching up.
+const SUBSCRIPTION_BATCH: usize = 1000;
+
+/// The columns every read selects, in the order [`decode`] expects them.
+macro_rules! select_events {
+    ($($rest:literal),*) => {
+        concat!(
+            "SELECT position, event_id, stream, revision, event_type, schema_version, \
+             occurred_at, recorded_at, actor_id, actor_role, channel, correlation_id, \
+             causation_id, organisation_id, property_id, idempotency_key, payload FROM events",
+            $($rest),*
+        )
+    };
+}
+
+const INSERT_EVENT: &str = "INSERT INTO events (position, event_id, stream, revision, \
+     event_type, schema_version, occurred_at, recorded_at, actor_id, actor_role, channel, \
+     correlation_id, causation_id, organisation_id, property_id, idempotency_key, payload) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+
+/// How to open a [`SqliteEventStore`].
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// The database file; created (with its parent directories) if missing.
+    pub path: PathBuf,
+    /// Most append requests committed in one transaction.
+    pub max_batch: usize,
+    /// Most read-only connections, and so most reads running at once.
+    pub read_connections: usize,
+    /// Append requests that may wait for the writer before appenders are held back.
+    pub queue_capacity: usize,
+}
+
+impl SqliteOptions {
+    /// Options with defaults suited to a single server: batches of up to 256 appends, four
+    /// read connections.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        SqliteOptions {
+            path: path.into(),
+            max_batch: 256,
+            read_connections: 4,
+            queue_capacity: 4096,
+        }
+    }
+}
+
+/// Counters of the writer since the store was opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SqliteStats {
+    /// Transactions committed that wrote at least one event (one fsync each).
+    pub commits: u64,
+    /// Append requests that wrote events.
+    pub appends: u64,
+    /// Events written.
+    pub events: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    commits: AtomicU64,
+    appends: AtomicU64,
+    events: AtomicU64,
+}
+
+/// The embedded event store. Cheap to clone: clones share one writer and one read pool.
+///
+/// Only one store may have a given file open at a time (positions are assigned by its writer).
+/// Call [`SqliteEventStore::close`] to stop the writer before reopening the file; dropping the
+/// last clone also stops it, blocking the dropping thread until the last batch is committed.
+#[derive(Clone)]
+pub struct SqliteEventStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// `None` once closed; appenders clone it so the lock is never held across an await.
+    requests: RwLock<Option<mpsc::Sender<AppendRequest>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    readers: Arc<ReadPool>,
+    head: watch::Receiver<u64>,
+    counters: Arc<Counters>,
+}
+
+impl fmt::Debug for SqliteEventStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteEventStore")
+            .field("path", &self.inner.readers.path)
+            .field("head", &*self.inner.head.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteEventStore {
+    /// Opens (creating if needed) and migrates the database, then starts the writer thread.
+    ///
+    /// Blocking: it does file I/O and may wait for a previous writer's last commit. Call it
+    /// at start-up or inside `spawn_blocking`.
+    pub fn open(options: SqliteOptions) -> Result<Self, StoreError> {
+        if let Some(parent) = options.path.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::Backend(format!(
+                    "create directory {} for the event store: {e}",
+                    parent.display()
+                ))
+            })?;
+        }
+        let mut conn = Connection::open(&options.path).ctx("open the event store database")?;
+        configure_writer(&conn)?;
+        migrate(&mut conn)?;
+        let head: i64 = conn
+            .query_row("SELECT coalesce(max(position), 0) FROM events", [], |r| {
+                r.get(0)
+            })
+            .ctx("read the head of the log")?;
+        let head = to_u64(head, "position")?;
+
+        let (head_tx, head_rx) = watch::channel(head);
+        let (requests_tx, requests_rx) = mpsc::channel(options.queue_capacity.max(1));
+        let counters = Arc::new(Counters::default());
+        let writer = Writer {
+            conn,
+            requests: requests_rx,
+            head: head_tx,
+            counters: Arc::clone(&counters),
+            max_batch: options.max_batch.max(1),
+        };
+        let handle = std::thread::Builder::new()
+            .name("talo-store-writer".to_owned())
+            .spawn(move || writer.run())
+            .map_err(|e| StoreError::Backend(format!("start the event store writer: {e}")))?;
+        tracing::debug!(path = %options.path.display(), head, "event store opened");
+
+        Ok(SqliteEventStore {
+            inner: Arc::new(Inner {
+                requests: RwLock::new(Some(requests_tx)),
+                writer: Mutex::new(Some(handle)),
+                readers: Arc::new(ReadPool::new(options.path, options.read_connections)),
+                head: head_rx,
+                counters,
+            }),
+        })
+    }
+
+    /// Stops accepting appends, lets the writer commit what it already received, and waits
+    /// for it to close the database. Reads, appends and subscriptions then fail with
+    /// [`StoreError::Closed`]. Closing twice is harmless.
+    pub async fn close(&self) {
+        let handle = self.inner.shut_down();
+        if let Some(handle) = handle {
+            match tokio::task::spawn_blocking(move || handle.join()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => tracing::error!("event store writer panicked"),
+                Err(e) => tracing::error!(error = %e, "waiting for the event store writer failed"),
+            }
+        }
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.readers.path
+    }
+
+    /// What the writer has done since the store was opened.
+    pub fn stats(&self) -> SqliteStats {
+        let c = &self.inner.counters;
+        SqliteStats {
+            commits: c.commits.load(Ordering::Relaxed),
+            appends: c.appends.load(Ordering::Relaxed),
+            events: c.events.load(Ordering::Relaxed),
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        self.inner.readers.is_closed()
+    }
+}
+
+impl Inner {
+    /// Drops the request sender (so the writer exits once the queue is drained) and closes
+    /// the read pool; returns the writer thread to join, if nobody has taken it yet.
+    fn shut_down(&self) -> Option<JoinHandle<()>> {
+        drop(
+            self.requests
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+        self.readers.close();
+        self.writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(handle) = self.shut_down()
+            && handle.join().is_err()
+        {
+            tracing::error!("event store writer panicked");
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl EventStore for SqliteEventStore {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedRevision,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        validate_stream_name(stream)?;
+        if events.is_empty() {
+            return Err(StoreError::EmptyAppend);
+        }
+        let mut seen = HashSet::with_capacity(events.len());
+        if let Some(dup) = events.iter().find(|e| !seen.insert(e.event_id)) {
+            return Err(StoreError::EventIdConflict {
+                event_id: dup.event_id,
+            });
+        }
+        let events = events
+            .iter()
+            .map(EncodedEvent::encode)
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let sender = self
+            .inner
+            .requests
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or(StoreError::Closed)?;
+        let (reply, response) = oneshot::channel();
+        sender
+            .send(AppendRequest {
+                stream: stream.to_owned(),
+                expected,
+                events,
+                reply,
+            })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        // Holding the clone while waiting would keep a closing writer alive for nothing.
+        drop(sender);
+        response.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &str,
+        direction: Direction,
+        from: StreamFrom,
+        max_count: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let (sql, bound) = match (direction, from) {
+            // Nothing comes after the end.
+            (Direction::Forwards, StreamFrom::End) => return Ok(Vec::new()),
+            (Direction::Forwards, StreamFrom::Start) => (READ_STREAM_FORWARDS, 0),
+            (Direction::Forwards, StreamFrom::Revision(n)) => (READ_STREAM_FORWARDS, clamp(n)),
+            (Direction::Backwards, StreamFrom::End) => (READ_STREAM_BACKWARDS, i64::MAX),
+            (Direction::Backwards, StreamFrom::Start) => (READ_STREAM_BACKWARDS, 0),
+            (Direction::Backwards, StreamFrom::Revision(n)) => (READ_STREAM_BACKWARDS, clamp(n)),
+        };
+        if max_count == 0 {
+            return Ok(Vec::new());
+        }
+        let stream = stream.to_owned();
+        let limit = clamp_usize(max_count);
+        self.inner
+            .readers
+            .run(move |conn| {
+                query_events(
+                    conn,
+                    sql,
+                    rusqlite::params![stream, bound, limit],
+                    max_count,
+                )
+            })
+            .await
+    }
+
+    async fn read_all(
+        &self,
+        after: Position,
+        max_count: usize,
+        filter: &LogFilter,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        if max_count == 0 {
+            return Ok(Vec::new());
+        }
+        let (sql, params) = log_query(filter, LogBound::After(after), max_count);
+        self.inner
+            .readers
+            .run(move |conn| {
+                query_events(conn, &sql, rusqlite::params_from_iter(params), max_count)
+            })
+            .await
+    }
+
+    async fn read_all_backwards(
+        &self,
+        before: Option<Position>,
+        max_count: usize,
+        filter: &LogFilter,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        if max_count == 0 {
+            return Ok(Vec::new());
+        }
+        let (sql, params) = log_query(filter, LogBound::Before(before), max_count);
+        self.inner
+            .readers
+            .run(move |conn| {
+                query_events(conn, &sql, rusqlite::params_from_iter(params), max_count)
+            })
+            .await
+    }
+
+    async fn head(&self) -> Result<Position, StoreError> {
+        if self.is_closed() {
+            return Err(StoreError::Closed);
+        }
+        Ok(Position::sequence(*self.inner.head.borrow()))
+    }
+
+    fn subscribe_all(&self, after: Position) -> Subscription {
+        let state = SubscriptionState {
+            readers: Arc::clone(&self.inner.readers),
+            head: self.inner.head.clone(),
+            last: after.commit,
+            buffer: VecDeque::new(),
+            done: false,
+        };
+        Box::pin(futures::stream::unfold(state, SubscriptionState::next))
+    }
+}
+
+const READ_STREAM_FORWARDS: &str =
+    select_events!(" WHERE stream = ?1 AND revision >= ?2 ORDER BY revision LIMIT ?3");
+const READ_STREAM_BACKWARDS: &str =
+    select_events!(" WHERE stream = ?1 AND revision <= ?2 ORDER BY revision DESC LIMIT ?3");
+
+enum LogBound {
+    After(Position),
+    Before(Option<Position>),
+}
+
+/// Builds a read of the global log from fixed SQL fragments; every value is a parameter.
+fn log_query(filter: &LogFilter, bound: LogBound, max_count: usize) -> (String, Vec<Value>) {
+    let mut sql = String::from(select_events!());
+    let mut params = Vec::new();
+    let backwards = match bound {
+        LogBound::After(after) => {
+            sql.push_str(" WHERE position > ?");
+            params.push(Value::Integer(clamp(after.commit)));
+            false
+        }
+        LogBound::Before(before) => {
+            sql.push_str(" WHERE position < ?");
+            params.push(Value::Integer(before.map_or(i64::MAX, |p| clamp(p.commit))));
+            true
+        }
+    };
+    if let Some(org) = filter.organisation_id {
+        sql.push_str(" AND organisation_id = ?");
+        params.push(Value::Blob(org.as_bytes().to_vec()));
+    }
+    if let Some(stream) = &filter.stream {
+        sql.push_str(" AND stream = ?");
+        params.push(Value::Text(stream.clone()));
+    }
+    if !filter.event_types.is_empty() {
+        sql.push_str(" AND event_type IN (?");
+        sql.push_str(&", ?".repeat(filter.event_types.len() - 1));
+        sql.push(')');
+        params.extend(filter.event_types.iter().cloned().map(Value::Text));
+    }
+    if let Some(from) = filter.occurred_from {
+        sql.push_str(" AND occurred_at >= ?");
+        params.push(Value::Integer(from.timestamp_micros()));
+    }
+    if let Some(until) = filter.occurred_until {
+        sql.push_str(" AND occurred_at < ?");
+        params.push(Value::Integer(until.timestamp_micros()));
+    }
+    // Within a stream revision order is position order, and ordering by revision lets the
+    // stream index deliver the rows sorted.
+    sql.push_str(match (filter.stream.is_some(), backwards) {
+        (false, false) => " ORDER BY position LIMIT ?",
+        (false, true) => " ORDER BY position DESC LIMIT ?",
+        (true, false) => " ORDER BY revision LIMIT ?",
+        (true, true) => " ORDER BY revision DESC LIMIT ?",
+    });
+    params.push(Value::Integer(clamp_usize(max_count)));
+    (sql, params)
+}
+
+struct SubscriptionState {
+    readers: Arc<ReadPool>,
+    head: watch::Receiver<u64>,
+    /// Position of the last event handed to the buffer.
+    last: u64,
+    buffer: VecDeque<RecordedEvent>,
+    /// An error was yielded; the stream ends.
+    done: bool,
+}
+
+impl SubscriptionState {
+    async fn next(mut self) -> Option<(Result<RecordedEvent, StoreError>, Self)> {
+        if self.done {
+            return None;
+        }
+        loop {
+            if let Some(event) = self.buffer.pop_front() {
+                return Some((Ok(event), self));
+            }
+            let last = self.last;
+            // `wait_for` checks the current value first, so a commit published before this
+            // call is not missed.
+            let published = self.head.wait_for(|head| *head > last).await.is_ok();
+            if !published {
+                return self.fail(StoreError::Closed);
+            }
+            let events = self
+                .readers
+                .run(move |conn| {
+                    query_events(
+                        conn,
+                        READ_LOG_AFTER,
+                        rusqlite::params![clamp(last), clamp_usize(SUBSCRIPTION_BATCH)],
+                        SUBSCRIPTION_BATCH,
+                    )
+                })
+                .await;
+            match events {
+                Ok(events) => match events.last() {
+                    Some(newest) => {
+                        self.last = newest.position.commit;
+                        self.buffer.extend(events);
+                    }
+                    // Waiting again would spin: the head said there is more.
+                    None => {
+                        return self.fail(StoreError::Backend(format!(
+                            "the log ends at {last} but its head was announced past it"
+                        )));
+                    }
+                },
+                Err(e) => return self.fail(e),
+            }
+        }
+    }
+
+    fn fail(mut self, error: StoreError) -> Option<(Result<RecordedEvent, StoreError>, Self)> {
+        self.done = true;
+        self.buffer.clear();
+        Some((Err(error), self))
+    }
+}
+
+const READ_LOG_AFTER: &str = select_events!(" WHERE position > ?1 ORDER BY position LIMIT ?2");
+
+/// Read-only connections, opened on demand and kept for reuse.
+struct ReadPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    /// One permit per connection that may exist; closed when the store closes.
+    permits: Arc<Semaphore>,
+}
+
+impl ReadPool {
+    fn new(path: PathBuf, connections: usize) -> Self {
+        ReadPool {
+            path,
+            idle: Mutex::new(Vec::new()),
+            permits: Arc::new(Semaphore::new(connections.max(1))),
+        }
+    }
+
+    async fn run<T, F>(self: &Arc<Self>, read: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        let pool = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let conn = pool.checkout()?;
+            let result = read(&conn);
+            pool.checkin(conn);
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("event store read task: {e}")))?
+    }
+
+    fn checkout(&self) -> Result<Connection, StoreError> {
+        if let Some(conn) = self.lock_idle().pop() {
+            return Ok(conn);
+        }
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .ctx("open a read connection")?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .ctx("configure a read connection")?;
+        Ok(conn)
+    }
+
+    fn checkin(&self, conn: Connection) {
+        // Checked under the lock so a concurrent close cannot leave a connection behind.
+        let mut idle = self.lock_idle();
+        if !self.permits.is_closed() {
+            idle.push(conn);
+        }
+    }
+
+    fn close(&self) {
+        let mut idle = self.lock_idle();
+        self.permits.close();
+        idle.clear();
+    }
+
+    fn is_closed(&self) -> bool {
+        self.permits.is_closed()
+    }
+
+    fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
+        // A panic while holding the lock cannot leave the vector half-updated.
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+struct AppendRequest {
+    stream: String,
+    expected: ExpectedRevision,
+    events: Vec<EncodedEvent>,
+    reply: oneshot::Sender<Result<AppendResult, StoreError>>,
+}
+
+/// A [`NewEvent`] in its column representation, prepared off the writer thread.
+struct EncodedEvent {
+    event_id: Uuid,
+    event_type: String,
+    schema_version: i64,
+    occurred_at: i64,
+    actor_id: Uuid,
+    actor_role: &'static str,
+    channel: &'static str,
+    correlation_id: Uuid,
+    causation_id: Option<Uuid>,
+    organisation_id: Uuid,
+    property_id: Option<Uuid>,
+    idempotency_key: Option<String>,
+    payload: String,
+}
+
+impl EncodedEvent {
+    fn encode(event: &NewEvent) -> Result<Self, StoreError> {
+        let m = &event.metadata;
+        let payload = serde_json::to_string(&event.payload).map_err(|e| {
+            StoreError::Backend(format!("encode payload of event {}: {e}", event.event_id))
+        })?;
+        Ok(EncodedEvent {
+            event_id: event.event_id,
+            event_type: event.event_type.clone(),
+            schema_version: i64::from(event.schema_version),
+            occurred_at: m.occurred_at.timestamp_micros(),
+            actor_id: m.actor.person_id,
+            actor_role: m.actor.role.as_str(),
+            channel: m.channel.as_str(),
+            correlation_id: m.correlation_id,
+            causation_id: m.causation_id,
+            organisation_id: m.organisation_id,
+            property_id: m.property_id,
+            idempotency_key: m.idempotency_key.clone(),
+            payload,
+        })
+    }
+}
+
+/// What became of one request in a batch.
+enum Outcome {
+    Written {
+        result: AppendResult,
+        events: i64,
+    },
+    /// An identical earlier append: nothing written, its result returned.
+    AlreadyAppended(AppendResult),
+    Rejected(StoreError),
+}
+
+struct Writer {
+    conn: Connection,
+    requests: mpsc::Receiver<AppendRequest>,
+    head: watch::Sender<u64>,
+    counters: Arc<Counters>,
+    max_batch: usize,
+}
+
+impl Writer {
+    fn run(mut self) {
+        let mut batch = Vec::with_capacity(self.max_batch);
+        while let Some(first) = self.requests.blocking_recv() {
+            batch.push(first);
+            while batch.len() < self.max_batch {
+                match self.requests.try_recv() {
+                    Ok(request) => batch.push(request),
+                    Err(_) => break,
+                }
+            }
+            self.commit(&mut batch);
+        }
+        tracing::debug!("event store writer stopped");
+    }
+
+    /// Writes and commits one batch and answers every request in it.
+    fn commit(&mut self, batch: &mut Vec<AppendRequest>) {
+        let requests = batch.len();
+        match self.write(batch) {
+            Ok(outcomes) => {
+                for (request, outcome) in batch.drain(..).zip(outcomes) {
+                    let answer = match outcome {
+                        Outcome::Written { result, .. } | Outcome::AlreadyAppended(result) => {
+                            Ok(result)
+                        }
+                        Outcome::Rejected(e) => Err(e),
+                    };
+                    // The appender may have stopped waiting; its write stands regardless.
+                    let _ = request.reply.send(answer);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, requests, "event store batch rolled back");
+                let message = e.to_string();
+                for request in batch.drain(..) {
+                    let _ = request
+                        .reply
+                        .send(Err(StoreError::Backend(message.clone())));
+                }
+            }
+        }
+    }
+
+    /// Runs the batch in one transaction; an `Err` means nothing of it was committed.
+    fn write(&mut self, batch: &[AppendRequest]) -> Result<Vec<Outcome>, StoreError> {
+        let recorded_at = Utc::now().timestamp_micros();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("begin an append batch")?;
+        let head: i64 = tx
+            .query_row("SELECT coalesce(max(position), 0) FROM events", [], |r| {
+                r.get(0)
+            })
+            .ctx("read the head of the log")?;
+        // Converted before writing: once committed, nothing may fail any more.
+        let mut head_after = to_u64(head, "position")?;
+        let mut next = head + 1;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let (mut appends, mut events) = (0_u64, 0_u64);
+        for request in batch {
+            let outcome = append_one(&tx, request, next, recorded_at)?;
+            if let Outcome::Written { events: n, .. } = outcome {
+                next += n;
+                appends += 1;
+                events += n as u64;
+                head_after += n as u64;
+            }
+            outcomes.push(outcome);
+        }
+        tx.commit().ctx("commit an append batch")?;
+
+        if events > 0 {
+            let head = head_after;
+            self.counters.commits.fetch_add(1, Ordering::Relaxed);
+            self.counters.appends.fetch_add(appends, Ordering::Relaxed);
+            self.counters.events.fetch_add(events, Ordering::Relaxed);
+            self.head.send_replace(head);
+            tracing::debug!(
+                requests = batch.len(),
+                appends,
+                events,
+                head,
+                "committed append batch"
+            );
+        }
+        Ok(outcomes)
+    }
+}
+
+/// Checks one request against the log (as left by the earlier requests of the batch) and
+/// inserts its events at `first_position` onwards if it is accepted.
+fn append_one(
+    conn: &Connection,
+    request: &AppendRequest,
+    first_position: i64,
+    recorded_at: i64,
+) -> Result<Outcome, StoreError> {
+    let events = &request.events;
+    let Some(first) = events.first() else {
+        return Ok(Outcome::Rejected(StoreError::EmptyAppend));
+    };
+    let mut find = conn
+        .prepare_cached("SELECT stream, revision, position FROM events WHERE event_id = ?1")
+        .ctx("prepare the event id lookup")?;
+    let mut lookup = |id: Uuid| -> Result<Option<(String, i64, i64)>, StoreError> {
+        find.query_row([id.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()
+            .ctx("look up an event id")
+    };
+
+    if let Some((stream, first_revision, mut position)) = lookup(first.event_id)? {
+        if stream != request.stream {
+            return Ok(conflict(first.event_id));
+        }
+        let mut revision = first_revision;
+        for event in &events[1..] {
+            match lookup(event.event_id)? {
+                Some((s, r, p)) if s == request.stream && r == revision + 1 => {
+                    revision = r;
+                    position = p;
+                }
+                _ => return Ok(conflict(event.event_id)),
+            }
+        }
+        return Ok(Outcome::AlreadyAppended(AppendResult {
+            next_expected_revision: to_u64(revision, "revision")?,
+            position: Position::sequence(to_u64(position, "position")?),
+        }));
+    }
+    for event in &events[1..] {
+        if lookup(event.event_id)?.is_some() {
+            return Ok(conflict(event.event_id));
+        }
+    }
+
+    let current: Option<i64> = conn
+        .prepare_cached("SELECT max(revision) FROM events WHERE stream = ?1")
+        .ctx("prepare the stream revision lookup")?
+        .query_row([&request.stream], |r| r.get(0))
+        .ctx("read the stream revision")?;
+    let current = match current {
+        Some(revision) => CurrentRevision::Current(to_u64(revision, "revision")?),
+        None => CurrentRevision::NoStream,
+    };
+    let accepted = match (request.expected, current) {
+        (ExpectedRevision::Any, _)
+        | (ExpectedRevision::NoStream, CurrentRevision::NoStream)
+        | (ExpectedRevision::StreamExists, CurrentRevision::Current(_)) => true,
+        (ExpectedRevision::Exact(expected), CurrentRevision::Current(actual)) => expected == actual,
+        _ => false,
+    };
+    if !accepted {
+        return Ok(Outcome::Rejected(StoreError::WrongExpectedVersion {
+            stream: request.stream.clone(),
+            expected: request.expected,
+            current,
+        }));
+    }
+
+    let first_revision = match current {
+        CurrentRevision::NoStream => 0,
+        CurrentRevision::Current(r) => clamp(r) + 1,
+    };
+    let mut insert = conn
+        .prepare_cached(INSERT_EVENT)
+        .ctx("prepare the event insert")?;
+    let mut last = (first_revision, first_position);
+    for (i, event) in (0_i64..).zip(events) {
+        last = (first_revision + i, first_position + i);
+        insert
+            .execute(rusqlite::params![
+                last.1,
+                event.event_id.as_bytes(),
+                request.stream,
+                last.0,
+                event.event_type,
+                event.schema_version,
+                event.occurred_at,
+                recorded_at,
+                event.actor_id.as_bytes(),
+                event.actor_role,
+                event.channel,
+                event.correlation_id.as_bytes(),
+                event.causation_id.as_ref().map(Uuid::as_bytes),
+                event.organisation_id.as_bytes(),
+                event.property_id.as_ref().map(Uuid::as_bytes),
+                event.idempotency_key,
+                event.payload,
+            ])
+            .ctx("insert an event")?;
+    }
+    Ok(Outcome::Written {
+        result: AppendResult {
+            next_expected_revision: to_u64(last.0, "revision")?,
+            position: Position::sequence(to_u64(last.1, "position")?),
+        },
+        events: last.1 - first_position + 1,
+    })
+}
+
+fn conflict(event_id: Uuid) -> Outcome {
+    Outcome::Rejected(StoreError::EventIdConflict { event_id })
+}
+
+fn configure_writer(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .ctx("set the busy timeout")?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+        .ctx("switch to WAL")?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Backend(format!(
+            "the event store needs WAL but the database is in `{mode}` journal mode"
+        )));
+    }
+    // Durable on acknowledgement: the WAL is fsynced on every commit.
+    conn.pragma_update(None, "synchronous", "FULL")
+        .ctx("set synchronous=FULL")?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .ctx("begin migrations")?;
+    let applied: i64 = tx
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .ctx("read the schema version")?;
+    let known = MIGRATIONS.len();
+    let applied = usize::try_from(applied).unwrap_or(usize::MAX);
+    if applied > known {
+        return Err(StoreError::Backend(format!(
+            "the database schema is at version {applied} but this build only knows {known}"
+        )));
+    }
+    for (version, sql) in (1_i64..).zip(MIGRATIONS).skip(applied) {
+        tx.execute_batch(sql)
+            .ctx(&format!("apply migration {version}"))?;
+        tx.pragma_update(None, "user_version", version)
+            .ctx("record the schema version")?;
+        tracing::info!(version, "applied event store migration");
+    }
+    tx.commit().ctx("commit migrations")
+}
+
+fn query_events(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    max_count: usize,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).ctx("prepare a read")?;
+    let mut rows = stmt.query(params).ctx("read events")?;
+    let mut events = Vec::with_capacity(max_count.min(SUBSCRIPTION_BATCH));
+    while let Some(row) = rows.next().ctx("read events")? {
+        events.push(decode(row)?);
+    }
+    Ok(events)
+}
+
+/// Turns a row of [`select_events!`] back into an event.
+fn decode(row: &Row<'_>) -> Result<RecordedEvent, StoreError> {
+    let position: i64 = row.get(0).ctx("read position")?;
+    let corrupt = |what: &str, detail: &dyn fmt::Display| {
+        StoreError::Backend(format!("event at position {position}: {what}: {detail}"))
+    };
+    let uuid = |idx: usize, what: &str| -> Result<Option<Uuid>, StoreError> {
+        let value = row.get_ref(idx).map_err(|e| corrupt(what, &e))?;
+        match value.as_blob_or_null().map_err(|e| corrupt(what, &e))? {
+            Some(bytes) => Uuid::from_slice(bytes)
+                .map(Some)
+                .map_err(|e| corrupt(what, &e)),
+            None => Ok(None),
+        }
+    };
+    let required = |idx: usize, what: &str| -> Result<Uuid, StoreError> {
+        uuid(idx, what)?.ok_or_else(|| corrupt(what, &"missing"))
+    };
+    let micros = |idx: usize, what: &str| -> Result<DateTime<Utc>, StoreError> {
+        let v: i64 = row.get(idx).map_err(|e| corrupt(what, &e))?;
+        DateTime::from_timestamp_micros(v).ok_or_else(|| corrupt(what, &"out of range"))
+    };
+    let text = |idx: usize, what: &str| -> Result<String, StoreError> {
+        row.get(idx).map_err(|e| corrupt(what, &e))
+    };
+
+    let revision: i64 = row.get(3).map_err(|e| corrupt("revision", &e))?;
+    let schema_version: i64 = row.get(5).map_err(|e| corrupt("schema version", &e))?;
+    let role = text(9, "actor role")?;
+    let channel = text(10, "channel")?;
+    let idempotency_key: Option<String> =
+        row.get(15).map_err(|e| corrupt("idempotency key", &e))?;
+    let payload = text(16, "payload")?;
+
+    Ok(RecordedEvent {
+        event_id: required(1, "event id")?,
+        stream: text(2, "stream")?,
+        revision: to_u64(revision, "revision")?,
+        position: Position::sequence(to_u64(position, "position")?),
+        event_type: text(4, "event type")?,
+        schema_version: u32::try_from(schema_version).map_err(|e| corrupt("schema version", &e))?,
+        recorded_at: micros(7, "recorded at")?,
+        metadata: EventMetadata {
+            occurred_at: micros(6, "occurred at")?,
+            actor: Actor {
+                person_id: required(8, "actor id")?,
+                role: ActorRole::parse(&role)
+                    .ok_or_else(|| corrupt("actor role", &format_args!("unknown `{role}`")))?,
+            },
+            channel: Channel::parse(&channel)
+                .ok_or_else(|| corrupt("channel", &format_args!("unknown `{channel}`")))?,
+            correlation_id: required(11, "correlation id")?,
+            causation_id: uuid(12, "causation id")?,
+            organisation_id: required(13, "organisation id")?,
+            property_id: uuid(14, "property id")?,
+            idempotency_key,
+        },
+        payload: serde_json::from_str(&payload).map_err(|e| corrupt("payload", &e))?,
+    })
+}
+
+/// Adds what the database was doing to a rusqlite error.
+trait DbContext<T> {
+    fn ctx(self, what: &str) -> Result<T, StoreError>;
+}
+
+impl<T> DbContext<T> for rusqlite::Result<T> {
+    fn ctx(self, what: &str) -> Result<T, StoreError> {
+        self.map_err(|e| StoreError::Backend(format!("{what}: {e}")))
+    }
+}
+
+fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Backend(format!("negative {what} {value}")))
+}
+
+/// SQLite integers are signed; revisions and positions never get near the top of either.
+fn clamp(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn clamp_usize(value: usize) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}

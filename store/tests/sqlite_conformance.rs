@@ -1,0 +1,560 @@
+//! The embedded SQLite store against the conformance suite, and against what only it promises:
+//! gapless positions, durability across close and reopen, and group commit.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use futures::StreamExt;
+use talo_events_schema::envelope::{NewEvent, Position, RecordedEvent};
+use talo_store::conformance::{self, sample_event, unique_stream};
+use talo_store::{
+    AppendResult, CurrentRevision, Direction, EventStore, ExpectedRevision, LogFilter,
+    SqliteEventStore, SqliteOptions, StoreError, StreamFrom, Subscription,
+};
+use tempfile::TempDir;
+
+/// A store in its own temporary directory, removed after the store is dropped.
+struct TempStore {
+    store: SqliteEventStore,
+    _dir: TempDir,
+}
+
+impl TempStore {
+    fn new() -> Self {
+        let dir = TempDir::new().expect("create a temporary directory");
+        TempStore {
+            store: open(&db_path(dir.path())),
+            _dir: dir,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl EventStore for TempStore {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedRevision,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        self.store.append(stream, expected, events).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &str,
+        direction: Direction,
+        from: StreamFrom,
+        max_count: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.store
+            .read_stream(stream, direction, from, max_count)
+            .await
+    }
+
+    async fn read_all(
+        &self,
+        after: Position,
+        max_count: usize,
+        filter: &LogFilter,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.store.read_all(after, max_count, filter).await
+    }
+
+    async fn read_all_backwards(
+        &self,
+        before: Option<Position>,
+        max_count: usize,
+        filter: &LogFilter,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.store
+            .read_all_backwards(before, max_count, filter)
+            .await
+    }
+
+    async fn head(&self) -> Result<Position, StoreError> {
+        self.store.head().await
+    }
+
+    fn subscribe_all(&self, after: Position) -> Subscription {
+        self.store.subscribe_all(after)
+    }
+}
+
+fn db_path(dir: &Path) -> PathBuf {
+    dir.join("data").join("events.db")
+}
+
+fn open(path: &Path) -> SqliteEventStore {
+    SqliteEventStore::open(SqliteOptions::new(path)).expect("open the event store")
+}
+
+async fn read_everything(store: &impl EventStore) -> Vec<RecordedEvent> {
+    store
+        .read_all(Position::START, 100_000, &LogFilter::default())
+        .await
+        .expect("read the log")
+}
+
+async fn append_one(store: &impl EventStore, stream: &str) -> AppendResult {
+    store
+        .append(
+            stream,
+            ExpectedRevision::Any,
+            vec![sample_event("tested", 0)],
+        )
+        .await
+        .expect("append")
+}
+
+/// Holds SQLite's write lock from a second connection, so the writer's next transaction
+/// waits (within its busy timeout) and everything sent meanwhile queues up for one batch.
+fn hold_write_lock(path: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).expect("open a second connection");
+    conn.execute_batch("BEGIN IMMEDIATE")
+        .expect("take the write lock");
+    conn
+}
+
+fn release_write_lock(conn: rusqlite::Connection) {
+    conn.execute_batch("ROLLBACK")
+        .expect("release the write lock");
+}
+
+/// Long enough for spawned appends to reach the writer's queue on a loaded machine.
+const SETTLE: Duration = Duration::from_millis(300);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conformance_suite() {
+    conformance::run_all(|| async { TempStore::new() }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn positions_are_gapless_after_concurrent_appends() {
+    let store = TempStore::new();
+    let tasks: Vec<_> = (0..32_u64)
+        .map(|t| {
+            let store = store.store.clone();
+            tokio::spawn(async move {
+                let stream = unique_stream(&format!("gapless-{t}"));
+                let mut written = 0;
+                for n in 0..10 {
+                    let events: Vec<_> = (0..=(n + t) % 3)
+                        .map(|i| sample_event("gapless", i))
+                        .collect();
+                    written += events.len() as u64;
+                    store
+                        .append(&stream, ExpectedRevision::Any, events)
+                        .await
+                        .expect("append");
+                }
+                written
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.expect("append task");
+    }
+    let log = read_everything(&store).await;
+    let positions: Vec<u64> = log.iter().map(|e| e.position.commit).collect();
+    assert_eq!(
+        positions,
+        (1..=total).collect::<Vec<_>>(),
+        "positions are 1..=N"
+    );
+    assert!(log.iter().all(|e| e.position.prepare == e.position.commit));
+    assert_eq!(store.head().await.expect("head"), Position::sequence(total));
+    let stats = store.store.stats();
+    assert_eq!((stats.appends, stats.events), (320, total));
+    assert!(
+        stats.commits < stats.appends,
+        "concurrent appends share commits: {stats:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_survives_reopen_and_positions_continue() {
+    let dir = TempDir::new().expect("temporary directory");
+    let path = db_path(dir.path());
+    let stream = unique_stream("durable");
+
+    let store = open(&path);
+    assert_eq!(store.head().await.expect("head"), Position::START);
+    for n in 0..5 {
+        store
+            .append(
+                &stream,
+                ExpectedRevision::Any,
+                vec![sample_event("durable", n)],
+            )
+            .await
+            .expect("append");
+    }
+    let before = read_everything(&store).await;
+    store.close().await;
+
+    let store = open(&path);
+    assert_eq!(
+        read_everything(&store).await,
+        before,
+        "every field survives reopening"
+    );
+    assert_eq!(store.head().await.expect("head"), Position::sequence(5));
+    let result = store
+        .append(
+            &stream,
+            ExpectedRevision::Exact(4),
+            vec![sample_event("durable", 5)],
+        )
+        .await
+        .expect("append after reopening");
+    assert_eq!(result.position, Position::sequence(6), "positions continue");
+    assert_eq!(result.next_expected_revision, 5, "revisions continue");
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_store_lets_the_file_be_reopened() {
+    let dir = TempDir::new().expect("temporary directory");
+    let path = db_path(dir.path());
+    let stream = unique_stream("dropped");
+    for round in 1..=3_u64 {
+        let store = open(&path);
+        let clone = store.clone();
+        let result = append_one(&clone, &stream).await;
+        assert_eq!(result.position, Position::sequence(round));
+        drop(store);
+        drop(clone);
+    }
+    let store = open(&path);
+    assert_eq!(read_everything(&store).await.len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_store_refuses_work_and_ends_subscriptions() {
+    let dir = TempDir::new().expect("temporary directory");
+    let path = db_path(dir.path());
+    let stream = unique_stream("closing");
+    let store = open(&path);
+    append_one(&store, &stream).await;
+
+    let mut subscription = store.subscribe_all(Position::START);
+    let first = subscription
+        .next()
+        .await
+        .expect("an event")
+        .expect("not an error");
+    store.close().await;
+    store.close().await;
+
+    assert!(matches!(
+        append_one_result(&store, &stream).await,
+        Err(StoreError::Closed)
+    ));
+    assert!(matches!(
+        store
+            .read_stream(&stream, Direction::Forwards, StreamFrom::Start, 10)
+            .await,
+        Err(StoreError::Closed)
+    ));
+    assert!(matches!(store.head().await, Err(StoreError::Closed)));
+    let ended = tokio::time::timeout(Duration::from_secs(5), subscription.next())
+        .await
+        .expect("a closed store ends its subscriptions");
+    assert!(matches!(ended, Some(Err(StoreError::Closed))), "{ended:?}");
+    assert!(
+        subscription.next().await.is_none(),
+        "nothing after the error"
+    );
+
+    // A consumer resumes from its checkpoint on the reopened store.
+    let store = open(&path);
+    let mut resumed = store.subscribe_all(first.position);
+    let result = append_one(&store, &stream).await;
+    let next = tokio::time::timeout(Duration::from_secs(5), resumed.next())
+        .await
+        .expect("the resumed subscription delivers")
+        .expect("an event")
+        .expect("not an error");
+    assert_eq!(next.position, result.position);
+    assert_eq!(result.position, Position::sequence(2));
+}
+
+async fn append_one_result(
+    store: &impl EventStore,
+    stream: &str,
+) -> Result<AppendResult, StoreError> {
+    store
+        .append(
+            stream,
+            ExpectedRevision::Any,
+            vec![sample_event("tested", 0)],
+        )
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn group_commit_puts_queued_appends_in_one_transaction() {
+    let store = TempStore::new();
+    let lock = hold_write_lock(store.store.path());
+
+    let first = {
+        let store = store.store.clone();
+        tokio::spawn(async move { append_one(&store, &unique_stream("first")).await })
+    };
+    tokio::time::sleep(SETTLE).await;
+    let queued: Vec<_> = (0..256)
+        .map(|i| {
+            let store = store.store.clone();
+            tokio::spawn(async move { append_one(&store, &format!("queued-{i}")).await })
+        })
+        .collect();
+    tokio::time::sleep(SETTLE).await;
+    release_write_lock(lock);
+
+    first.await.expect("first append");
+    for task in queued {
+        task.await.expect("queued append");
+    }
+    let stats = store.store.stats();
+    assert_eq!(stats.appends, 257);
+    assert!(
+        stats.commits <= 3,
+        "257 appends queued behind one should take about two commits: {stats:?}"
+    );
+    let positions: Vec<u64> = read_everything(&store)
+        .await
+        .iter()
+        .map(|e| e.position.commit)
+        .collect();
+    assert_eq!(positions, (1..=257).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rejected_requests_do_not_affect_their_batch() {
+    let store = TempStore::new();
+    let existing = unique_stream("existing");
+    let original = vec![sample_event("original", 0), sample_event("original", 1)];
+    let first = store
+        .append(&existing, ExpectedRevision::NoStream, original.clone())
+        .await
+        .expect("first append");
+
+    let lock = hold_write_lock(store.store.path());
+    let blocker = {
+        let store = store.store.clone();
+        tokio::spawn(async move { append_one(&store, &unique_stream("blocker")).await })
+    };
+    tokio::time::sleep(SETTLE).await;
+
+    let spawn = |stream: String, expected: ExpectedRevision, events: Vec<NewEvent>| {
+        let store = store.store.clone();
+        tokio::spawn(async move { store.append(&stream, expected, events).await })
+    };
+    let fresh = |n| vec![sample_event("fresh", n)];
+    let good_a = spawn(unique_stream("good"), ExpectedRevision::NoStream, fresh(0));
+    let stale = spawn(existing.clone(), ExpectedRevision::Exact(0), fresh(1));
+    let good_b = spawn(existing.clone(), ExpectedRevision::Exact(1), fresh(2));
+    let conflict = spawn(
+        unique_stream("elsewhere"),
+        ExpectedRevision::Any,
+        original.clone(),
+    );
+    let retry = spawn(existing.clone(), ExpectedRevision::NoStream, original);
+    let missing = spawn(
+        unique_stream("missing"),
+        ExpectedRevision::StreamExists,
+        fresh(3),
+    );
+    let good_c = spawn(unique_stream("good"), ExpectedRevision::Any, fresh(4));
+    tokio::time::sleep(SETTLE).await;
+    release_write_lock(lock);
+    blocker.await.expect("blocker");
+
+    let outcome = |task: tokio::task::JoinHandle<Result<AppendResult, StoreError>>| async move {
+        task.await.expect("append task")
+    };
+    let (good_a, stale, good_b) = (
+        outcome(good_a).await,
+        outcome(stale).await,
+        outcome(good_b).await,
+    );
+    let (conflict, retry, missing, good_c) = (
+        outcome(conflict).await,
+        outcome(retry).await,
+        outcome(missing).await,
+        outcome(good_c).await,
+    );
+    // The queue order of tasks spawned together is up to the scheduler, so the stale append
+    // may be checked before or after the good one to the same stream.
+    assert!(
+        matches!(
+            stale,
+            Err(StoreError::WrongExpectedVersion {
+                current: CurrentRevision::Current(1 | 2),
+                ..
+            })
+        ),
+        "{stale:?}"
+    );
+    assert!(matches!(conflict, Err(StoreError::EventIdConflict { .. })));
+    assert_eq!(retry.expect("idempotent retry"), first);
+    assert!(matches!(
+        missing,
+        Err(StoreError::WrongExpectedVersion {
+            current: CurrentRevision::NoStream,
+            ..
+        })
+    ));
+    let good = [
+        good_a.expect("good append a"),
+        good_b.expect("good append b"),
+        good_c.expect("good append c"),
+    ];
+    assert_eq!(good[1].next_expected_revision, 2);
+    let stats = store.store.stats();
+    assert_eq!(
+        stats.appends, 5,
+        "the first append, the blocker and three good ones"
+    );
+    assert_eq!(stats.commits, 3, "the queued requests shared one commit");
+    let mut positions: Vec<u64> = good.iter().map(|r| r.position.commit).collect();
+    positions.sort_unstable();
+    assert_eq!(
+        positions,
+        vec![4, 5, 6],
+        "accepted requests are numbered without gaps"
+    );
+    assert_eq!(read_everything(&store).await.len(), 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscription_catches_up_over_many_pages() {
+    let store = TempStore::new();
+    let stream = unique_stream("pages");
+    for n in 0..25 {
+        let events = (0..100)
+            .map(|i| sample_event("paged", n * 100 + i))
+            .collect();
+        store
+            .append(&stream, ExpectedRevision::Any, events)
+            .await
+            .expect("append");
+    }
+    let mut subscription = store.subscribe_all(Position::START);
+    for expected in 1..=2500 {
+        let event = subscription
+            .next()
+            .await
+            .expect("an event")
+            .expect("not an error");
+        assert_eq!(event.position, Position::sequence(expected));
+    }
+    let result = append_one(&store, &stream).await;
+    let live = tokio::time::timeout(Duration::from_secs(5), subscription.next())
+        .await
+        .expect("live event")
+        .expect("an event")
+        .expect("not an error");
+    assert_eq!(live.position, result.position);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timestamps_are_kept_to_the_microsecond() {
+    let store = TempStore::new();
+    let stream = unique_stream("micros");
+    let mut event = sample_event("timed", 0);
+    event.metadata.occurred_at =
+        conformance::sample_occurred_at() + chrono::Duration::nanoseconds(789);
+    store
+        .append(&stream, ExpectedRevision::NoStream, vec![event])
+        .await
+        .expect("append");
+    let read = read_everything(&store).await;
+    assert_eq!(
+        read[0].metadata.occurred_at,
+        conformance::sample_occurred_at(),
+        "nanoseconds are dropped, microseconds kept"
+    );
+    assert_eq!(read[0].recorded_at.timestamp_subsec_nanos() % 1000, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extreme_revisions_read_without_overflow() {
+    let store = TempStore::new();
+    let stream = unique_stream("extreme");
+    for _ in 0..3 {
+        append_one(&store, &stream).await;
+    }
+    let forwards = store
+        .read_stream(
+            &stream,
+            Direction::Forwards,
+            StreamFrom::Revision(u64::MAX),
+            10,
+        )
+        .await
+        .expect("read");
+    assert!(forwards.is_empty());
+    let backwards = store
+        .read_stream(
+            &stream,
+            Direction::Backwards,
+            StreamFrom::Revision(u64::MAX),
+            usize::MAX,
+        )
+        .await
+        .expect("read");
+    assert_eq!(backwards.len(), 3);
+    let refused = store
+        .append(
+            &stream,
+            ExpectedRevision::Exact(u64::MAX),
+            vec![sample_event("x", 0)],
+        )
+        .await;
+    assert!(matches!(
+        refused,
+        Err(StoreError::WrongExpectedVersion {
+            current: CurrentRevision::Current(2),
+            ..
+        })
+    ));
+    let after_everything = store
+        .read_all(Position::sequence(u64::MAX), 10, &LogFilter::default())
+        .await
+        .expect("read");
+    assert!(after_everything.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_is_migrated_once_and_newer_schemas_are_refused() {
+    let dir = TempDir::new().expect("temporary directory");
+    let path = db_path(dir.path());
+    open(&path).close().await;
+    open(&path).close().await;
+
+    let conn = rusqlite::Connection::open(&path).expect("inspect the database");
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("user_version");
+    assert_eq!(version, 1);
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .expect("journal_mode");
+    assert_eq!(mode, "wal");
+    conn.execute_batch("PRAGMA user_version = 99")
+        .expect("pretend a newer build migrated the file");
+    drop(conn);
+
+    match SqliteEventStore::open(SqliteOptions::new(&path)) {
+        Err(StoreError::Backend(message)) => {
+            assert!(
+                message.contains("99"),
+                "the error names the version: {message}"
+            )
+        }
+        other => panic!("a newer schema must be refused, got {other:?}"),
+    }
+}
