@@ -1,1 +1,18 @@
-//! placeholder
+//! Talo's API: the GraphQL schema over axum, the command dispatcher, authentication, metrics,
+//! the demo organisation, and the [`Talo`] system that ties the store and read models together.
+//!
+//! `talo serve` (in `main.rs`) only parses flags, opens [`Talo`] and binds [`app`]; tests call
+//! [`app`] directly.
+
+pub mod auth;
+pub mod clock;
+pub mod demo;
+pub mod dispatch;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod metrics;
+pub mod talo;
+
+pub use http::app;
+pub use talo::{Config, Limits, Talo};

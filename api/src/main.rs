@@ -1,1 +1,163 @@
-fn main() {}
+//! `talo`: the server and its development tools.
+//!
+//! - `talo serve --data DIR --listen HOST:PORT [--demo]`
+//! - `talo token --data DIR --person ID --organisation ID`
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use chrono::{Duration, Utc};
+use clap::{Parser, Subcommand};
+use talo_api::auth::{Caller, TokenKeys};
+use talo_api::demo::{self, DemoOrganisation};
+use talo_api::{Config, Talo, app};
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(
+    name = "talo",
+    version,
+    about = "Talo: event-sourced property management"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve GraphQL (and GraphiQL) on the embedded event store.
+    Serve {
+        /// Data directory: event store, read-model snapshots, development secret.
+        #[arg(long, env = "TALO_DATA", default_value = "./data")]
+        data: PathBuf,
+        #[arg(long, env = "TALO_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// On an empty store, seed the demo organisation; print a token for each role.
+        #[arg(long, env = "TALO_DEMO")]
+        demo: bool,
+        /// HS256 secret for tokens; without it a development secret is kept in the data directory.
+        #[arg(long, env = "TALO_JWT_SECRET", hide_env_values = true)]
+        jwt_secret: Option<String>,
+    },
+    /// Mint a development token for a person.
+    Token {
+        #[arg(long, env = "TALO_DATA", default_value = "./data")]
+        data: PathBuf,
+        #[arg(long)]
+        person: Uuid,
+        #[arg(long)]
+        organisation: Uuid,
+        #[arg(long, default_value_t = 30)]
+        valid_days: i64,
+        #[arg(long, env = "TALO_JWT_SECRET", hide_env_values = true)]
+        jwt_secret: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::Serve {
+            data,
+            listen,
+            demo,
+            jwt_secret,
+        } => serve(data, listen, demo, jwt_secret).await,
+        Command::Token {
+            data,
+            person,
+            organisation,
+            valid_days,
+            jwt_secret,
+        } => {
+            let keys = TokenKeys::load(jwt_secret.as_deref(), &data)
+                .with_context(|| format!("reading the secret in {}", data.display()))?;
+            println!(
+                "{}",
+                keys.mint(
+                    Caller {
+                        person_id: person,
+                        organisation_id: organisation
+                    },
+                    Utc::now(),
+                    Duration::days(valid_days)
+                )
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn serve(
+    data: PathBuf,
+    listen: SocketAddr,
+    with_demo: bool,
+    jwt_secret: Option<String>,
+) -> anyhow::Result<()> {
+    let mut config = Config::new(&data);
+    config.jwt_secret = jwt_secret;
+    let talo = Talo::open(config).await.context("starting Talo")?;
+    if with_demo {
+        let demo = demo_organisation(&talo, &data).await?;
+        let tokens = demo.tokens(&talo, Utc::now(), Duration::days(365));
+        std::fs::write(
+            data.join("demo-tokens.json"),
+            serde_json::to_string_pretty(&tokens)?,
+        )
+        .context("writing demo-tokens.json")?;
+        println!(
+            "\nDemo organisation {} ({})",
+            demo.organisation_id,
+            data.join("demo.json").display()
+        );
+        println!(
+            "Tokens (also in {}):",
+            data.join("demo-tokens.json").display()
+        );
+        for (role, token) in &tokens {
+            println!("  {role:<18} {token}");
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    println!("\nGraphiQL: http://{listen}/   (GraphQL endpoint: http://{listen}/graphql)\n");
+    axum::serve(listener, app(talo.clone()))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    talo.shutdown().await;
+    Ok(())
+}
+
+/// Seeds the demo organisation into an empty store, or finds the one seeded before.
+async fn demo_organisation(
+    talo: &Talo,
+    data: &std::path::Path,
+) -> anyhow::Result<DemoOrganisation> {
+    let path = data.join("demo.json");
+    if path.exists() {
+        return DemoOrganisation::load(&path)
+            .with_context(|| format!("reading {}", path.display()));
+    }
+    if talo.store.head().await? != talo_events_schema::envelope::Position::START {
+        anyhow::bail!(
+            "--demo needs an empty data directory (or one seeded by --demo before); {} has events",
+            data.display()
+        );
+    }
+    let demo = demo::seed(talo, "Isännöinti Talo Oy", "1572860-0", Utc::now())
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding the demo: {e}"))?;
+    demo.save(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(demo)
+}

@@ -1,1 +1,18 @@
-//! placeholder
+//! Read models built from the event log.
+//!
+//! Each projection is a plain value folded from events ([`Projection::apply`]); the
+//! [`engine`] runs it from its persisted checkpoint (catch-up, then live) and saves state and
+//! checkpoint together in one snapshot file, so a restart resumes where it stopped and a crash
+//! neither applies an event twice nor skips one. Projections never read a clock: anything
+//! time-dependent ("overdue") is computed at query time with `now` passed in.
+
+pub mod engine;
+pub mod fault_reports;
+pub mod idempotency;
+pub mod read_models;
+pub mod register;
+pub mod snapshot;
+pub mod statistics;
+
+pub use engine::{Projection, ProjectionStatus, Running};
+pub use read_models::{ReadModels, ReadModelsOptions};

@@ -1,0 +1,513 @@
+//! The command side: load what a decision needs, ask the domain, append the events with the
+//! expected revision, and answer only once the read models show the change.
+//!
+//! Concurrency is optimistic: a write that lost a race on its stream is decided again on the
+//! fresh state (so two notes added at once both land, and two incompatible steps end with the
+//! second refused by a domain rule). Idempotency keys travel in the event metadata, so a
+//! retried request is recognised from the log itself, also after a restart.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use talo_domain::access::Principal;
+use talo_domain::calendar::local_date;
+use talo_domain::fault_report::{self, Context, FaultReport, FaultReportCommand, ReportFault};
+use talo_domain::register::{Register, RegisterCommand};
+use talo_domain::ticket::{FAULT_REPORT_PREFIX, TicketSeries};
+use talo_events_schema::envelope::{
+    Actor, ActorRole, Channel, EventMetadata, NewEvent, Position, RecordedEvent,
+};
+use talo_events_schema::{DomainEvent, streams};
+use talo_projections::ReadModels;
+use talo_store::{AppendResult, Direction, EventStore, ExpectedRevision, StoreError, StreamFrom};
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+
+/// How many times a write that lost a race is decided again before giving up.
+const MAX_ATTEMPTS: usize = 8;
+
+/// One request's context: who, through which channel, when, and under which idempotency key.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub caller: Caller,
+    pub channel: Channel,
+    pub occurred_at: DateTime<Utc>,
+    pub idempotency_key: Option<String>,
+    pub correlation_id: Uuid,
+}
+
+/// What a command wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub stream: String,
+    /// Position of the last event written (or of the original write, for a replayed request).
+    pub position: Position,
+    /// True when the idempotency key had been used: nothing new was written.
+    pub replayed: bool,
+}
+
+pub struct Dispatcher {
+    store: Arc<dyn EventStore>,
+    read_models: Arc<ReadModels>,
+    metrics: Metrics,
+    read_your_writes_timeout: Duration,
+    /// Requests in flight per idempotency key: a retry waits for the first try to finish.
+    in_flight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// One issuer per ticket series on this node, so ticket numbers are issued without
+    /// colliding (other nodes are kept apart by the expected revision).
+    ticket_series: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Dispatcher {
+    pub fn new(
+        store: Arc<dyn EventStore>,
+        read_models: Arc<ReadModels>,
+        metrics: Metrics,
+        read_your_writes_timeout: Duration,
+    ) -> Self {
+        Dispatcher {
+            store,
+            read_models,
+            metrics,
+            read_your_writes_timeout,
+            in_flight: Mutex::new(HashMap::new()),
+            ticket_series: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Files a new fault report: checks it, issues its ticket number, records it.
+    pub async fn report_fault(
+        &self,
+        request: &Request,
+        command: ReportFault,
+    ) -> Result<Outcome, ApiError> {
+        let stream = streams::fault_report(command.fault_report_id);
+        self.idempotent(request, "FaultReported", async {
+            let org = request.caller.organisation_id;
+            self.with_register(request, |register, principal| {
+                fault_report::check_report(&command, &context(request, register, principal))
+                    .map(|_| ())
+            })?;
+            let ticket = self
+                .issue_ticket(request, FAULT_REPORT_PREFIX, command.fault_report_id)
+                .await?;
+            let decision = self.with_register(request, |register, principal| {
+                fault_report::report(
+                    command.clone(),
+                    &ticket,
+                    &context(request, register, principal),
+                )
+            })?;
+            let events = envelope(
+                request,
+                decision.role,
+                Some(command.property_id),
+                decision.events,
+                org,
+            );
+            let result = self
+                .append(&stream, ExpectedRevision::NoStream, events)
+                .await?;
+            Ok(Outcome {
+                stream: stream.clone(),
+                position: result.position,
+                replayed: false,
+            })
+        })
+        .await
+    }
+
+    /// Takes a step on an existing fault report.
+    pub async fn fault_report_step(
+        &self,
+        request: &Request,
+        fault_report_id: Uuid,
+        command: FaultReportCommand,
+    ) -> Result<Outcome, ApiError> {
+        let stream = streams::fault_report(fault_report_id);
+        let expected_type = step_event_type(&command);
+        self.idempotent(request, expected_type, async {
+            for _ in 0..MAX_ATTEMPTS {
+                let history = self.read_whole_stream(&stream).await?;
+                let not_found = || {
+                    ApiError::NotFound(format!(
+                        "fault_report_id: no fault report {fault_report_id}"
+                    ))
+                };
+                let first = history.first().ok_or_else(not_found)?;
+                if first.metadata.organisation_id != request.caller.organisation_id {
+                    return Err(not_found());
+                }
+                let property_id = first.metadata.property_id;
+                let revision = history.len() as u64 - 1;
+                let decoded = decode_all(&history)?;
+                let state = FaultReport::fold(decoded.iter().map(|(e, at)| (e, *at)))
+                    .ok_or_else(not_found)?;
+                let decision = self.with_register(request, |register, principal| {
+                    fault_report::decide(
+                        &state,
+                        command.clone(),
+                        &context(request, register, principal),
+                    )
+                })?;
+                let events = envelope(
+                    request,
+                    decision.role,
+                    property_id,
+                    decision.events,
+                    request.caller.organisation_id,
+                );
+                match self
+                    .append(&stream, ExpectedRevision::Exact(revision), events)
+                    .await
+                {
+                    Ok(result) => {
+                        return Ok(Outcome {
+                            stream: stream.clone(),
+                            position: result.position,
+                            replayed: false,
+                        });
+                    }
+                    Err(ApiError::Conflict {
+                        rule: "store.wrong_expected_version",
+                        ..
+                    }) => {
+                        self.metrics.command_retried();
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(busy(&stream))
+        })
+        .await
+    }
+
+    /// Changes the register of the caller's organisation (or creates it, for Talo itself).
+    pub async fn register(
+        &self,
+        request: &Request,
+        actor: Actor,
+        command: RegisterCommand,
+    ) -> Result<Outcome, ApiError> {
+        let org = request.caller.organisation_id;
+        let stream = streams::organisation(org);
+        self.idempotent(request, "", async {
+            for _ in 0..MAX_ATTEMPTS {
+                let history = self.read_whole_stream(&stream).await?;
+                let mut register = Register::default();
+                for (event, _) in decode_all(&history)? {
+                    register.apply(&event);
+                }
+                let principal =
+                    register.principal(actor.person_id, local_date(request.occurred_at));
+                let event = register.decide(actor, principal.as_ref(), command.clone())?;
+                let property_id = property_of(&event);
+                let expected = match history.len() {
+                    0 => ExpectedRevision::NoStream,
+                    n => ExpectedRevision::Exact(n as u64 - 1),
+                };
+                let new_event = envelope_as(request, actor, property_id, vec![event], org);
+                match self.append(&stream, expected, new_event).await {
+                    Ok(result) => {
+                        return Ok(Outcome {
+                            stream: stream.clone(),
+                            position: result.position,
+                            replayed: false,
+                        });
+                    }
+                    Err(ApiError::Conflict {
+                        rule: "store.wrong_expected_version",
+                        ..
+                    }) => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(busy(&stream))
+        })
+        .await
+    }
+
+    /// Builds the caller's principal from the register read model and runs `decide` with it.
+    /// The read lock is held only for this synchronous call.
+    fn with_register<T>(
+        &self,
+        request: &Request,
+        decide: impl FnOnce(&Register, &Principal) -> Result<T, talo_domain::Rejection>,
+    ) -> Result<T, ApiError> {
+        let view = self.read_models.register.read();
+        let register = view
+            .organisation(request.caller.organisation_id)
+            .ok_or_else(|| {
+                ApiError::Forbidden("your organisation is not registered in Talo".into())
+            })?;
+        let principal = register
+            .principal(request.caller.person_id, local_date(request.occurred_at))
+            .ok_or_else(|| {
+                ApiError::Forbidden("you are not in your organisation's register".into())
+            })?;
+        Ok(decide(register, &principal)?)
+    }
+
+    async fn issue_ticket(
+        &self,
+        request: &Request,
+        prefix: &str,
+        issued_for: Uuid,
+    ) -> Result<talo_events_schema::fault_report::TicketNumberIssued, ApiError> {
+        let org = request.caller.organisation_id;
+        let stream = streams::tickets(prefix, org);
+        let series_lock = {
+            let mut series = self.ticket_series.lock().unwrap_or_else(|p| p.into_inner());
+            series.entry(stream.clone()).or_default().clone()
+        };
+        let _issuing = series_lock.lock().await;
+        for _ in 0..MAX_ATTEMPTS {
+            let last = self
+                .store
+                .read_stream(&stream, Direction::Backwards, StreamFrom::End, 1)
+                .await?;
+            let mut series = TicketSeries::default();
+            for (event, _) in decode_all(&last)? {
+                series.apply(&event);
+            }
+            let ticket = series.issue(prefix, issued_for, request.occurred_at);
+            let expected = last.first().map_or(ExpectedRevision::NoStream, |e| {
+                ExpectedRevision::Exact(e.revision)
+            });
+            let mut unkeyed = request.clone();
+            // The key marks the request's own result; the ticket is a side record of it.
+            unkeyed.idempotency_key = None;
+            let events = envelope_as(
+                &unkeyed,
+                Actor::SYSTEM,
+                None,
+                vec![ticket.clone().into()],
+                org,
+            );
+            match self.append(&stream, expected, events).await {
+                Ok(_) => return Ok(ticket),
+                Err(ApiError::Conflict {
+                    rule: "store.wrong_expected_version",
+                    ..
+                }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(busy(&stream))
+    }
+
+    async fn read_whole_stream(&self, stream: &str) -> Result<Vec<RecordedEvent>, ApiError> {
+        let mut events = Vec::new();
+        loop {
+            let from = StreamFrom::Revision(events.len() as u64);
+            let batch = self
+                .store
+                .read_stream(stream, Direction::Forwards, from, 1000)
+                .await?;
+            let done = batch.len() < 1000;
+            events.extend(batch);
+            if done {
+                return Ok(events);
+            }
+        }
+    }
+
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedRevision,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, ApiError> {
+        let count = events.len();
+        let types: Vec<String> = events.iter().map(|e| e.event_type.clone()).collect();
+        match self.store.append(stream, expected, events).await {
+            Ok(result) => {
+                for t in &types {
+                    self.metrics.event_appended(t);
+                }
+                tracing::debug!(stream, count, position = %result.position, "appended");
+                Ok(result)
+            }
+            Err(StoreError::WrongExpectedVersion { .. }) => Err(ApiError::Conflict {
+                rule: "store.wrong_expected_version",
+                message: format!("`{stream}` changed while the request was decided"),
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Runs `work` once per idempotency key: a retry of a finished request returns the first
+    /// one's outcome; a retry of one still running waits for it. Then waits until the read
+    /// models show the change.
+    async fn idempotent(
+        &self,
+        request: &Request,
+        expected_type: &str,
+        work: impl Future<Output = Result<Outcome, ApiError>>,
+    ) -> Result<Outcome, ApiError> {
+        let outcome = match &request.idempotency_key {
+            None => work.await?,
+            Some(key) => {
+                let scoped = talo_projections::idempotency::IdempotencyView::key(
+                    request.caller.organisation_id,
+                    request.caller.person_id,
+                    key,
+                );
+                let slot = {
+                    let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+                    in_flight.entry(scoped.clone()).or_default().clone()
+                };
+                let guard = slot.lock().await;
+                let earlier = self
+                    .read_models
+                    .idempotency
+                    .read()
+                    .find(
+                        request.caller.organisation_id,
+                        request.caller.person_id,
+                        key,
+                    )
+                    .cloned();
+                let result = match earlier {
+                    Some(earlier)
+                        if !expected_type.is_empty() && earlier.event_type != expected_type =>
+                    {
+                        Err(ApiError::Conflict {
+                            rule: "idempotency.key_reused",
+                            message: format!(
+                                "idempotencyKey: `{key}` was already used for a different request ({})",
+                                earlier.event_type
+                            ),
+                        })
+                    }
+                    Some(earlier) => {
+                        self.metrics.command_replayed();
+                        Ok(Outcome {
+                            stream: earlier.stream,
+                            position: earlier.position,
+                            replayed: true,
+                        })
+                    }
+                    None => work.await,
+                };
+                drop(guard);
+                let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+                if Arc::strong_count(&slot) <= 2 {
+                    in_flight.remove(&scoped);
+                }
+                result?
+            }
+        };
+        self.read_models
+            .wait_for(outcome.position, self.read_your_writes_timeout)
+            .await
+            .map_err(|lag| ApiError::NotYetVisible {
+                position: outcome.position.to_string(),
+                lag,
+            })?;
+        Ok(outcome)
+    }
+}
+
+fn context<'a>(request: &Request, register: &'a Register, principal: &'a Principal) -> Context<'a> {
+    Context {
+        principal,
+        register,
+        occurred_at: request.occurred_at,
+        channel: request.channel,
+    }
+}
+
+fn busy(stream: &str) -> ApiError {
+    ApiError::Conflict {
+        rule: "store.too_much_contention",
+        message: format!("`{stream}` is changing too fast; try again"),
+    }
+}
+
+/// The event a step records, so a reused idempotency key can be told apart.
+fn step_event_type(command: &FaultReportCommand) -> &'static str {
+    match command {
+        FaultReportCommand::Acknowledge => "FaultReportAcknowledged",
+        FaultReportCommand::Assign { .. } => "FaultReportAssigned",
+        FaultReportCommand::ScheduleVisit { .. } => "FaultReportVisitScheduled",
+        FaultReportCommand::StartWork => "FaultReportWorkStarted",
+        FaultReportCommand::AddNote { .. } => "FaultReportNoteAdded",
+        FaultReportCommand::Resolve { .. } => "FaultReportResolved",
+        FaultReportCommand::Confirm => "FaultReportConfirmed",
+        FaultReportCommand::Reopen { .. } => "FaultReportReopened",
+        FaultReportCommand::Cancel { .. } => "FaultReportCancelled",
+    }
+}
+
+fn property_of(event: &DomainEvent) -> Option<Uuid> {
+    match event {
+        DomainEvent::PropertyRegistered(e) => Some(e.property_id),
+        DomainEvent::BuildingAdded(e) => Some(e.property_id),
+        DomainEvent::ApartmentAdded(e) => Some(e.property_id),
+        DomainEvent::BoardMemberElected(e) => Some(e.property_id),
+        DomainEvent::BoardMembershipEnded(e) => Some(e.property_id),
+        _ => None,
+    }
+}
+
+fn decode_all(events: &[RecordedEvent]) -> Result<Vec<(DomainEvent, DateTime<Utc>)>, ApiError> {
+    events
+        .iter()
+        .map(|e| {
+            DomainEvent::from_json(&e.event_type, e.schema_version, e.payload.clone())
+                .map(|d| (d, e.metadata.occurred_at))
+                .map_err(|err| {
+                    ApiError::Internal(format!("`{}` at {}: {err}", e.stream, e.position))
+                })
+        })
+        .collect()
+}
+
+fn envelope(
+    request: &Request,
+    role: ActorRole,
+    property_id: Option<Uuid>,
+    events: Vec<DomainEvent>,
+    org: Uuid,
+) -> Vec<NewEvent> {
+    let actor = Actor {
+        person_id: request.caller.person_id,
+        role,
+    };
+    envelope_as(request, actor, property_id, events, org)
+}
+
+fn envelope_as(
+    request: &Request,
+    actor: Actor,
+    property_id: Option<Uuid>,
+    events: Vec<DomainEvent>,
+    org: Uuid,
+) -> Vec<NewEvent> {
+    events
+        .into_iter()
+        .map(|event| NewEvent {
+            event_id: Uuid::now_v7(),
+            event_type: event.event_type().to_owned(),
+            schema_version: event.schema_version(),
+            metadata: EventMetadata {
+                occurred_at: request.occurred_at,
+                actor,
+                channel: request.channel,
+                correlation_id: request.correlation_id,
+                causation_id: None,
+                organisation_id: org,
+                property_id,
+                idempotency_key: request.idempotency_key.clone(),
+            },
+            payload: event.to_json(),
+        })
+        .collect()
+}

@@ -1,0 +1,123 @@
+//! The auditor's log: the organisation's events in global order, with every envelope field,
+//! filterable by stream, type and business time, paginated by position.
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, InputObject, Json, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use talo_events_schema::envelope::{Position, RecordedEvent};
+use talo_store::LogFilter;
+use uuid::Uuid;
+
+use super::enums::{ActorRoleGql, ChannelGql};
+use super::pagination::page_size;
+use super::session::Session;
+use crate::error::{ApiError, IntoGraphql};
+
+#[derive(InputObject, Default)]
+pub struct AuditLogFilter {
+    stream: Option<String>,
+    #[graphql(default)]
+    event_types: Vec<String>,
+    /// Business time, inclusive.
+    occurred_from: Option<DateTime<Utc>>,
+    /// Business time, exclusive.
+    occurred_until: Option<DateTime<Utc>>,
+}
+
+/// One stored event, envelope and payload.
+#[derive(SimpleObject)]
+pub struct LoggedEvent {
+    event_id: Uuid,
+    stream: String,
+    revision: u64,
+    position: String,
+    event_type: String,
+    schema_version: u32,
+    occurred_at: DateTime<Utc>,
+    recorded_at: DateTime<Utc>,
+    actor_person_id: Uuid,
+    actor_role: ActorRoleGql,
+    channel: ChannelGql,
+    correlation_id: Uuid,
+    causation_id: Option<Uuid>,
+    organisation_id: Uuid,
+    property_id: Option<Uuid>,
+    /// The payload exactly as stored (in its stored schema version).
+    payload: Json<serde_json::Value>,
+}
+
+impl From<RecordedEvent> for LoggedEvent {
+    fn from(e: RecordedEvent) -> Self {
+        LoggedEvent {
+            event_id: e.event_id,
+            stream: e.stream,
+            revision: e.revision,
+            position: e.position.to_string(),
+            event_type: e.event_type,
+            schema_version: e.schema_version,
+            occurred_at: e.metadata.occurred_at,
+            recorded_at: e.recorded_at,
+            actor_person_id: e.metadata.actor.person_id,
+            actor_role: e.metadata.actor.role.into(),
+            channel: e.metadata.channel.into(),
+            correlation_id: e.metadata.correlation_id,
+            causation_id: e.metadata.causation_id,
+            organisation_id: e.metadata.organisation_id,
+            property_id: e.metadata.property_id,
+            payload: Json(e.payload),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct AuditQuery;
+
+#[Object]
+impl AuditQuery {
+    /// The organisation's events in global order, for auditors. `after` is a position from an
+    /// earlier page's cursor.
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AuditLogFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, LoggedEvent>> {
+        let run = async {
+            let session = Session::of(ctx)?;
+            if !session.principal()?.is_auditor() {
+                return Err(ApiError::Forbidden("auditLog: for auditors".into()));
+            }
+            let size = page_size(first, session.talo.config.limits.max_page_size)?;
+            let after_position = match after {
+                None => Position::START,
+                Some(cursor) => cursor
+                    .parse::<Position>()
+                    .map_err(|e| ApiError::bad_input("after", "page.cursor", e.to_string()))?,
+            };
+            let filter = filter.unwrap_or_default();
+            let log_filter = LogFilter {
+                organisation_id: Some(session.caller.organisation_id),
+                stream: filter.stream,
+                event_types: filter.event_types,
+                occurred_from: filter.occurred_from,
+                occurred_until: filter.occurred_until,
+            };
+            let mut events = session
+                .talo
+                .store
+                .read_all(after_position, size + 1, &log_filter)
+                .await?;
+            let has_next = events.len() > size;
+            events.truncate(size);
+            let mut connection = Connection::new(after_position != Position::START, has_next);
+            connection.edges.extend(
+                events
+                    .into_iter()
+                    .map(|e| Edge::new(e.position.to_string(), LoggedEvent::from(e))),
+            );
+            Ok(connection)
+        };
+        run.await.gql()
+    }
+}

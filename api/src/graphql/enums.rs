@@ -1,0 +1,93 @@
+//! GraphQL enums mirroring the domain's, converted both ways by async-graphql's `remote`.
+
+use async_graphql::Enum;
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(
+    name = "FaultStatus",
+    remote = "talo_domain::fault_report::FaultStatus"
+)]
+pub enum FaultStatusGql {
+    Reported,
+    Acknowledged,
+    Assigned,
+    VisitScheduled,
+    InProgress,
+    Resolved,
+    Confirmed,
+    Reopened,
+    Cancelled,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(
+    name = "FaultCategory",
+    remote = "talo_events_schema::fault_report::FaultCategory"
+)]
+pub enum FaultCategoryGql {
+    Plumbing,
+    Electrical,
+    Heating,
+    Ventilation,
+    DoorsAndLocks,
+    Appliances,
+    Structure,
+    OutdoorAreas,
+    Pests,
+    Other,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(
+    name = "NoteVisibility",
+    remote = "talo_events_schema::fault_report::NoteVisibility"
+)]
+pub enum NoteVisibilityGql {
+    Internal,
+    Shared,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "Channel", remote = "talo_events_schema::envelope::Channel")]
+pub enum ChannelGql {
+    Portal,
+    Phone,
+    Email,
+    Office,
+    Field,
+    System,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "ActorRole", remote = "talo_events_schema::envelope::ActorRole")]
+pub enum ActorRoleGql {
+    Resident,
+    Shareholder,
+    BoardMember,
+    BoardChair,
+    ResidentCommittee,
+    PropertyManager,
+    TechnicalManager,
+    CustomerService,
+    Contractor,
+    Applicant,
+    Auditor,
+    System,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(
+    name = "ContractKind",
+    remote = "talo_events_schema::register::ContractKind"
+)]
+pub enum ContractKindGql {
+    Lease,
+    Shareholding,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "OperationalGrouping")]
+pub enum OperationalGroupingGql {
+    Property,
+    Contractor,
+}

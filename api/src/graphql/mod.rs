@@ -1,0 +1,44 @@
+//! The GraphQL schema: one root per area merged into `Query` and `Mutation`. Resolvers stay
+//! thin: read the session, parse input, build a command, dispatch, map the result.
+
+pub mod audit;
+pub mod enums;
+pub mod fault_reports;
+pub mod me;
+pub mod pagination;
+pub mod session;
+
+use std::sync::Arc;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema};
+
+use crate::talo::Talo;
+
+#[derive(MergedObject, Default)]
+pub struct Query(
+    me::MeQuery,
+    fault_reports::FaultReportQuery,
+    audit::AuditQuery,
+);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(fault_reports::FaultReportMutation);
+
+pub type TaloSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// The schema with its limits; `talo` is available to every resolver.
+pub fn schema(talo: Arc<Talo>) -> TaloSchema {
+    let limits = talo.config.limits;
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .data(talo)
+        .finish()
+}
+
+/// The schema's SDL, committed as `api/schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .finish()
+        .sdl()
+}

@@ -1,0 +1,189 @@
+//! A running Talo: the event store, the read models folding it, the command dispatcher, the
+//! token keys, metrics and the clock. `Talo::open` brings it up on a data directory and waits
+//! until the read models have caught up with the log, so it never serves stale state.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use talo_domain::access::Principal;
+use talo_domain::calendar::local_date;
+use talo_domain::register::Register;
+use talo_projections::engine::SnapshotPolicy;
+use talo_projections::{ReadModels, ReadModelsOptions};
+use talo_store::{EventStore, SqliteEventStore, SqliteOptions};
+
+use crate::auth::{Caller, TokenKeys};
+use crate::clock::{Clock, SystemClock};
+use crate::dispatch::Dispatcher;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+
+/// How to run Talo.
+#[derive(Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    /// HS256 secret; without one, a development secret is kept in the data directory.
+    pub jwt_secret: Option<String>,
+    pub clock: Arc<dyn Clock>,
+    /// How long a mutation waits for the read models to show its change.
+    pub read_your_writes_timeout: Duration,
+    pub snapshots: SnapshotPolicy,
+    pub limits: Limits,
+}
+
+/// Limits against abusive or accidental heavy requests.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_page_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 64 * 1024,
+            max_depth: 12,
+            max_complexity: 2_000,
+            max_page_size: 100,
+        }
+    }
+}
+
+impl Config {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Config {
+            data_dir: data_dir.into(),
+            jwt_secret: None,
+            clock: Arc::new(SystemClock),
+            read_your_writes_timeout: Duration::from_secs(5),
+            snapshots: SnapshotPolicy::default(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Talo could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("data directory `{path}`: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] talo_store::StoreError),
+    #[error(transparent)]
+    Snapshot(#[from] talo_projections::snapshot::SnapshotError),
+    #[error("read models did not catch up with the log: {0}")]
+    CatchUp(String),
+}
+
+pub struct Talo {
+    pub config: Config,
+    pub store: Arc<dyn EventStore>,
+    sqlite: SqliteEventStore,
+    pub read_models: Arc<ReadModels>,
+    pub dispatcher: Dispatcher,
+    pub keys: TokenKeys,
+    pub metrics: Metrics,
+}
+
+impl Talo {
+    pub async fn open(config: Config) -> Result<Arc<Talo>, StartError> {
+        let data_dir = config.data_dir.clone();
+        std::fs::create_dir_all(&data_dir).map_err(|source| StartError::DataDir {
+            path: data_dir.clone(),
+            source,
+        })?;
+        let keys = TokenKeys::load(config.jwt_secret.as_deref(), &data_dir).map_err(|source| {
+            StartError::DataDir {
+                path: data_dir.clone(),
+                source,
+            }
+        })?;
+        let sqlite = SqliteEventStore::open(SqliteOptions::new(data_dir.join("events.sqlite")))?;
+        let store: Arc<dyn EventStore> = Arc::new(sqlite.clone());
+        let read_models = Arc::new(ReadModels::start(
+            store.clone(),
+            &ReadModelsOptions {
+                dir: data_dir.join("read-models"),
+                snapshots: config.snapshots,
+            },
+        )?);
+        let head = store.head().await?;
+        // Catching up is bounded by the log's size, not by a timeout: a large log just takes
+        // longer to start, and `/readyz` is not served before.
+        read_models
+            .wait_for(head, Duration::from_secs(24 * 3600))
+            .await
+            .map_err(|lag| StartError::CatchUp(lag.to_string()))?;
+        let metrics = Metrics::default();
+        let dispatcher = Dispatcher::new(
+            store.clone(),
+            read_models.clone(),
+            metrics.clone(),
+            config.read_your_writes_timeout,
+        );
+        Ok(Arc::new(Talo {
+            config,
+            store,
+            sqlite,
+            read_models,
+            dispatcher,
+            keys,
+            metrics,
+        }))
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.config.clock.now()
+    }
+
+    /// The caller as the register knows them today.
+    pub fn principal(&self, caller: Caller, now: DateTime<Utc>) -> Result<Principal, ApiError> {
+        self.with_register(caller, |register| {
+            register
+                .principal(caller.person_id, local_date(now))
+                .ok_or_else(|| {
+                    ApiError::Forbidden("you are not in your organisation's register".into())
+                })
+        })
+    }
+
+    /// Runs `f` on the caller's organisation register under the read model's lock.
+    pub fn with_register<T>(
+        &self,
+        caller: Caller,
+        f: impl FnOnce(&Register) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let view = self.read_models.register.read();
+        let register = view.organisation(caller.organisation_id).ok_or_else(|| {
+            ApiError::Forbidden("your organisation is not registered in Talo".into())
+        })?;
+        f(register)
+    }
+
+    /// True once every read model runs without failure.
+    pub fn is_ready(&self) -> bool {
+        self.read_models
+            .statuses()
+            .iter()
+            .all(|s| s.failure.is_none())
+    }
+
+    /// Stops the read models (writing their snapshots) and closes the store.
+    pub async fn shutdown(&self) {
+        self.read_models.shutdown().await;
+        self.sqlite.close().await;
+    }
+
+    /// Stops as a crash would: no final snapshots. For tests of crash recovery.
+    pub async fn crash(&self) {
+        self.read_models.abort();
+        self.sqlite.close().await;
+    }
+}

@@ -1,0 +1,318 @@
+//! Runs a projection: load its snapshot, subscribe to the log after the snapshot's position,
+//! fold every event, publish the position reached, and snapshot now and then and at shutdown.
+//!
+//! Events arrive in batches (whatever is ready) and each batch is folded under one write lock,
+//! so readers see whole batches and the position they reflect.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde::{Serialize, de::DeserializeOwned};
+use talo_events_schema::DomainEvent;
+use talo_events_schema::envelope::{Position, RecordedEvent};
+use talo_store::{EventStore, LogFilter};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+use crate::snapshot;
+
+/// A read model folded from the log.
+pub trait Projection: Default + Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The snapshot file's name, and the name in status and metrics.
+    const NAME: &'static str;
+    /// Bump when the state's shape or meaning changes: snapshots of another version are
+    /// discarded and the projection is rebuilt from zero.
+    const VERSION: u32;
+
+    /// Folds one event. Must be deterministic: no clock, no IO, no randomness.
+    fn apply(&mut self, event: &RecordedEvent, decoded: &DomainEvent);
+}
+
+/// How a projection is doing, for `/readyz`, metrics and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectionStatus {
+    pub name: &'static str,
+    pub position: Position,
+    /// The checkpoint it started from in this process (from its snapshot, or zero).
+    pub started_from: Position,
+    /// Events folded since this process started it.
+    pub applied_since_start: u64,
+    /// Set when the projection stopped on an event it could not read.
+    pub failure: Option<String>,
+}
+
+/// When to write a snapshot while running.
+#[derive(Debug, Clone, Copy)]
+pub struct SnapshotPolicy {
+    pub every_events: u64,
+    pub every: Duration,
+}
+
+impl Default for SnapshotPolicy {
+    fn default() -> Self {
+        SnapshotPolicy {
+            every_events: 50_000,
+            every: Duration::from_secs(30),
+        }
+    }
+}
+
+struct Shared<P> {
+    state: RwLock<P>,
+    position: watch::Sender<Position>,
+    status: Mutex<ProjectionStatus>,
+}
+
+/// A projection running in the background.
+pub struct Running<P: Projection> {
+    shared: Arc<Shared<P>>,
+    stop: Arc<Notify>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// The projection did not reach a position in time.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[error(
+    "read model `{projection}` reached position {reached} but not {wanted} within {waited_ms} ms"
+)]
+pub struct Lagging {
+    pub projection: &'static str,
+    pub wanted: Position,
+    pub reached: Position,
+    pub waited_ms: u64,
+}
+
+impl<P: Projection> Running<P> {
+    /// Loads the snapshot from `dir` and starts folding the log after it.
+    pub fn start(
+        store: Arc<dyn EventStore>,
+        dir: PathBuf,
+        policy: SnapshotPolicy,
+    ) -> Result<Self, snapshot::SnapshotError> {
+        let path = dir.join(format!("{}.json", P::NAME));
+        let (position, state) =
+            snapshot::load::<P>(&path, P::NAME, P::VERSION)?.unwrap_or_default();
+        let shared = Arc::new(Shared {
+            state: RwLock::new(state),
+            position: watch::Sender::new(position),
+            status: Mutex::new(ProjectionStatus {
+                name: P::NAME,
+                position,
+                started_from: position,
+                applied_since_start: 0,
+                failure: None,
+            }),
+        });
+        let stop = Arc::new(Notify::new());
+        let task = tokio::spawn(run(
+            store,
+            shared.clone(),
+            stop.clone(),
+            path,
+            position,
+            policy,
+        ));
+        Ok(Running {
+            shared,
+            stop,
+            task: Mutex::new(Some(task)),
+        })
+    }
+
+    /// The current state, for a query. Do not hold it across an `.await`.
+    pub fn read(&self) -> RwLockReadGuard<'_, P> {
+        self.shared
+            .state
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn position(&self) -> Position {
+        *self.shared.position.borrow()
+    }
+
+    pub fn status(&self) -> ProjectionStatus {
+        lock(&self.shared.status).clone()
+    }
+
+    /// Waits until the projection has folded every event up to `wanted`.
+    pub async fn wait_for(&self, wanted: Position, timeout: Duration) -> Result<(), Lagging> {
+        let mut rx = self.shared.position.subscribe();
+        let reached = tokio::time::timeout(timeout, rx.wait_for(|p| *p >= wanted)).await;
+        match reached {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(Lagging {
+                projection: P::NAME,
+                wanted,
+                reached: self.position(),
+                waited_ms: timeout.as_millis() as u64,
+            }),
+        }
+    }
+
+    /// Stops folding and writes a final snapshot.
+    pub async fn shutdown(&self) {
+        self.stop.notify_one();
+        let task = lock(&self.task).take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+
+    /// Stops folding without a final snapshot, as a crash would.
+    pub fn abort(&self) {
+        if let Some(task) = lock(&self.task).take() {
+            task.abort();
+        }
+    }
+}
+
+impl<P: Projection> Drop for Running<P> {
+    fn drop(&mut self) {
+        self.abort();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+async fn run<P: Projection>(
+    store: Arc<dyn EventStore>,
+    shared: Arc<Shared<P>>,
+    stop: Arc<Notify>,
+    path: PathBuf,
+    mut position: Position,
+    policy: SnapshotPolicy,
+) {
+    let mut events = store.subscribe_all(position).ready_chunks(1024);
+    let mut saved_position = position;
+    let mut saved_at = Instant::now();
+    loop {
+        let batch = tokio::select! {
+            _ = stop.notified() => break,
+            batch = events.next() => batch,
+            _ = tokio::time::sleep(policy.every), if position != saved_position => {
+                save(&shared, &path, position, &mut saved_position, &mut saved_at);
+                continue;
+            }
+        };
+        let Some(batch) = batch else { break };
+        let mut failure = None;
+        let mut applied = 0u64;
+        {
+            let mut state = shared
+                .state
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            for item in batch {
+                let event = match item {
+                    Ok(event) => event,
+                    Err(e) => {
+                        failure = Some(format!("reading the log: {e}"));
+                        break;
+                    }
+                };
+                match DomainEvent::from_json(
+                    &event.event_type,
+                    event.schema_version,
+                    event.payload.clone(),
+                ) {
+                    Ok(decoded) => state.apply(&event, &decoded),
+                    Err(e) => {
+                        failure = Some(format!("event at position {}: {e}", event.position));
+                        break;
+                    }
+                }
+                position = event.position;
+                applied += 1;
+            }
+        }
+        {
+            let mut status = lock(&shared.status);
+            status.position = position;
+            status.applied_since_start += applied;
+            status.failure.clone_from(&failure);
+        }
+        shared.position.send_replace(position);
+        if let Some(failure) = failure {
+            // Skipping an event would leave the read model silently wrong; stop and say so.
+            tracing::error!(projection = P::NAME, %failure, "projection stopped");
+            break;
+        }
+        let unsaved = position.commit.saturating_sub(saved_position.commit);
+        if unsaved >= policy.every_events || saved_at.elapsed() >= policy.every {
+            save(&shared, &path, position, &mut saved_position, &mut saved_at);
+        }
+    }
+    if position != saved_position {
+        save(&shared, &path, position, &mut saved_position, &mut saved_at);
+    }
+}
+
+fn save<P: Projection>(
+    shared: &Shared<P>,
+    path: &std::path::Path,
+    position: Position,
+    saved_position: &mut Position,
+    saved_at: &mut Instant,
+) {
+    let state = shared
+        .state
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    match snapshot::save(path, P::NAME, P::VERSION, position, &*state) {
+        Ok(()) => {
+            *saved_position = position;
+            *saved_at = Instant::now();
+        }
+        Err(e) => tracing::error!(projection = P::NAME, error = %e, "snapshot not written"),
+    }
+}
+
+/// A rebuild from zero could not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum RebuildError {
+    #[error(transparent)]
+    Store(#[from] talo_store::StoreError),
+    #[error("event at position {position}: {source}")]
+    Decode {
+        position: Position,
+        source: talo_events_schema::DecodeError,
+    },
+}
+
+/// Folds the whole log from zero up to and including `until` into a fresh projection, without
+/// touching any snapshot: for rebuilds and for comparing with the live read model.
+pub async fn build_from_zero<P: Projection>(
+    store: &dyn EventStore,
+    until: Position,
+) -> Result<P, RebuildError> {
+    let mut state = P::default();
+    let mut after = Position::START;
+    loop {
+        let batch = store.read_all(after, 1000, &LogFilter::default()).await?;
+        if batch.is_empty() {
+            break;
+        }
+        for event in batch {
+            if event.position > until {
+                return Ok(state);
+            }
+            let decoded = DomainEvent::from_json(
+                &event.event_type,
+                event.schema_version,
+                event.payload.clone(),
+            )
+            .map_err(|source| RebuildError::Decode {
+                position: event.position,
+                source,
+            })?;
+            state.apply(&event, &decoded);
+            after = event.position;
+        }
+    }
+    Ok(state)
+}

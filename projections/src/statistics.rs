@@ -1,0 +1,47 @@
+//! Summary statistics for the operational reports, computed exactly on whole seconds.
+
+/// The median: the middle value, or the mean of the two middle values rounded down.
+pub fn median(values: &mut [i64]) -> Option<i64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable();
+    let n = values.len();
+    Some(if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]).div_euclid(2)
+    })
+}
+
+/// The nearest-rank percentile: the smallest value with at least `p`% of values at or below it.
+pub fn percentile(values: &mut [i64], p: u32) -> Option<i64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable();
+    let n = values.len();
+    let rank = (u64::from(p) * n as u64).div_ceil(100).max(1) as usize;
+    Some(values[rank.min(n) - 1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&mut [5, 1, 3]), Some(3));
+        assert_eq!(median(&mut [4, 1, 2, 3]), Some(2));
+        assert_eq!(median(&mut []), None);
+    }
+
+    #[test]
+    fn nearest_rank_p90() {
+        let mut ten: Vec<i64> = (1..=10).collect();
+        assert_eq!(percentile(&mut ten, 90), Some(9));
+        let mut eleven: Vec<i64> = (1..=11).collect();
+        assert_eq!(percentile(&mut eleven, 90), Some(10));
+        assert_eq!(percentile(&mut [7], 90), Some(7));
+    }
+}
