@@ -117,10 +117,12 @@ async fn graphql(
         // errors come from async-graphql without a code; give them one so clients can branch.
         let extensions = error.extensions.get_or_insert_with(Default::default);
         if extensions.get("code").is_none() {
-            let code = if error.path.is_empty() {
-                "GRAPHQL_VALIDATION_FAILED"
-            } else {
+            let bad_value = error.message.starts_with("Invalid value for argument")
+                || error.message.starts_with("Failed to parse");
+            let code = if bad_value || !error.path.is_empty() {
                 "BAD_USER_INPUT"
+            } else {
+                "GRAPHQL_VALIDATION_FAILED"
             };
             extensions.set("code", code);
         }

@@ -1,1 +1,304 @@
-//! Shared harness for the black-box tests.
+//! The black-box harness: Talo in process on a temporary directory with a manual clock, the
+//! demo organisation(s) seeded, and GraphQL requests sent through the router with `oneshot`
+//! (no port is bound). Each test file under `tests/` covers one concern.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use talo_api::clock::ManualClock;
+use talo_api::demo::{self, DemoOrganisation};
+use talo_api::{Config, Talo, app};
+use tempfile::TempDir;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+/// Monday 2 March 2026, 08:00 UTC (10:00 in Helsinki): where every test's clock starts.
+pub fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap()
+}
+
+pub struct TestServer {
+    pub talo: Arc<Talo>,
+    router: Router,
+    pub dir: Arc<TempDir>,
+    pub clock: ManualClock,
+    /// The demo organisations, first `Isännöinti Yksi Oy`, then (if asked) `Isännöinti Kaksi Oy`.
+    pub orgs: Vec<DemoOrganisation>,
+}
+
+impl TestServer {
+    /// One demo organisation.
+    pub async fn start() -> Self {
+        Self::start_with(1).await
+    }
+
+    /// Two demo organisations in one store.
+    pub async fn with_two_organisations() -> Self {
+        Self::start_with(2).await
+    }
+
+    async fn start_with(organisations: usize) -> Self {
+        let dir = Arc::new(tempfile::tempdir().expect("temporary directory"));
+        let clock = ManualClock::new(start_time());
+        let talo = open(&dir, &clock).await;
+        let mut orgs = Vec::new();
+        for (name, business_id) in [
+            ("Isännöinti Yksi Oy", "1572860-0"),
+            ("Isännöinti Kaksi Oy", "0737546-2"),
+        ]
+        .into_iter()
+        .take(organisations)
+        {
+            orgs.push(
+                demo::seed(&talo, name, business_id, clock.now_utc())
+                    .await
+                    .expect("demo seeds"),
+            );
+        }
+        TestServer {
+            router: app(talo.clone()),
+            talo,
+            dir,
+            clock,
+            orgs,
+        }
+    }
+
+    /// Stops cleanly (snapshots written, store closed) and starts again on the same directory.
+    pub async fn restart(self) -> Self {
+        self.talo.shutdown().await;
+        self.reopen().await
+    }
+
+    /// Stops as a crash would (no final snapshots) and starts again on the same directory.
+    pub async fn crash_and_restart(self) -> Self {
+        self.talo.crash().await;
+        self.reopen().await
+    }
+
+    async fn reopen(self) -> Self {
+        let TestServer {
+            talo,
+            router,
+            dir,
+            clock,
+            orgs,
+        } = self;
+        drop(router);
+        drop(talo);
+        let talo = open(&dir, &clock).await;
+        TestServer {
+            router: app(talo.clone()),
+            talo,
+            dir,
+            clock,
+            orgs,
+        }
+    }
+
+    /// A token for a demo role of the first organisation.
+    pub fn token(&self, role: &str) -> String {
+        self.token_in(0, role)
+    }
+
+    pub fn token_in(&self, org: usize, role: &str) -> String {
+        // Token expiry is checked against the real clock, not the test's business clock.
+        self.talo
+            .keys
+            .mint(self.orgs[org].caller(role), Utc::now(), Duration::days(1))
+    }
+
+    pub fn org(&self) -> &DemoOrganisation {
+        &self.orgs[0]
+    }
+
+    pub fn apartment(&self, property: &str, code: &str) -> Uuid {
+        self.orgs[0].apartments[&format!("{property}/{code}")]
+    }
+
+    /// Sends a GraphQL request as `token` (or anonymously).
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Gql {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        self.post_raw(token.map(|t| format!("Bearer {t}")).as_deref(), body)
+            .await
+    }
+
+    /// Sends a GraphQL request as a demo role of the first organisation.
+    pub async fn as_role(&self, role: &str, query: &str, variables: Value) -> Gql {
+        self.gql(Some(&self.token(role)), query, variables).await
+    }
+
+    /// Posts any body with any `Authorization` header to `/graphql`.
+    pub async fn post_raw(&self, authorization: Option<&str>, body: String) -> Gql {
+        let mut request =
+            Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
+        if let Some(a) = authorization {
+            request = request.header(header::AUTHORIZATION, a);
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Gql { status, body }
+    }
+
+    /// A plain GET, for the operational endpoints.
+    pub async fn get(&self, path: &str) -> (StatusCode, String) {
+        let response = self
+            .router
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+}
+
+async fn open(dir: &TempDir, clock: &ManualClock) -> Arc<Talo> {
+    let mut config = Config::new(dir.path());
+    config.clock = Arc::new(clock.clone());
+    Talo::open(config).await.expect("talo opens")
+}
+
+/// Reads the manual clock without importing the trait in every test.
+pub trait NowUtc {
+    fn now_utc(&self) -> DateTime<Utc>;
+}
+
+impl NowUtc for ManualClock {
+    fn now_utc(&self) -> DateTime<Utc> {
+        use talo_api::clock::Clock;
+        self.now()
+    }
+}
+
+/// A GraphQL answer.
+#[derive(Debug)]
+pub struct Gql {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Gql {
+    /// The data, asserting there were no errors.
+    pub fn data(&self) -> &Value {
+        assert!(
+            self.body.get("errors").is_none_or(Value::is_null),
+            "unexpected errors: {:#}",
+            self.body
+        );
+        &self.body["data"]
+    }
+
+    /// The first error's `extensions.code`, asserting there was one.
+    pub fn code(&self) -> &str {
+        self.body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("expected an error, got {:#}", self.body))
+    }
+
+    /// The first error's `extensions.rule`.
+    pub fn rule(&self) -> &str {
+        self.body["errors"][0]["extensions"]["rule"]
+            .as_str()
+            .unwrap_or_else(|| panic!("expected a rule, got {:#}", self.body))
+    }
+
+    pub fn message(&self) -> &str {
+        self.body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+    }
+
+    /// Asserts the first error has this code and rule.
+    pub fn assert_refused(&self, code: &str, rule: &str) {
+        assert_eq!((self.code(), self.rule()), (code, rule), "{:#}", self.body);
+    }
+}
+
+/// GraphQL operations used across tests.
+pub mod ops {
+    pub const REPORT: &str = r#"mutation($input: ReportFaultInput!) { reportFault(input: $input) { position replayed faultReport { id ticket status reporterId channel } } }"#;
+
+    pub const FAULT_REPORT: &str = r#"query($id: UUID!) { faultReport(id: $id) { id ticket status contractorCompanyId promisedBy overdue reopenCount workSummary
+        history { status actorRole channel position detail } notes { text visibility authorRole } } }"#;
+
+    /// A step mutation by its name, with the report fields tests look at.
+    pub fn step(mutation: &str, input_type: &str) -> String {
+        format!(
+            "mutation($input: {input_type}!) {{ {mutation}(input: $input) {{ position replayed faultReport {{ id status contractorCompanyId promisedBy reopenCount notes {{ text visibility }} }} }} }}"
+        )
+    }
+}
+
+/// A unique idempotency key.
+pub fn key() -> String {
+    Uuid::now_v7().to_string()
+}
+
+/// Reports a plumbing fault in the demo resident's home and returns its id.
+pub async fn report_as_resident(server: &TestServer) -> String {
+    let apartment = server.apartment(demo::RENTAL, "A 4");
+    let answer = server
+        .as_role(
+            "resident",
+            ops::REPORT,
+            json!({ "input": { "idempotencyKey": key(), "apartmentId": apartment, "category": "PLUMBING", "description": "Vessanpönttö vuotaa", "permissionToEnter": true } }),
+        )
+        .await;
+    answer.data()["reportFault"]["faultReport"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Runs a step mutation as `role` with `fields` added to the input.
+pub async fn step(
+    server: &TestServer,
+    role: &str,
+    mutation: &str,
+    input_type: &str,
+    id: &str,
+    fields: Value,
+) -> Gql {
+    let mut input = json!({ "idempotencyKey": key(), "faultReportId": id });
+    if let (Some(input), Value::Object(extra)) = (input.as_object_mut(), fields) {
+        input.extend(extra);
+    }
+    server
+        .as_role(
+            role,
+            &ops::step(mutation, input_type),
+            json!({ "input": input }),
+        )
+        .await
+}
+
+/// Acknowledges and assigns a report to the demo maintenance company, promised in three days.
+pub async fn acknowledge_and_assign(server: &TestServer, id: &str) {
+    step(
+        server,
+        "customer_service",
+        "acknowledgeFaultReport",
+        "FaultReportStepInput",
+        id,
+        json!({}),
+    )
+    .await
+    .data();
+    let promised = (server.clock.now_utc() + Duration::days(3)).date_naive();
+    step(server, "property_manager", "assignFaultReport", "AssignFaultReportInput", id, json!({ "contractorCompanyId": server.org().contractors[demo::MAINTENANCE], "promisedBy": promised })).await.data();
+}
