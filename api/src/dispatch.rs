@@ -6,8 +6,7 @@
 //! second refused by a domain rule). Idempotency keys travel in the event metadata, so a
 //! retried request is recognised from the log itself, also after a restart.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -21,11 +20,13 @@ use talo_events_schema::envelope::{
 };
 use talo_events_schema::{DomainEvent, streams};
 use talo_projections::ReadModels;
+use talo_projections::idempotency::IdempotencyView;
 use talo_store::{AppendResult, Direction, EventStore, ExpectedRevision, StoreError, StreamFrom};
 use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::keyed_locks::KeyedLocks;
 use crate::metrics::Metrics;
 
 /// How many times a write that lost a race is decided again before giving up.
@@ -57,10 +58,9 @@ pub struct Dispatcher {
     metrics: Metrics,
     read_your_writes_timeout: Duration,
     /// Requests in flight per idempotency key: a retry waits for the first try to finish.
-    in_flight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    /// One issuer per ticket series on this node, so ticket numbers are issued without
-    /// colliding (other nodes are kept apart by the expected revision).
-    ticket_series: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    in_flight: KeyedLocks,
+    /// Writers per stream (a report, a ticket series, a register) on this node.
+    streams: KeyedLocks,
 }
 
 impl Dispatcher {
@@ -75,8 +75,8 @@ impl Dispatcher {
             read_models,
             metrics,
             read_your_writes_timeout,
-            in_flight: Mutex::new(HashMap::new()),
-            ticket_series: Mutex::new(HashMap::new()),
+            in_flight: KeyedLocks::default(),
+            streams: KeyedLocks::default(),
         }
     }
 
@@ -132,6 +132,7 @@ impl Dispatcher {
         let stream = streams::fault_report(fault_report_id);
         let expected_type = step_event_type(&command);
         self.idempotent(request, expected_type, async {
+            let _writing = self.streams.lock(&stream).await;
             for _ in 0..MAX_ATTEMPTS {
                 let history = self.read_whole_stream(&stream).await?;
                 let not_found = || {
@@ -198,6 +199,7 @@ impl Dispatcher {
         let org = request.caller.organisation_id;
         let stream = streams::organisation(org);
         self.idempotent(request, "", async {
+            let _writing = self.streams.lock(&stream).await;
             for _ in 0..MAX_ATTEMPTS {
                 let history = self.read_whole_stream(&stream).await?;
                 let mut register = Register::default();
@@ -262,11 +264,7 @@ impl Dispatcher {
     ) -> Result<talo_events_schema::fault_report::TicketNumberIssued, ApiError> {
         let org = request.caller.organisation_id;
         let stream = streams::tickets(prefix, org);
-        let series_lock = {
-            let mut series = self.ticket_series.lock().unwrap_or_else(|p| p.into_inner());
-            series.entry(stream.clone()).or_default().clone()
-        };
-        let _issuing = series_lock.lock().await;
+        let _issuing = self.streams.lock(&stream).await;
         for _ in 0..MAX_ATTEMPTS {
             let last = self
                 .store
@@ -351,58 +349,31 @@ impl Dispatcher {
         expected_type: &str,
         work: impl Future<Output = Result<Outcome, ApiError>>,
     ) -> Result<Outcome, ApiError> {
-        let outcome = match &request.idempotency_key {
-            None => work.await?,
-            Some(key) => {
-                let scoped = talo_projections::idempotency::IdempotencyView::key(
-                    request.caller.organisation_id,
-                    request.caller.person_id,
-                    key,
-                );
-                let slot = {
-                    let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-                    in_flight.entry(scoped.clone()).or_default().clone()
-                };
-                let guard = slot.lock().await;
-                let earlier = self
-                    .read_models
-                    .idempotency
-                    .read()
-                    .find(
-                        request.caller.organisation_id,
-                        request.caller.person_id,
-                        key,
-                    )
-                    .cloned();
-                let result = match earlier {
-                    Some(earlier)
-                        if !expected_type.is_empty() && earlier.event_type != expected_type =>
-                    {
-                        Err(ApiError::Conflict {
-                            rule: "idempotency.key_reused",
-                            message: format!(
-                                "idempotencyKey: `{key}` was already used for a different request ({})",
-                                earlier.event_type
-                            ),
-                        })
-                    }
-                    Some(earlier) => {
-                        self.metrics.command_replayed();
-                        Ok(Outcome {
-                            stream: earlier.stream,
-                            position: earlier.position,
-                            replayed: true,
-                        })
-                    }
-                    None => work.await,
-                };
-                drop(guard);
-                let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-                if Arc::strong_count(&slot) <= 2 {
-                    in_flight.remove(&scoped);
-                }
-                result?
+        let (org, person) = (request.caller.organisation_id, request.caller.person_id);
+        // Held until the read models show the write, so a retry waiting on it finds the key.
+        let _in_flight = match &request.idempotency_key {
+            Some(key) => Some(self.in_flight.lock(&IdempotencyView::key(org, person, key)).await),
+            None => None,
+        };
+        let earlier = request.idempotency_key.as_deref().and_then(|key| {
+            let view = self.read_models.idempotency.read();
+            view.find(org, person, key).cloned().map(|used| (key, used))
+        });
+        let outcome = match earlier {
+            Some((key, used)) if !expected_type.is_empty() && used.event_type != expected_type => {
+                return Err(ApiError::Conflict {
+                    rule: "idempotency.key_reused",
+                    message: format!(
+                        "idempotencyKey: `{key}` was already used for a different request ({})",
+                        used.event_type
+                    ),
+                });
             }
+            Some((_, used)) => {
+                self.metrics.command_replayed();
+                Outcome { stream: used.stream, position: used.position, replayed: true }
+            }
+            None => work.await?,
         };
         self.read_models
             .wait_for(outcome.position, self.read_your_writes_timeout)

@@ -11,6 +11,7 @@ pub mod dispatch;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod keyed_locks;
 pub mod metrics;
 pub mod talo;
 

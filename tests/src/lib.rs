@@ -81,6 +81,11 @@ impl TestServer {
         self.reopen().await
     }
 
+    /// Starts again on the same directory after the caller stopped Talo itself.
+    pub async fn restart_without_shutdown(self) -> Self {
+        self.reopen().await
+    }
+
     async fn reopen(self) -> Self {
         let TestServer {
             talo,
