@@ -352,7 +352,11 @@ impl Dispatcher {
         let (org, person) = (request.caller.organisation_id, request.caller.person_id);
         // Held until the read models show the write, so a retry waiting on it finds the key.
         let _in_flight = match &request.idempotency_key {
-            Some(key) => Some(self.in_flight.lock(&IdempotencyView::key(org, person, key)).await),
+            Some(key) => Some(
+                self.in_flight
+                    .lock(&IdempotencyView::key(org, person, key))
+                    .await,
+            ),
             None => None,
         };
         let earlier = request.idempotency_key.as_deref().and_then(|key| {
@@ -371,7 +375,11 @@ impl Dispatcher {
             }
             Some((_, used)) => {
                 self.metrics.command_replayed();
-                Outcome { stream: used.stream, position: used.position, replayed: true }
+                Outcome {
+                    stream: used.stream,
+                    position: used.position,
+                    replayed: true,
+                }
             }
             None => work.await?,
         };

@@ -37,7 +37,11 @@ mod tests {
     async fn holders_of_one_key_take_turns_and_other_keys_do_not_wait() {
         let locks = KeyedLocks::default();
         let first = locks.lock("a").await;
-        assert!(tokio::time::timeout(std::time::Duration::from_millis(20), locks.lock("a")).await.is_err());
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(20), locks.lock("a"))
+                .await
+                .is_err()
+        );
         let _other = locks.lock("b").await;
         drop(first);
         let _again = locks.lock("a").await;

@@ -312,11 +312,11 @@ pub fn check_report(command: &ReportFault, ctx: &Context<'_>) -> Result<ActorRol
         FaultLocation::CommonArea { building_id, area } => {
             require_text("location.area", area, 200)?;
             if let Some(b) = building_id
-                && !ctx
+                && ctx
                     .register
                     .buildings
                     .get(b)
-                    .is_some_and(|b| b.property_id == property.property_id)
+                    .is_none_or(|b| b.property_id != property.property_id)
             {
                 return Err(Rejection::not_found(
                     "location.building_id",

@@ -17,7 +17,13 @@ async fn readyz(server: &TestServer) -> Value {
 
 async fn everything_visible(server: &TestServer) -> (Value, Value) {
     let mine = server.as_role("resident", "{ myFaultReports(first: 100) { totalCount edges { node { id ticket status history { status position } notes { text } } } } }", json!({})).await;
-    let queue = server.as_role("property_manager", "{ faultReportQueue(first: 100) { totalCount edges { node { id status } } } }", json!({})).await;
+    let queue = server
+        .as_role(
+            "property_manager",
+            "{ faultReportQueue(first: 100) { totalCount edges { node { id status } } } }",
+            json!({}),
+        )
+        .await;
     (mine.data().clone(), queue.data().clone())
 }
 
@@ -38,9 +44,20 @@ async fn a_clean_restart_keeps_everything_and_resumes_from_checkpoints() {
     assert_eq!(everything_visible(&server).await, before);
 
     // And it goes on working: the next ticket continues the series.
-    step(&server, "contractor", "startFaultReportWork", "FaultReportStepInput", &id, json!({})).await.data();
+    step(
+        &server,
+        "contractor",
+        "startFaultReportWork",
+        "FaultReportStepInput",
+        &id,
+        json!({}),
+    )
+    .await
+    .data();
     let next = report_as_resident(&server).await;
-    let ticket = server.as_role("resident", ops::FAULT_REPORT, json!({ "id": next })).await;
+    let ticket = server
+        .as_role("resident", ops::FAULT_REPORT, json!({ "id": next }))
+        .await;
     assert_eq!(ticket.data()["faultReport"]["ticket"], "VK-2026-000006");
 }
 
@@ -53,7 +70,16 @@ async fn after_a_crash_read_models_catch_up_from_their_last_snapshot_exactly_onc
     let checkpoint = server.talo.store.head().await.unwrap();
     let id = report_as_resident(&server).await;
     acknowledge_and_assign(&server, &id).await;
-    step(&server, "customer_service", "addFaultReportNote", "AddFaultReportNoteInput", &id, json!({ "text": "soitettu" })).await.data();
+    step(
+        &server,
+        "customer_service",
+        "addFaultReportNote",
+        "AddFaultReportNoteInput",
+        &id,
+        json!({ "text": "soitettu" }),
+    )
+    .await
+    .data();
     let before = everything_visible(&server).await;
     let head = server.talo.store.head().await.unwrap();
 
@@ -61,10 +87,21 @@ async fn after_a_crash_read_models_catch_up_from_their_last_snapshot_exactly_onc
     let ready = readyz(&server).await;
     let missed = head.commit - checkpoint.commit;
     for model in ready["read_models"].as_array().unwrap() {
-        assert_eq!(model["started_from"], checkpoint.to_string().as_str(), "{model}");
-        assert_eq!(model["applied_since_start"], missed, "each missed event once: {model}");
+        assert_eq!(
+            model["started_from"],
+            checkpoint.to_string().as_str(),
+            "{model}"
+        );
+        assert_eq!(
+            model["applied_since_start"], missed,
+            "each missed event once: {model}"
+        );
     }
-    assert_eq!(everything_visible(&server).await, before, "nothing applied twice or skipped");
+    assert_eq!(
+        everything_visible(&server).await,
+        before,
+        "nothing applied twice or skipped"
+    );
 }
 
 #[tokio::test]
@@ -73,16 +110,29 @@ async fn a_rebuild_from_zero_equals_the_live_read_models() {
     let id = report_as_resident(&server).await;
     acknowledge_and_assign(&server, &id).await;
     let head = server.talo.store.head().await.unwrap();
-    let rebuilt: FaultReportsView = build_from_zero(server.talo.store.as_ref(), head).await.unwrap();
+    let rebuilt: FaultReportsView = build_from_zero(server.talo.store.as_ref(), head)
+        .await
+        .unwrap();
     assert_eq!(*server.talo.read_models.fault_reports.read(), rebuilt);
-    let register: RegisterView = build_from_zero(server.talo.store.as_ref(), head).await.unwrap();
+    let register: RegisterView = build_from_zero(server.talo.store.as_ref(), head)
+        .await
+        .unwrap();
     assert_eq!(*server.talo.read_models.register.read(), register);
     // Deleting a snapshot makes that read model rebuild from zero on the next start.
     server.talo.shutdown().await;
     std::fs::remove_file(server.dir.path().join("read-models/fault_reports.json")).unwrap();
     let server = server.restart_without_shutdown().await;
     let ready = readyz(&server).await;
-    let fault_reports = ready["read_models"].as_array().unwrap().iter().find(|m| m["name"] == "fault_reports").unwrap().clone();
-    assert_eq!(fault_reports["started_from"], Position::START.to_string().as_str());
+    let fault_reports = ready["read_models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "fault_reports")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        fault_reports["started_from"],
+        Position::START.to_string().as_str()
+    );
     assert_eq!(*server.talo.read_models.fault_reports.read(), rebuilt);
 }
