@@ -59,6 +59,8 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
+        // Logs on stderr; stdout carries the URL and tokens a person or script reads.
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
@@ -128,14 +130,34 @@ async fn serve(
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
-    println!("\nGraphiQL: http://{listen}/   (GraphQL endpoint: http://{listen}/graphql)\n");
+    // With port 0 the system picks one: print the real address.
+    let bound = listener.local_addr()?;
+    println!("\nGraphiQL: http://{bound}/   (GraphQL endpoint: http://{bound}/graphql)\n");
     axum::serve(listener, app(talo.clone()))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(stop_signal())
         .await?;
     talo.shutdown().await;
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM: stop taking requests, then write snapshots and close the store.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Seeds the demo organisation into an empty store, or finds the one seeded before.

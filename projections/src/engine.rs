@@ -72,28 +72,33 @@ pub struct Running<P: Projection> {
     task: Mutex<Option<JoinHandle<()>>>,
 }
 
-/// The projection did not reach a position in time.
+/// The projection did not reach a position: it was too slow, or it stopped on an event it
+/// could not read.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-#[error(
-    "read model `{projection}` reached position {reached} but not {wanted} within {waited_ms} ms"
-)]
+#[error("read model `{projection}` reached position {reached} but not {wanted}{}", match .stopped {
+    Some(why) => format!(": it stopped ({why})"),
+    None => format!(" within {} ms", .waited_ms),
+})]
 pub struct Lagging {
     pub projection: &'static str,
     pub wanted: Position,
     pub reached: Position,
     pub waited_ms: u64,
+    pub stopped: Option<String>,
 }
 
 impl<P: Projection> Running<P> {
     /// Loads the snapshot from `dir` and starts folding the log after it.
-    pub fn start(
-        store: Arc<dyn EventStore>,
-        dir: PathBuf,
-        policy: SnapshotPolicy,
-    ) -> Result<Self, snapshot::SnapshotError> {
+    pub fn start(store: Arc<dyn EventStore>, dir: PathBuf, policy: SnapshotPolicy) -> Self {
         let path = dir.join(format!("{}.json", P::NAME));
-        let (position, state) =
-            snapshot::load::<P>(&path, P::NAME, P::VERSION)?.unwrap_or_default();
+        // The log is the truth: a snapshot that cannot be read costs a rebuild, not an outage.
+        let (position, state) = match snapshot::load::<P>(&path, P::NAME, P::VERSION) {
+            Ok(loaded) => loaded.unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(projection = P::NAME, error = %e, "snapshot unreadable; rebuilding from zero");
+                Default::default()
+            }
+        };
         let shared = Arc::new(Shared {
             state: RwLock::new(state),
             position: watch::Sender::new(position),
@@ -114,11 +119,11 @@ impl<P: Projection> Running<P> {
             position,
             policy,
         ));
-        Ok(Running {
+        Running {
             shared,
             stop,
             task: Mutex::new(Some(task)),
-        })
+        }
     }
 
     /// The current state, for a query. Do not hold it across an `.await`.
@@ -137,19 +142,24 @@ impl<P: Projection> Running<P> {
         lock(&self.shared.status).clone()
     }
 
-    /// Waits until the projection has folded every event up to `wanted`.
+    /// Waits until the projection has folded every event up to `wanted`. Returns at once if
+    /// the projection has stopped on a failure.
     pub async fn wait_for(&self, wanted: Position, timeout: Duration) -> Result<(), Lagging> {
         let mut rx = self.shared.position.subscribe();
-        let reached = tokio::time::timeout(timeout, rx.wait_for(|p| *p >= wanted)).await;
-        match reached {
-            Ok(Ok(_)) => Ok(()),
-            _ => Err(Lagging {
-                projection: P::NAME,
-                wanted,
-                reached: self.position(),
-                waited_ms: timeout.as_millis() as u64,
-            }),
+        let failed = || lock(&self.shared.status).failure.clone();
+        let _ = tokio::time::timeout(timeout, rx.wait_for(|p| *p >= wanted || failed().is_some()))
+            .await;
+        let reached = self.position();
+        if reached >= wanted {
+            return Ok(());
         }
+        Err(Lagging {
+            projection: P::NAME,
+            wanted,
+            reached,
+            waited_ms: timeout.as_millis() as u64,
+            stopped: failed(),
+        })
     }
 
     /// Stops folding and writes a final snapshot.

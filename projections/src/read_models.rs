@@ -36,9 +36,9 @@ impl ReadModels {
             source,
         })?;
         Ok(ReadModels {
-            register: Running::start(store.clone(), options.dir.clone(), options.snapshots)?,
-            fault_reports: Running::start(store.clone(), options.dir.clone(), options.snapshots)?,
-            idempotency: Running::start(store, options.dir.clone(), options.snapshots)?,
+            register: Running::start(store.clone(), options.dir.clone(), options.snapshots),
+            fault_reports: Running::start(store.clone(), options.dir.clone(), options.snapshots),
+            idempotency: Running::start(store, options.dir.clone(), options.snapshots),
         })
     }
 

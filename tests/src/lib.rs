@@ -29,6 +29,7 @@ pub struct TestServer {
     pub clock: ManualClock,
     /// The demo organisations, first `Isännöinti Yksi Oy`, then (if asked) `Isännöinti Kaksi Oy`.
     pub orgs: Vec<DemoOrganisation>,
+    read_your_writes_timeout: std::time::Duration,
 }
 
 impl TestServer {
@@ -42,10 +43,18 @@ impl TestServer {
         Self::start_with(2).await
     }
 
+    /// One demo organisation; mutations wait at most `timeout` for the read models.
+    pub async fn with_read_your_writes_timeout(timeout: std::time::Duration) -> Self {
+        let mut server = Self::start_with(1).await;
+        server.read_your_writes_timeout = timeout;
+        server.restart().await
+    }
+
     async fn start_with(organisations: usize) -> Self {
         let dir = Arc::new(tempfile::tempdir().expect("temporary directory"));
         let clock = ManualClock::new(start_time());
-        let talo = open(&dir, &clock).await;
+        let timeout = std::time::Duration::from_secs(5);
+        let talo = open(&dir, &clock, timeout).await;
         let mut orgs = Vec::new();
         for (name, business_id) in [
             ("Isännöinti Yksi Oy", "1572860-0"),
@@ -66,6 +75,7 @@ impl TestServer {
             dir,
             clock,
             orgs,
+            read_your_writes_timeout: timeout,
         }
     }
 
@@ -93,16 +103,18 @@ impl TestServer {
             dir,
             clock,
             orgs,
+            read_your_writes_timeout,
         } = self;
         drop(router);
         drop(talo);
-        let talo = open(&dir, &clock).await;
+        let talo = open(&dir, &clock, read_your_writes_timeout).await;
         TestServer {
             router: app(talo.clone()),
             talo,
             dir,
             clock,
             orgs,
+            read_your_writes_timeout,
         }
     }
 
@@ -172,9 +184,14 @@ impl TestServer {
     }
 }
 
-async fn open(dir: &TempDir, clock: &ManualClock) -> Arc<Talo> {
+async fn open(
+    dir: &TempDir,
+    clock: &ManualClock,
+    read_your_writes_timeout: std::time::Duration,
+) -> Arc<Talo> {
     let mut config = Config::new(dir.path());
     config.clock = Arc::new(clock.clone());
+    config.read_your_writes_timeout = read_your_writes_timeout;
     Talo::open(config).await.expect("talo opens")
 }
 

@@ -136,3 +136,95 @@ async fn a_rebuild_from_zero_equals_the_live_read_models() {
     );
     assert_eq!(*server.talo.read_models.fault_reports.read(), rebuilt);
 }
+
+#[tokio::test]
+async fn a_corrupt_snapshot_costs_a_rebuild_not_an_outage() {
+    let server = TestServer::start().await;
+    let id = report_as_resident(&server).await;
+    let before = everything_visible(&server).await;
+    server.talo.shutdown().await;
+    std::fs::write(
+        server.dir.path().join("read-models/fault_reports.json"),
+        "{ torn write",
+    )
+    .unwrap();
+    let server = server.restart_without_shutdown().await;
+    let ready = readyz(&server).await;
+    let model = ready["read_models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "fault_reports")
+        .unwrap()
+        .clone();
+    assert_eq!(model["started_from"], "0", "rebuilt from zero: {model}");
+    assert_eq!(everything_visible(&server).await, before);
+    server
+        .as_role("resident", ops::FAULT_REPORT, json!({ "id": id }))
+        .await
+        .data();
+}
+
+#[tokio::test]
+async fn an_unreadable_event_stops_the_read_models_loudly_and_writes_report_not_yet_visible() {
+    let server =
+        TestServer::with_read_your_writes_timeout(std::time::Duration::from_millis(300)).await;
+    let id = report_as_resident(&server).await;
+    // An event this build cannot read (written by a newer release, say) lands in the log.
+    let mut alien = talo_store::conformance::sample_event("RoofBlownAway", 1);
+    alien.metadata.organisation_id = server.org().organisation_id;
+    server
+        .talo
+        .store
+        .append("weather-1", talo_store::ExpectedRevision::Any, vec![alien])
+        .await
+        .unwrap();
+
+    let answer = step(
+        &server,
+        "resident",
+        "addFaultReportNote",
+        "AddFaultReportNoteInput",
+        &id,
+        json!({ "text": "onko tietoa?" }),
+    )
+    .await;
+    assert_eq!(answer.code(), "NOT_YET_VISIBLE", "{:#}", answer.body);
+    assert!(
+        answer.message().contains("recorded at position"),
+        "{}",
+        answer.message()
+    );
+
+    let (status, body) = server.get("/readyz").await;
+    assert_eq!(status, 503);
+    assert!(
+        body.contains("RoofBlownAway"),
+        "the failure names the event: {body}"
+    );
+    // The note was kept: it is in the log even though the read models stopped before it.
+    let stream = talo_events_schema::streams::fault_report(id.parse().unwrap());
+    let events = server
+        .talo
+        .store
+        .read_stream(
+            &stream,
+            talo_store::Direction::Forwards,
+            talo_store::StreamFrom::Start,
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(events.last().unwrap().event_type, "FaultReportNoteAdded");
+
+    // A restart on this log fails at once, naming the event, instead of serving a read model
+    // that silently skipped it.
+    server.talo.shutdown().await;
+    let mut config = talo_api::Config::new(server.dir.path());
+    config.read_your_writes_timeout = std::time::Duration::from_millis(300);
+    let refused = talo_api::Talo::open(config)
+        .await
+        .err()
+        .expect("start refused");
+    assert!(refused.to_string().contains("RoofBlownAway"), "{refused}");
+}
