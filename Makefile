@@ -11,7 +11,7 @@ run:
 
 ## Lint, then the whole test suite.
 test: lint
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace --no-fail-fast
 
 ## Formatting and clippy with warnings as errors.
 lint:

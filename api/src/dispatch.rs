@@ -42,6 +42,27 @@ pub struct Request {
     pub correlation_id: Uuid,
 }
 
+/// Namespace of the ids Talo derives from idempotency keys.
+const KEYED_IDS: Uuid = Uuid::from_u128(0x6f1d_2c2e_8a4b_4f7e_9a51_7a10_7a10_7a10);
+
+impl Request {
+    /// The id for an entity this request creates: derived from the idempotency key, so every
+    /// retry names the same entity (and finds it), or a fresh UUID v7 without a key.
+    pub fn new_entity_id(&self, kind: &str) -> Uuid {
+        match &self.idempotency_key {
+            Some(key) => Uuid::new_v5(
+                &KEYED_IDS,
+                format!(
+                    "{}/{}/{kind}/{key}",
+                    self.caller.organisation_id, self.caller.person_id
+                )
+                .as_bytes(),
+            ),
+            None => Uuid::now_v7(),
+        }
+    }
+}
+
 /// What a command wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
@@ -87,7 +108,17 @@ impl Dispatcher {
         command: ReportFault,
     ) -> Result<Outcome, ApiError> {
         let stream = streams::fault_report(command.fault_report_id);
-        self.idempotent(request, "FaultReported", async {
+        self.idempotent(request, "FaultReported", &stream, async {
+            let _writing = self.streams.lock(&stream).await;
+            // The id comes from the idempotency key, so a retry whose first try is already in
+            // the log (but not yet in the read models, or sent through another node) finds it.
+            let existing = self
+                .store
+                .read_stream(&stream, Direction::Forwards, StreamFrom::Start, 1)
+                .await?;
+            if !existing.is_empty() {
+                return earlier_outcome(request, "FaultReported", &existing);
+            }
             let org = request.caller.organisation_id;
             self.with_register(request, |register, principal| {
                 fault_report::check_report(&command, &context(request, register, principal))
@@ -110,14 +141,28 @@ impl Dispatcher {
                 decision.events,
                 org,
             );
-            let result = self
+            match self
                 .append(&stream, ExpectedRevision::NoStream, events)
-                .await?;
-            Ok(Outcome {
-                stream: stream.clone(),
-                position: result.position,
-                replayed: false,
-            })
+                .await
+            {
+                Ok(result) => Ok(Outcome {
+                    stream: stream.clone(),
+                    position: result.position,
+                    replayed: false,
+                }),
+                Err(ApiError::Conflict {
+                    rule: "store.wrong_expected_version",
+                    ..
+                }) => {
+                    // Another node filed the same request first.
+                    let existing = self
+                        .store
+                        .read_stream(&stream, Direction::Forwards, StreamFrom::Start, 1)
+                        .await?;
+                    earlier_outcome(request, "FaultReported", &existing)
+                }
+                Err(e) => Err(e),
+            }
         })
         .await
     }
@@ -131,15 +176,17 @@ impl Dispatcher {
     ) -> Result<Outcome, ApiError> {
         let stream = streams::fault_report(fault_report_id);
         let expected_type = step_event_type(&command);
-        self.idempotent(request, expected_type, async {
+        self.idempotent(request, expected_type, &stream, async {
             let _writing = self.streams.lock(&stream).await;
             for _ in 0..MAX_ATTEMPTS {
                 let history = self.read_whole_stream(&stream).await?;
-                let not_found = || {
-                    ApiError::NotFound(format!(
-                        "fault_report_id: no fault report {fault_report_id}"
-                    ))
-                };
+                // A retry whose first try is in the log: recognised from the report's own
+                // history, whatever the read models or other nodes know.
+                if history.iter().any(|e| same_request(request, e)) {
+                    return earlier_outcome(request, expected_type, &history);
+                }
+                // Missing, in another organisation, or not the caller's to see: one answer.
+                let not_found = || ApiError::Rejected(fault_report::not_visible());
                 let first = history.first().ok_or_else(not_found)?;
                 if first.metadata.organisation_id != request.caller.organisation_id {
                     return Err(not_found());
@@ -198,7 +245,7 @@ impl Dispatcher {
     ) -> Result<Outcome, ApiError> {
         let org = request.caller.organisation_id;
         let stream = streams::organisation(org);
-        self.idempotent(request, "", async {
+        self.idempotent(request, "", &stream, async {
             let _writing = self.streams.lock(&stream).await;
             for _ in 0..MAX_ATTEMPTS {
                 let history = self.read_whole_stream(&stream).await?;
@@ -347,6 +394,7 @@ impl Dispatcher {
         &self,
         request: &Request,
         expected_type: &str,
+        stream: &str,
         work: impl Future<Output = Result<Outcome, ApiError>>,
     ) -> Result<Outcome, ApiError> {
         let (org, person) = (request.caller.organisation_id, request.caller.person_id);
@@ -364,12 +412,15 @@ impl Dispatcher {
             view.find(org, person, key).cloned().map(|used| (key, used))
         });
         let outcome = match earlier {
-            Some((key, used)) if !expected_type.is_empty() && used.event_type != expected_type => {
+            Some((key, used))
+                if used.stream != stream
+                    || (!expected_type.is_empty() && used.event_type != expected_type) =>
+            {
                 return Err(ApiError::Conflict {
                     rule: "idempotency.key_reused",
                     message: format!(
-                        "idempotencyKey: `{key}` was already used for a different request ({})",
-                        used.event_type
+                        "idempotencyKey: `{key}` was already used for a different request ({} on `{}`)",
+                        used.event_type, used.stream
                     ),
                 });
             }
@@ -400,6 +451,40 @@ fn context<'a>(request: &Request, register: &'a Register, principal: &'a Princip
         register,
         occurred_at: request.occurred_at,
         channel: request.channel,
+    }
+}
+
+/// Whether `event` was written by this same request on an earlier try.
+fn same_request(request: &Request, event: &RecordedEvent) -> bool {
+    request.idempotency_key.is_some()
+        && event.metadata.idempotency_key == request.idempotency_key
+        && event.metadata.actor.person_id == request.caller.person_id
+}
+
+/// The outcome of an earlier try of this request found in a stream's `history`, or a conflict
+/// if the stream holds something else under that name.
+fn earlier_outcome(
+    request: &Request,
+    expected_type: &str,
+    history: &[RecordedEvent],
+) -> Result<Outcome, ApiError> {
+    match history.iter().find(|e| same_request(request, e)) {
+        Some(e) if e.event_type == expected_type => Ok(Outcome {
+            stream: e.stream.clone(),
+            position: e.position,
+            replayed: true,
+        }),
+        Some(e) => Err(ApiError::Conflict {
+            rule: "idempotency.key_reused",
+            message: format!(
+                "idempotencyKey: already used for a different request ({})",
+                e.event_type
+            ),
+        }),
+        None => Err(ApiError::Conflict {
+            rule: "idempotency.key_reused",
+            message: "idempotencyKey: this key names a record made by another request".into(),
+        }),
     }
 }
 

@@ -85,7 +85,6 @@ pub enum StartError {
 pub struct Talo {
     pub config: Config,
     pub store: Arc<dyn EventStore>,
-    sqlite: SqliteEventStore,
     pub read_models: Arc<ReadModels>,
     pub dispatcher: Dispatcher,
     pub keys: TokenKeys,
@@ -93,7 +92,23 @@ pub struct Talo {
 }
 
 impl Talo {
+    /// Opens Talo on the embedded SQLite store in the data directory.
     pub async fn open(config: Config) -> Result<Arc<Talo>, StartError> {
+        let data_dir = config.data_dir.clone();
+        std::fs::create_dir_all(&data_dir).map_err(|source| StartError::DataDir {
+            path: data_dir.clone(),
+            source,
+        })?;
+        let sqlite = SqliteEventStore::open(SqliteOptions::new(data_dir.join("events.sqlite")))?;
+        Self::open_with_store(config, Arc::new(sqlite)).await
+    }
+
+    /// Opens Talo on a given store; the data directory keeps the read-model snapshots and the
+    /// development secret.
+    pub async fn open_with_store(
+        config: Config,
+        store: Arc<dyn EventStore>,
+    ) -> Result<Arc<Talo>, StartError> {
         let data_dir = config.data_dir.clone();
         std::fs::create_dir_all(&data_dir).map_err(|source| StartError::DataDir {
             path: data_dir.clone(),
@@ -105,15 +120,16 @@ impl Talo {
                 source,
             }
         })?;
-        let sqlite = SqliteEventStore::open(SqliteOptions::new(data_dir.join("events.sqlite")))?;
-        let store: Arc<dyn EventStore> = Arc::new(sqlite.clone());
-        let read_models = Arc::new(ReadModels::start(
-            store.clone(),
-            &ReadModelsOptions {
-                dir: data_dir.join("read-models"),
-                snapshots: config.snapshots,
-            },
-        )?);
+        let read_models = Arc::new(
+            ReadModels::start(
+                store.clone(),
+                &ReadModelsOptions {
+                    dir: data_dir.join("read-models"),
+                    snapshots: config.snapshots,
+                },
+            )
+            .await?,
+        );
         let head = store.head().await?;
         // Catching up is bounded by the log's size, not by a timeout: a large log just takes
         // longer to start, and `/readyz` is not served before.
@@ -131,7 +147,6 @@ impl Talo {
         Ok(Arc::new(Talo {
             config,
             store,
-            sqlite,
             read_models,
             dispatcher,
             keys,
@@ -178,12 +193,12 @@ impl Talo {
     /// Stops the read models (writing their snapshots) and closes the store.
     pub async fn shutdown(&self) {
         self.read_models.shutdown().await;
-        self.sqlite.close().await;
+        self.store.close().await;
     }
 
     /// Stops as a crash would: no final snapshots. For tests of crash recovery.
     pub async fn crash(&self) {
         self.read_models.abort();
-        self.sqlite.close().await;
+        self.store.close().await;
     }
 }

@@ -1,6 +1,7 @@
 //! Who is acting: a person's relationships to the organisation on a given day, read from the
 //! register. Every permission rule asks a [`Principal`]; the token only says who the person is.
 
+use chrono::NaiveDate;
 use talo_events_schema::envelope::ActorRole;
 use talo_events_schema::register::{BoardRole, ContractKind, StaffRole, StaffScope};
 use uuid::Uuid;
@@ -11,6 +12,9 @@ pub struct Home {
     pub apartment_id: Uuid,
     pub property_id: Uuid,
     pub kind: ContractKind,
+    /// The first day of the contract: an occupant sees the apartment's reports from then on,
+    /// not those of earlier occupants.
+    pub since: NaiveDate,
 }
 
 impl Home {

@@ -9,7 +9,7 @@ use talo_events_schema::envelope::{ActorRole, Channel};
 use talo_events_schema::fault_report::*;
 use uuid::Uuid;
 
-use crate::access::Principal;
+use crate::access::{Home, Principal};
 use crate::calendar::local_date;
 use crate::register::Register;
 use crate::rejection::{Rejection, require_text};
@@ -67,8 +67,11 @@ pub struct FaultReport {
     pub property_id: Uuid,
     pub apartment_id: Option<Uuid>,
     pub reporter_id: Uuid,
+    /// The local day it was reported.
+    pub reported_on: NaiveDate,
     pub status: FaultStatus,
     pub contractor_company_id: Option<Uuid>,
+    /// The current promise; a reopened report has none until it is assigned again.
     pub promised_by: Option<NaiveDate>,
     pub resolved_at: Option<DateTime<Utc>>,
 }
@@ -90,6 +93,7 @@ impl FaultReport {
                             FaultLocation::CommonArea { .. } => None,
                         },
                         reporter_id: e.reporter_id,
+                        reported_on: local_date(at),
                         status: FaultStatus::Reported,
                         contractor_company_id: None,
                         promised_by: None,
@@ -113,6 +117,7 @@ impl FaultReport {
                 self.promised_by = Some(e.promised_by);
             }
             DomainEvent::FaultReportResolved(_) => self.resolved_at = Some(at),
+            DomainEvent::FaultReportReopened(_) => self.promised_by = None,
             _ => {}
         }
     }
@@ -124,6 +129,7 @@ pub struct FaultReportAccess {
     pub property_id: Uuid,
     pub apartment_id: Option<Uuid>,
     pub reporter_id: Uuid,
+    pub reported_on: NaiveDate,
     pub contractor_company_id: Option<Uuid>,
 }
 
@@ -133,6 +139,7 @@ impl From<&FaultReport> for FaultReportAccess {
             property_id: r.property_id,
             apartment_id: r.apartment_id,
             reporter_id: r.reporter_id,
+            reported_on: r.reported_on,
             contractor_company_id: r.contractor_company_id,
         }
     }
@@ -141,8 +148,11 @@ impl From<&FaultReport> for FaultReportAccess {
 /// How a person sees a report: residents see shared notes only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Viewer {
-    /// The reporter or an occupant of the apartment.
+    /// A current occupant: the reporter, or someone whose contract on the apartment began on
+    /// or before the day it was reported.
     Occupant(ActorRole),
+    /// The reporter after moving out: may read the report (it is their receipt), not act on it.
+    PastReporter,
     /// An office role for the property.
     Office(ActorRole),
     /// A worker of the contractor the report is assigned to.
@@ -152,11 +162,22 @@ pub enum Viewer {
 
 impl Viewer {
     pub fn sees_internal_notes(self) -> bool {
-        !matches!(self, Viewer::Occupant(_))
+        !matches!(self, Viewer::Occupant(_) | Viewer::PastReporter)
+    }
+
+    /// Sees the reporter's contact details (phone, pets): the reporter and those who act on
+    /// the report, not the apartment's other occupants.
+    pub fn sees_contact_details(self, is_reporter: bool) -> bool {
+        is_reporter
+            || matches!(
+                self,
+                Viewer::Office(_) | Viewer::Contractor | Viewer::Auditor
+            )
     }
 
     pub fn role(self) -> ActorRole {
         match self {
+            Viewer::PastReporter => ActorRole::Resident,
             Viewer::Occupant(r) | Viewer::Office(r) => r,
             Viewer::Contractor => ActorRole::Contractor,
             Viewer::Auditor => ActorRole::Auditor,
@@ -176,14 +197,22 @@ pub fn viewer(principal: &Principal, report: &FaultReportAccess) -> Option<Viewe
     {
         return Some(Viewer::Contractor);
     }
-    if let Some(role) = report.apartment_id.and_then(|a| principal.home_role(a)) {
+    let is_reporter = report.reporter_id == principal.person_id;
+    let occupant_role = match report.apartment_id {
+        // A new tenant does not see the previous tenant's reports.
+        Some(apartment) => principal
+            .homes
+            .iter()
+            .find(|h| h.apartment_id == apartment && (is_reporter || h.since <= report.reported_on))
+            .map(Home::role),
+        None if is_reporter => principal.occupant_role_in(report.property_id),
+        None => None,
+    };
+    if let Some(role) = occupant_role {
         return Some(Viewer::Occupant(role));
     }
-    if report.reporter_id == principal.person_id {
-        let role = principal
-            .occupant_role_in(report.property_id)
-            .unwrap_or(ActorRole::Resident);
-        return Some(Viewer::Occupant(role));
+    if is_reporter {
+        return Some(Viewer::PastReporter);
     }
     if principal.is_auditor() {
         return Some(Viewer::Auditor);
@@ -277,6 +306,13 @@ pub fn check_report(command: &ReportFault, ctx: &Context<'_>) -> Result<ActorRol
     }
     if let Some(visit) = command.preferred_visit {
         check_window("preferred_visit", visit)?;
+        if visit.ends_at <= ctx.occurred_at {
+            return Err(Rejection::invalid(
+                "preferred_visit",
+                "time_window.in_past",
+                "must end in the future",
+            ));
+        }
     }
     let today = local_date(ctx.occurred_at);
     let occupant_of_location = |person: Uuid| -> bool {
@@ -414,13 +450,17 @@ pub fn decide(
     use FaultStatus as S;
     refuse_auditor(ctx.principal)?;
     let access = FaultReportAccess::from(report);
-    let viewer = viewer(ctx.principal, &access).ok_or_else(|| {
-        Rejection::not_found(
-            "fault_report_id",
-            "fault_report.not_visible",
-            "no such fault report",
-        )
-    })?;
+    let viewer = viewer(ctx.principal, &access).ok_or_else(not_visible)?;
+    match viewer {
+        Viewer::Auditor => return Err(auditor_read_only()),
+        Viewer::PastReporter => {
+            return Err(Rejection::forbidden(
+                "fault_report.no_longer_occupant",
+                "you no longer live in or own the apartment; contact the office",
+            ));
+        }
+        _ => {}
+    }
     let id = report.fault_report_id;
     if report.status.is_closed() {
         return Err(Rejection::transition(
@@ -592,18 +632,28 @@ pub fn decide(
             .into()
         }
         C::Cancel { reason } => {
-            let may_cancel = matches!(viewer, Viewer::Office(_))
-                || (matches!(viewer, Viewer::Occupant(_))
-                    && report.reporter_id == ctx.principal.person_id);
-            if !may_cancel {
-                return Err(Rejection::forbidden(
-                    "fault_report.cancel_by_reporter",
-                    "only the reporter (or the office) may cancel a report",
-                ));
+            let is_reporter = report.reporter_id == ctx.principal.person_id;
+            match viewer {
+                Viewer::Occupant(_) if is_reporter => {}
+                // The office withdraws a report when the reporter asks by phone, email or
+                // at the office, like every other step taken on a resident's behalf.
+                Viewer::Office(_) => resident_or_office_on_behalf(viewer, ctx.channel, "cancel")?,
+                _ => {
+                    return Err(Rejection::forbidden(
+                        "fault_report.cancel_by_reporter",
+                        "only the reporter (or the office on their behalf) may cancel a report",
+                    ));
+                }
             }
             expect_status(
                 report,
-                &[S::Reported, S::Acknowledged, S::Assigned, S::VisitScheduled],
+                &[
+                    S::Reported,
+                    S::Acknowledged,
+                    S::Assigned,
+                    S::VisitScheduled,
+                    S::Reopened,
+                ],
                 "fault_report.cancel_after_work_started",
                 "a report cannot be cancelled once work has started",
             )?;
@@ -619,6 +669,16 @@ pub fn decide(
         events: vec![event],
         role: viewer.role(),
     })
+}
+
+/// The one answer for a report that does not exist, is in another organisation, or is not the
+/// caller's to see, so the answer does not tell which.
+pub fn not_visible() -> Rejection {
+    Rejection::not_found(
+        "fault_report_id",
+        "fault_report.not_visible",
+        "no such fault report",
+    )
 }
 
 fn status_word(status: FaultStatus) -> &'static str {
@@ -637,12 +697,16 @@ fn refuse_auditor(principal: &Principal) -> Result<(), Rejection> {
             .iter()
             .all(|g| g.role == talo_events_schema::register::StaffRole::Auditor);
     if only_auditor {
-        return Err(Rejection::forbidden(
-            "auditor.read_only",
-            "auditors read the history and change nothing",
-        ));
+        return Err(auditor_read_only());
     }
     Ok(())
+}
+
+fn auditor_read_only() -> Rejection {
+    Rejection::forbidden(
+        "auditor.read_only",
+        "auditors read the history and change nothing",
+    )
 }
 
 fn office_only(viewer: Viewer, what: &str) -> Result<(), Rejection> {

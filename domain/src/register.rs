@@ -284,6 +284,7 @@ impl Register {
                     apartment_id: c.apartment_id,
                     property_id: apartment.property_id,
                     kind: c.kind,
+                    since: c.starts_on,
                 })
             })
             .collect();
@@ -550,6 +551,15 @@ impl Register {
                 self.person(e.person_id)?;
                 if let StaffScope::Property { property_id } = e.scope {
                     self.property(property_id)?;
+                    // Auditors and contractors are checked against the organisation or the
+                    // work assigned to them, not against properties.
+                    if matches!(e.role, StaffRole::Auditor | StaffRole::ContractorWorker) {
+                        return Err(Rejection::invalid(
+                            "scope",
+                            "register.scope_organisation_only",
+                            "auditors and contractor workers are assigned to the whole organisation",
+                        ));
+                    }
                 }
                 match (e.role, e.contractor_company_id) {
                     (StaffRole::ContractorWorker, Some(company))

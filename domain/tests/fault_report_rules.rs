@@ -984,3 +984,191 @@ fn a_contract_that_ended_no_longer_gives_access() {
     );
     let _ = world.neighbours_home;
 }
+
+impl World {
+    fn run(&mut self, command: RegisterCommand) {
+        let event = self
+            .register
+            .decide(Actor::SYSTEM, None, command)
+            .expect("register command");
+        self.register.apply(&event);
+    }
+
+    fn move_in(
+        &mut self,
+        person: Uuid,
+        apartment: Uuid,
+        kind: ContractKind,
+        from: NaiveDate,
+    ) -> Uuid {
+        let contract_id = id();
+        self.run(RegisterCommand::SignContract(ContractSigned {
+            contract_id,
+            apartment_id: apartment,
+            person_id: person,
+            kind,
+            starts_on: from,
+            ends_on: None,
+        }));
+        contract_id
+    }
+
+    fn new_person(&mut self) -> Uuid {
+        let person_id = id();
+        self.run(RegisterCommand::RegisterPerson(PersonRegistered {
+            person_id,
+            name: "New".into(),
+            email: None,
+            phone: None,
+        }));
+        person_id
+    }
+}
+
+#[test]
+fn an_auditor_who_also_rents_a_home_writes_nothing_on_others_reports() {
+    let mut world = World::new();
+    let (auditor, home) = (world.auditor, world.neighbours_home);
+    world.move_in(auditor, home, ContractKind::Lease, date(2));
+    let history = History::reported(&world);
+    let note = C::AddNote {
+        note_id: id(),
+        text: "x".into(),
+        visibility: NoteVisibility::Internal,
+    };
+    assert_eq!(
+        rule(history.when(&world, auditor, at(10, 10), Channel::Portal, note)),
+        (RejectionKind::Forbidden, "auditor.read_only")
+    );
+}
+
+#[test]
+fn a_new_tenant_does_not_see_the_previous_tenants_reports() {
+    let mut world = World::new();
+    let report = History::reported(&world).state();
+    let newcomer = world.new_person();
+    world.move_in(newcomer, world.home, ContractKind::Lease, date(11));
+    let access = fault_report::FaultReportAccess::from(&report);
+    assert_eq!(
+        fault_report::viewer(
+            &world.register.principal(newcomer, date(12)).unwrap(),
+            &access
+        ),
+        None
+    );
+    // An occupant since before the report sees it, without the reporter's contact details.
+    let sees = fault_report::viewer(&world.principal(world.shareholder), &access).unwrap();
+    assert!(!sees.sees_contact_details(false));
+    assert!(Viewer::Occupant(ActorRole::Resident).sees_contact_details(true));
+}
+
+#[test]
+fn a_reporter_who_moved_out_reads_the_report_but_cannot_act_on_it() {
+    let mut world = World::new();
+    let history = History::resolved(&world);
+    let contract = world
+        .register
+        .contracts
+        .values()
+        .find(|c| c.person_id == world.resident)
+        .unwrap()
+        .contract_id;
+    // Recorded afterwards: the lease ended on the 9th, before the day the world looks at.
+    world.run(RegisterCommand::EndContract(ContractEnded {
+        contract_id: contract,
+        ends_on: date(9),
+    }));
+    let access = fault_report::FaultReportAccess::from(&history.state());
+    assert_eq!(
+        fault_report::viewer(&world.principal(world.resident), &access),
+        Some(Viewer::PastReporter)
+    );
+    let reopen = C::Reopen {
+        reason: "Drips again".into(),
+    };
+    assert_eq!(
+        rule(history.when(&world, world.resident, at(12, 9), Channel::Portal, reopen)),
+        (RejectionKind::Forbidden, "fault_report.no_longer_occupant")
+    );
+}
+
+#[test]
+fn the_office_cancels_only_on_the_reporters_behalf_and_a_reopened_report_can_be_cancelled() {
+    let world = World::new();
+    let cancel = || C::Cancel {
+        reason: "Duplicate".into(),
+    };
+    let reported = History::reported(&world);
+    assert_eq!(
+        rule(reported.when(&world, world.manager, at(10, 10), Channel::Portal, cancel())),
+        (
+            RejectionKind::InvalidInput,
+            "fault_report.on_behalf_channel"
+        )
+    );
+    assert!(
+        reported
+            .when(&world, world.service, at(10, 10), Channel::Phone, cancel())
+            .is_ok()
+    );
+    let reopened = History::resolved(&world).then_ok(
+        &world,
+        world.resident,
+        at(12, 9),
+        C::Reopen {
+            reason: "Drips again".into(),
+        },
+    );
+    assert!(
+        reopened
+            .when(
+                &world,
+                world.resident,
+                at(12, 10),
+                Channel::Portal,
+                cancel()
+            )
+            .is_ok()
+    );
+}
+
+#[test]
+fn reopening_clears_the_promise_until_the_report_is_assigned_again() {
+    let world = World::new();
+    let reopened = History::resolved(&world).then_ok(
+        &world,
+        world.resident,
+        at(12, 9),
+        C::Reopen {
+            reason: "Drips again".into(),
+        },
+    );
+    assert_eq!(reopened.state().promised_by, None);
+    let reassigned = reopened.then_ok(
+        &world,
+        world.manager,
+        at(12, 10),
+        C::Assign {
+            contractor_company_id: world.contractor,
+            promised_by: date(14),
+        },
+    );
+    assert_eq!(reassigned.state().promised_by, Some(date(14)));
+}
+
+#[test]
+fn a_preferred_visit_must_end_in_the_future() {
+    let world = World::new();
+    let mut command = world.report_command(world.resident);
+    command.preferred_visit = Some(TimeWindow {
+        starts_at: at(9, 8),
+        ends_at: at(9, 10),
+    });
+    let err = world
+        .file(world.resident, Channel::Portal, command)
+        .unwrap_err();
+    assert_eq!(
+        (err.rule, err.field),
+        ("time_window.in_past", Some("preferred_visit"))
+    );
+}

@@ -118,3 +118,48 @@ fn apartments_belong_to_a_building_of_their_property_with_unique_codes() {
         "register.apartment_code_building"
     );
 }
+
+#[test]
+fn auditors_and_contractor_workers_are_organisation_wide() {
+    let mut register = Register::default();
+    let mut run = |cmd| {
+        let result = register.decide(Actor::SYSTEM, None, cmd);
+        if let Ok(e) = &result {
+            register.apply(e);
+        }
+        result
+    };
+    run(organisation()).unwrap();
+    let (property, person) = (Uuid::now_v7(), Uuid::now_v7());
+    run(RegisterCommand::RegisterProperty(PropertyRegistered {
+        property_id: property,
+        name: "As Oy".into(),
+        kind: PropertyKind::RentalCompany,
+        business_id: "0737546-2".into(),
+        street_address: "Tie 1".into(),
+        postal_code: "00100".into(),
+        city: "Helsinki".into(),
+    }))
+    .unwrap();
+    run(RegisterCommand::RegisterPerson(PersonRegistered {
+        person_id: person,
+        name: "A".into(),
+        email: None,
+        phone: None,
+    }))
+    .unwrap();
+    let scoped = RegisterCommand::AssignStaff(StaffAssigned {
+        assignment_id: Uuid::now_v7(),
+        person_id: person,
+        role: StaffRole::Auditor,
+        scope: StaffScope::Property {
+            property_id: property,
+        },
+        contractor_company_id: None,
+    });
+    let err = run(scoped).unwrap_err();
+    assert_eq!(
+        (err.field, err.rule),
+        (Some("scope"), "register.scope_organisation_only")
+    );
+}

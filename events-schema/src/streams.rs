@@ -16,20 +16,3 @@ pub fn fault_report(fault_report_id: Uuid) -> String {
 pub fn tickets(prefix: &str, organisation_id: Uuid) -> String {
     format!("tickets-{prefix}-{organisation_id}")
 }
-
-/// The fault report id of a `fault-report-<id>` stream.
-pub fn parse_fault_report(stream: &str) -> Option<Uuid> {
-    stream.strip_prefix("fault-report-")?.parse().ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fault_report_streams_parse_back_to_their_id() {
-        let id = Uuid::now_v7();
-        assert_eq!(parse_fault_report(&fault_report(id)), Some(id));
-        assert_eq!(parse_fault_report(&organisation(id)), None);
-    }
-}

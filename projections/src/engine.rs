@@ -12,11 +12,11 @@ use futures::StreamExt;
 use serde::{Serialize, de::DeserializeOwned};
 use talo_events_schema::DomainEvent;
 use talo_events_schema::envelope::{Position, RecordedEvent};
-use talo_store::{EventStore, LogFilter};
+use talo_store::{Direction, EventStore, LogFilter, StreamFrom};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-use crate::snapshot;
+use crate::snapshot::{self, Checkpoint, EventRef};
 
 /// A read model folded from the log.
 pub trait Projection: Default + Serialize + DeserializeOwned + Send + Sync + 'static {
@@ -88,17 +88,31 @@ pub struct Lagging {
 }
 
 impl<P: Projection> Running<P> {
-    /// Loads the snapshot from `dir` and starts folding the log after it.
-    pub fn start(store: Arc<dyn EventStore>, dir: PathBuf, policy: SnapshotPolicy) -> Self {
+    /// Loads the snapshot from `dir`, checks it against the log, and starts folding the log
+    /// after it.
+    pub async fn start(store: Arc<dyn EventStore>, dir: PathBuf, policy: SnapshotPolicy) -> Self {
         let path = dir.join(format!("{}.json", P::NAME));
-        // The log is the truth: a snapshot that cannot be read costs a rebuild, not an outage.
-        let (position, state) = match snapshot::load::<P>(&path, P::NAME, P::VERSION) {
-            Ok(loaded) => loaded.unwrap_or_default(),
+        // The log is the truth: a snapshot that cannot be read, or that does not match the log
+        // (restored from a backup, a different store), costs a rebuild, not an outage.
+        let (checkpoint, state) = match snapshot::load::<P>(&path, P::NAME, P::VERSION) {
+            Ok(Some((checkpoint, state))) => match matches_log(store.as_ref(), &checkpoint).await {
+                Ok(true) => (checkpoint, state),
+                Ok(false) => {
+                    tracing::warn!(projection = P::NAME, position = %checkpoint.position, "snapshot does not match the log; rebuilding from zero");
+                    Default::default()
+                }
+                Err(e) => {
+                    tracing::warn!(projection = P::NAME, error = %e, "snapshot not checked against the log; rebuilding from zero");
+                    Default::default()
+                }
+            },
+            Ok(None) => Default::default(),
             Err(e) => {
                 tracing::warn!(projection = P::NAME, error = %e, "snapshot unreadable; rebuilding from zero");
                 Default::default()
             }
         };
+        let position = checkpoint.position;
         let shared = Arc::new(Shared {
             state: RwLock::new(state),
             position: watch::Sender::new(position),
@@ -116,7 +130,7 @@ impl<P: Projection> Running<P> {
             shared.clone(),
             stop.clone(),
             path,
-            position,
+            checkpoint,
             policy,
         ));
         Running {
@@ -189,23 +203,44 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Whether the event a checkpoint names is where the checkpoint says, in this log.
+async fn matches_log(
+    store: &dyn EventStore,
+    checkpoint: &Checkpoint,
+) -> Result<bool, talo_store::StoreError> {
+    let Some(last) = &checkpoint.last_event else {
+        return Ok(checkpoint.position == Position::START);
+    };
+    let found = store
+        .read_stream(
+            &last.stream,
+            Direction::Forwards,
+            StreamFrom::Revision(last.revision),
+            1,
+        )
+        .await?;
+    Ok(found
+        .first()
+        .is_some_and(|e| e.event_id == last.event_id && e.position == checkpoint.position))
+}
+
 async fn run<P: Projection>(
     store: Arc<dyn EventStore>,
     shared: Arc<Shared<P>>,
     stop: Arc<Notify>,
     path: PathBuf,
-    mut position: Position,
+    mut checkpoint: Checkpoint,
     policy: SnapshotPolicy,
 ) {
-    let mut events = store.subscribe_all(position).ready_chunks(1024);
-    let mut saved_position = position;
+    let mut events = store.subscribe_all(checkpoint.position).ready_chunks(1024);
+    let mut saved = checkpoint.position;
     let mut saved_at = Instant::now();
     loop {
         let batch = tokio::select! {
             _ = stop.notified() => break,
             batch = events.next() => batch,
-            _ = tokio::time::sleep(policy.every), if position != saved_position => {
-                save(&shared, &path, position, &mut saved_position, &mut saved_at);
+            _ = tokio::time::sleep(policy.every), if checkpoint.position != saved => {
+                save(&shared, &path, &checkpoint, &mut saved, &mut saved_at);
                 continue;
             }
         };
@@ -236,10 +271,18 @@ async fn run<P: Projection>(
                         break;
                     }
                 }
-                position = event.position;
+                checkpoint = Checkpoint {
+                    position: event.position,
+                    last_event: Some(EventRef {
+                        stream: event.stream,
+                        revision: event.revision,
+                        event_id: event.event_id,
+                    }),
+                };
                 applied += 1;
             }
         }
+        let position = checkpoint.position;
         {
             let mut status = lock(&shared.status);
             status.position = position;
@@ -252,30 +295,30 @@ async fn run<P: Projection>(
             tracing::error!(projection = P::NAME, %failure, "projection stopped");
             break;
         }
-        let unsaved = position.commit.saturating_sub(saved_position.commit);
+        let unsaved = position.commit.saturating_sub(saved.commit);
         if unsaved >= policy.every_events || saved_at.elapsed() >= policy.every {
-            save(&shared, &path, position, &mut saved_position, &mut saved_at);
+            save(&shared, &path, &checkpoint, &mut saved, &mut saved_at);
         }
     }
-    if position != saved_position {
-        save(&shared, &path, position, &mut saved_position, &mut saved_at);
+    if checkpoint.position != saved {
+        save(&shared, &path, &checkpoint, &mut saved, &mut saved_at);
     }
 }
 
 fn save<P: Projection>(
     shared: &Shared<P>,
     path: &std::path::Path,
-    position: Position,
-    saved_position: &mut Position,
+    checkpoint: &Checkpoint,
+    saved: &mut Position,
     saved_at: &mut Instant,
 ) {
     let state = shared
         .state
         .read()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    match snapshot::save(path, P::NAME, P::VERSION, position, &*state) {
+    match snapshot::save(path, P::NAME, P::VERSION, checkpoint, &*state) {
         Ok(()) => {
-            *saved_position = position;
+            *saved = checkpoint.position;
             *saved_at = Instant::now();
         }
         Err(e) => tracing::error!(projection = P::NAME, error = %e, "snapshot not written"),

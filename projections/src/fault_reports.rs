@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use talo_domain::access::Principal;
-use talo_domain::calendar::end_of_local_day;
+use talo_domain::calendar::{end_of_local_day, local_date};
 use talo_domain::fault_report::{FaultReportAccess, FaultStatus, Viewer, viewer};
 use talo_events_schema::DomainEvent;
 use talo_events_schema::envelope::{Actor, Channel, Position, RecordedEvent};
@@ -87,6 +87,7 @@ impl FaultReportRecord {
             property_id: self.property_id,
             apartment_id: self.apartment_id(),
             reporter_id: self.reporter_id,
+            reported_on: local_date(self.reported_at),
             contractor_company_id: self.contractor_company_id,
         }
     }
@@ -188,6 +189,10 @@ impl Projection for FaultReportsView {
                 None
             }
             DomainEvent::FaultReportAssigned(e) => {
+                if r.contractor_company_id != Some(e.contractor_company_id) {
+                    // The new contractor plans its own visit.
+                    r.visit = None;
+                }
                 r.contractor_company_id = Some(e.contractor_company_id);
                 r.promised_by = Some(e.promised_by);
                 Some(format!("promised by {}", e.promised_by))
@@ -211,6 +216,9 @@ impl Projection for FaultReportsView {
             }
             DomainEvent::FaultReportReopened(e) => {
                 r.reopen_count += 1;
+                // The old promise was kept or broken at the first fix; a new one comes with
+                // the next assignment.
+                r.promised_by = None;
                 Some(e.reason.clone())
             }
             DomainEvent::FaultReportCancelled(e) => {
@@ -334,7 +342,12 @@ impl FaultReportsView {
             .iter()
             .filter_map(|id| self.reports.get(id))
             .filter(|r| r.organisation_id == principal.organisation_id)
-            .filter(|r| matches!(viewer(principal, &r.access()), Some(Viewer::Occupant(_))))
+            .filter(|r| {
+                matches!(
+                    viewer(principal, &r.access()),
+                    Some(Viewer::Occupant(_) | Viewer::PastReporter)
+                )
+            })
             .collect();
         records.sort_by_key(|r| std::cmp::Reverse((r.reported_at, r.fault_report_id)));
         records

@@ -27,7 +27,7 @@ pub struct ReadModels {
 }
 
 impl ReadModels {
-    pub fn start(
+    pub async fn start(
         store: Arc<dyn EventStore>,
         options: &ReadModelsOptions,
     ) -> Result<Self, SnapshotError> {
@@ -36,9 +36,10 @@ impl ReadModels {
             source,
         })?;
         Ok(ReadModels {
-            register: Running::start(store.clone(), options.dir.clone(), options.snapshots),
-            fault_reports: Running::start(store.clone(), options.dir.clone(), options.snapshots),
-            idempotency: Running::start(store, options.dir.clone(), options.snapshots),
+            register: Running::start(store.clone(), options.dir.clone(), options.snapshots).await,
+            fault_reports: Running::start(store.clone(), options.dir.clone(), options.snapshots)
+                .await,
+            idempotency: Running::start(store, options.dir.clone(), options.snapshots).await,
         })
     }
 

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use talo_events_schema::envelope::Position;
+use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
@@ -23,11 +24,27 @@ pub enum SnapshotError {
     },
 }
 
+/// The last event a snapshot reflects. Checked against the log on start, so a snapshot is
+/// never trusted against a log that was replaced or restored from an older backup.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub position: Position,
+    /// `None` at the start of the log.
+    pub last_event: Option<EventRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRef {
+    pub stream: String,
+    pub revision: u64,
+    pub event_id: Uuid,
+}
+
 #[derive(Serialize)]
 struct SnapshotOut<'a, S> {
     projection: &'a str,
     version: u32,
-    position: Position,
+    checkpoint: &'a Checkpoint,
     state: &'a S,
 }
 
@@ -35,16 +52,16 @@ struct SnapshotOut<'a, S> {
 struct SnapshotIn<S> {
     projection: String,
     version: u32,
-    position: Position,
+    checkpoint: Checkpoint,
     state: S,
 }
 
-/// Writes `state` as of `position` to `path`, replacing the previous snapshot atomically.
+/// Writes `state` as of `checkpoint` to `path`, replacing the previous snapshot atomically.
 pub fn save<S: Serialize>(
     path: &Path,
     projection: &str,
     version: u32,
-    position: Position,
+    checkpoint: &Checkpoint,
     state: &S,
 ) -> Result<(), SnapshotError> {
     let io = |source| SnapshotError::Io {
@@ -60,7 +77,7 @@ pub fn save<S: Serialize>(
             &SnapshotOut {
                 projection,
                 version,
-                position,
+                checkpoint,
                 state,
             },
         )
@@ -84,7 +101,7 @@ pub fn load<S: DeserializeOwned>(
     path: &Path,
     projection: &str,
     version: u32,
-) -> Result<Option<(Position, S)>, SnapshotError> {
+) -> Result<Option<(Checkpoint, S)>, SnapshotError> {
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -103,7 +120,7 @@ pub fn load<S: DeserializeOwned>(
     if snapshot.projection != projection || snapshot.version != version {
         return Ok(None);
     }
-    Ok(Some((snapshot.position, snapshot.state)))
+    Ok(Some((snapshot.checkpoint, snapshot.state)))
 }
 
 #[cfg(test)]
@@ -114,9 +131,17 @@ mod tests {
     fn a_saved_snapshot_loads_with_its_position() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.json");
-        save(&path, "p", 1, Position::sequence(7), &vec![1, 2, 3]).unwrap();
-        let loaded: Option<(Position, Vec<i32>)> = load(&path, "p", 1).unwrap();
-        assert_eq!(loaded, Some((Position::sequence(7), vec![1, 2, 3])));
+        let checkpoint = Checkpoint {
+            position: Position::sequence(7),
+            last_event: Some(EventRef {
+                stream: "s".into(),
+                revision: 3,
+                event_id: Uuid::now_v7(),
+            }),
+        };
+        save(&path, "p", 1, &checkpoint, &vec![1, 2, 3]).unwrap();
+        let loaded: Option<(Checkpoint, Vec<i32>)> = load(&path, "p", 1).unwrap();
+        assert_eq!(loaded, Some((checkpoint, vec![1, 2, 3])));
         assert!(!path.with_extension("json.tmp").exists());
     }
 
@@ -124,7 +149,7 @@ mod tests {
     fn another_version_is_ignored_so_the_projection_rebuilds() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.json");
-        save(&path, "p", 1, Position::sequence(7), &0).unwrap();
+        save(&path, "p", 1, &Checkpoint::default(), &0).unwrap();
         assert_eq!(load::<i32>(&path, "p", 2).unwrap(), None);
         assert_eq!(
             load::<i32>(&dir.path().join("none.json"), "p", 1).unwrap(),

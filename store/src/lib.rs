@@ -167,6 +167,10 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// Every event strictly after `after`: catch-up, then live.
     fn subscribe_all(&self, after: Position) -> Subscription;
+
+    /// Finishes in-flight appends and releases the backend; later calls fail with
+    /// [`StoreError::Closed`]. Closing twice is harmless.
+    async fn close(&self);
 }
 
 /// Stream names are ASCII words joined by `-`, as `fault-report-<uuid>`; KurrentDB reserves a

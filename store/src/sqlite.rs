@@ -264,6 +264,10 @@ impl Drop for Inner {
 
 #[async_trait::async_trait]
 impl EventStore for SqliteEventStore {
+    async fn close(&self) {
+        SqliteEventStore::close(self).await
+    }
+
     async fn append(
         &self,
         stream: &str,

@@ -72,6 +72,10 @@ impl EventStore for TempStore {
             .await
     }
 
+    async fn close(&self) {
+        self.store.close().await
+    }
+
     async fn head(&self) -> Result<Position, StoreError> {
         self.store.head().await
     }

@@ -50,6 +50,66 @@ impl TestServer {
         server.restart().await
     }
 
+    /// One demo organisation on the embedded store seen through `wrap`, which may change how
+    /// the store behaves (to stand in for another node writing at the same time, say).
+    pub async fn on_store(
+        wrap: impl FnOnce(Arc<dyn talo_store::EventStore>) -> Arc<dyn talo_store::EventStore>,
+    ) -> Self {
+        let dir = Arc::new(tempfile::tempdir().expect("temporary directory"));
+        let clock = ManualClock::new(start_time());
+        let sqlite = talo_store::SqliteEventStore::open(talo_store::SqliteOptions::new(
+            dir.path().join("events.sqlite"),
+        ))
+        .expect("store opens");
+        let talo = Talo::open_with_store(config(&dir, &clock), wrap(Arc::new(sqlite)))
+            .await
+            .expect("talo opens");
+        let demo = demo::seed(&talo, "Isännöinti Yksi Oy", "1572860-0", clock.now_utc())
+            .await
+            .expect("demo seeds");
+        TestServer {
+            router: app(talo.clone()),
+            talo,
+            dir,
+            clock,
+            orgs: vec![demo],
+            read_your_writes_timeout: std::time::Duration::from_secs(5),
+        }
+    }
+
+    /// Runs a register command as Talo itself in the first organisation (moving people in and
+    /// out, say), the way the demo seeding does.
+    pub async fn register(&self, command: talo_domain::register::RegisterCommand) {
+        let request = talo_api::dispatch::Request {
+            caller: talo_api::auth::Caller {
+                person_id: Uuid::nil(),
+                organisation_id: self.org().organisation_id,
+            },
+            channel: talo_events_schema::envelope::Channel::System,
+            occurred_at: self.clock.now_utc(),
+            idempotency_key: None,
+            correlation_id: Uuid::now_v7(),
+        };
+        self.talo
+            .dispatcher
+            .register(
+                &request,
+                talo_events_schema::envelope::Actor::SYSTEM,
+                command,
+            )
+            .await
+            .expect("register command");
+    }
+
+    /// A token for any person of the first organisation.
+    pub fn token_for(&self, person_id: Uuid) -> String {
+        let caller = talo_api::auth::Caller {
+            person_id,
+            organisation_id: self.org().organisation_id,
+        };
+        self.talo.keys.mint(caller, Utc::now(), Duration::days(1))
+    }
+
     async fn start_with(organisations: usize) -> Self {
         let dir = Arc::new(tempfile::tempdir().expect("temporary directory"));
         let clock = ManualClock::new(start_time());
@@ -189,10 +249,21 @@ async fn open(
     clock: &ManualClock,
     read_your_writes_timeout: std::time::Duration,
 ) -> Arc<Talo> {
-    let mut config = Config::new(dir.path());
-    config.clock = Arc::new(clock.clone());
+    let mut config = config(dir, clock);
     config.read_your_writes_timeout = read_your_writes_timeout;
     Talo::open(config).await.expect("talo opens")
+}
+
+/// The configuration tests run with: the manual clock, and snapshots only at shutdown (never
+/// on a timer), so what a restart finds does not depend on how fast the machine is.
+pub fn config(dir: &TempDir, clock: &ManualClock) -> Config {
+    let mut config = Config::new(dir.path());
+    config.clock = Arc::new(clock.clone());
+    config.snapshots = talo_projections::engine::SnapshotPolicy {
+        every_events: u64::MAX,
+        every: std::time::Duration::from_secs(24 * 3600),
+    };
+    config
 }
 
 /// Reads the manual clock without importing the trait in every test.

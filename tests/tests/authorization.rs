@@ -389,3 +389,167 @@ async fn two_organisations_in_one_store_never_see_each_others_people_reports_or_
     );
     assert_eq!(ours.data()["faultReport"]["ticket"], "VK-2026-000005");
 }
+
+async fn move_in(server: &TestServer, apartment: Uuid) -> Uuid {
+    use talo_domain::register::RegisterCommand;
+    use talo_events_schema::register::*;
+    let person_id = Uuid::now_v7();
+    server
+        .register(RegisterCommand::RegisterPerson(PersonRegistered {
+            person_id,
+            name: "Uusi Asukas".into(),
+            email: None,
+            phone: None,
+        }))
+        .await;
+    let today = talo_domain::calendar::local_date(server.clock.now_utc());
+    server
+        .register(RegisterCommand::SignContract(ContractSigned {
+            contract_id: Uuid::now_v7(),
+            apartment_id: apartment,
+            person_id,
+            kind: ContractKind::Lease,
+            starts_on: today,
+            ends_on: None,
+        }))
+        .await;
+    person_id
+}
+
+#[tokio::test]
+async fn a_new_tenant_sees_none_of_the_previous_tenants_reports_and_the_old_one_only_reads() {
+    use talo_domain::register::RegisterCommand;
+    let server = TestServer::start().await;
+    let id = report_as_resident(&server).await;
+    acknowledge_and_assign(&server, &id).await;
+    step(
+        &server,
+        "contractor",
+        "startFaultReportWork",
+        "FaultReportStepInput",
+        &id,
+        json!({}),
+    )
+    .await
+    .data();
+    step(
+        &server,
+        "contractor",
+        "resolveFaultReport",
+        "ResolveFaultReportInput",
+        &id,
+        json!({ "workSummary": "ok" }),
+    )
+    .await
+    .data();
+
+    // The resident moves out; someone new moves in a day later.
+    let resident = server.org().person("resident");
+    let contract = {
+        let view = server.talo.read_models.register.read();
+        let register = view.organisation(server.org().organisation_id).unwrap();
+        register
+            .contracts
+            .values()
+            .find(|c| c.person_id == resident)
+            .unwrap()
+            .contract_id
+    };
+    let today = talo_domain::calendar::local_date(server.clock.now_utc());
+    server
+        .register(RegisterCommand::EndContract(
+            talo_events_schema::register::ContractEnded {
+                contract_id: contract,
+                ends_on: today,
+            },
+        ))
+        .await;
+    server.clock.advance(Duration::days(1));
+    let newcomer = move_in(&server, server.apartment(demo::RENTAL, "A 4")).await;
+
+    let theirs = server
+        .gql(
+            Some(&server.token_for(newcomer)),
+            ops::FAULT_REPORT,
+            json!({ "id": id }),
+        )
+        .await;
+    theirs.assert_refused("NOT_FOUND", "fault_report.not_visible");
+    let list = server
+        .gql(
+            Some(&server.token_for(newcomer)),
+            "{ myFaultReports { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(list.data()["myFaultReports"]["totalCount"], 0);
+
+    // The former tenant keeps the report as a receipt but cannot act on it.
+    let receipt = server
+        .as_role(
+            "resident",
+            "{ myFaultReports { edges { node { id status } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        receipt.data()["myFaultReports"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["node"]["id"] == id.as_str())
+    );
+    step(
+        &server,
+        "resident",
+        "reopenFaultReport",
+        "FaultReportReasonInput",
+        &id,
+        json!({ "reason": "x" }),
+    )
+    .await
+    .assert_refused("FORBIDDEN", "fault_report.no_longer_occupant");
+}
+
+#[tokio::test]
+async fn a_co_occupant_sees_the_report_but_not_the_reporters_contact_details() {
+    let server = TestServer::start().await;
+    let flatmate = move_in(&server, server.apartment(demo::RENTAL, "A 4")).await;
+    let apartment = server.apartment(demo::RENTAL, "A 4");
+    let filed = server
+        .as_role("resident", ops::REPORT, json!({ "input": { "idempotencyKey": key(), "apartmentId": apartment, "category": "OTHER", "description": "x", "contactPhone": "+358 40 111 2222", "pets": { "present": true, "details": "koira" } } }))
+        .await;
+    let id = filed.data()["reportFault"]["faultReport"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let details = "query($id: UUID!) { faultReport(id: $id) { status contactPhone reporterId pets { details } } }";
+    let seen = server
+        .gql(
+            Some(&server.token_for(flatmate)),
+            details,
+            json!({ "id": id }),
+        )
+        .await;
+    let report = &seen.data()["faultReport"];
+    assert_eq!(report["status"], "REPORTED");
+    assert_eq!(
+        (
+            report["contactPhone"].is_null(),
+            report["reporterId"].is_null(),
+            report["pets"].is_null()
+        ),
+        (true, true, true)
+    );
+    let own = server
+        .as_role("resident", details, json!({ "id": id }))
+        .await;
+    assert_eq!(
+        own.data()["faultReport"]["contactPhone"],
+        "+358 40 111 2222"
+    );
+    let office = server
+        .as_role("customer_service", details, json!({ "id": id }))
+        .await;
+    assert_eq!(office.data()["faultReport"]["pets"]["details"], "koira");
+}

@@ -179,3 +179,218 @@ async fn idempotency_survives_a_restart() {
     assert_eq!(again.data()["reportFault"]["faultReport"]["id"], id);
     assert_eq!(again.data()["reportFault"]["replayed"], true);
 }
+
+#[tokio::test]
+async fn a_key_reused_on_another_report_is_a_conflict_not_a_silent_replay() {
+    let server = TestServer::start().await;
+    let first = report_as_resident(&server).await;
+    let second = report_as_resident(&server).await;
+    let ack = ops::step("acknowledgeFaultReport", "FaultReportStepInput");
+    server
+        .as_role(
+            "customer_service",
+            &ack,
+            json!({ "input": { "idempotencyKey": "ack", "faultReportId": first } }),
+        )
+        .await
+        .data();
+    let reused = server
+        .as_role(
+            "customer_service",
+            &ack,
+            json!({ "input": { "idempotencyKey": "ack", "faultReportId": second } }),
+        )
+        .await;
+    reused.assert_refused("CONFLICT", "idempotency.key_reused");
+    let untouched = server
+        .as_role(
+            "customer_service",
+            ops::FAULT_REPORT,
+            json!({ "id": second }),
+        )
+        .await;
+    assert_eq!(untouched.data()["faultReport"]["status"], "REPORTED");
+}
+
+#[tokio::test]
+async fn retries_after_not_yet_visible_record_nothing_twice() {
+    let server =
+        TestServer::with_read_your_writes_timeout(std::time::Duration::from_millis(200)).await;
+    let id = report_as_resident(&server).await;
+    // The read models stop on an event this build cannot read, so nothing new becomes visible
+    // and the idempotency read model cannot help: the retries must be recognised from the log.
+    let mut alien = talo_store::conformance::sample_event("RoofBlownAway", 1);
+    alien.metadata.organisation_id = server.org().organisation_id;
+    server
+        .talo
+        .store
+        .append("weather-1", talo_store::ExpectedRevision::Any, vec![alien])
+        .await
+        .unwrap();
+
+    let note = ops::step("addFaultReportNote", "AddFaultReportNoteInput");
+    let input = json!({ "input": { "idempotencyKey": "note-lagging", "faultReportId": id, "text": "Milloin?" } });
+    for _ in 0..3 {
+        let answer = server.as_role("resident", &note, input.clone()).await;
+        assert_eq!(answer.code(), "NOT_YET_VISIBLE");
+    }
+    assert_eq!(
+        stream_len(&server, &id).await,
+        2,
+        "reported + one note, however often retried"
+    );
+
+    let report = json!({ "input": { "idempotencyKey": "report-lagging", "apartmentId": server.apartment(demo::RENTAL, "A 4"), "category": "OTHER", "description": "x" } });
+    let tickets = format!("tickets-VK-{}", server.org().organisation_id);
+    let tickets_before = server
+        .talo
+        .store
+        .read_stream(&tickets, Direction::Forwards, StreamFrom::Start, 1000)
+        .await
+        .unwrap()
+        .len();
+    for _ in 0..3 {
+        assert_eq!(
+            server
+                .as_role("resident", ops::REPORT, report.clone())
+                .await
+                .code(),
+            "NOT_YET_VISIBLE"
+        );
+    }
+    let tickets_after = server
+        .talo
+        .store
+        .read_stream(&tickets, Direction::Forwards, StreamFrom::Start, 1000)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(tickets_after, tickets_before + 1, "one report, one ticket");
+}
+
+/// A store that, once armed, lets "another node" append a note to a report just before this
+/// node's own append, so the expected revision no longer holds.
+struct AnotherNodeWrites {
+    inner: std::sync::Arc<dyn talo_store::EventStore>,
+    armed: std::sync::Mutex<Option<talo_events_schema::envelope::NewEvent>>,
+}
+
+#[async_trait::async_trait]
+impl talo_store::EventStore for AnotherNodeWrites {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: talo_store::ExpectedRevision,
+        events: Vec<talo_events_schema::envelope::NewEvent>,
+    ) -> Result<talo_store::AppendResult, talo_store::StoreError> {
+        let competing = match expected {
+            talo_store::ExpectedRevision::Exact(_) if stream.starts_with("fault-report-") => {
+                self.armed.lock().unwrap().take()
+            }
+            _ => None,
+        };
+        if let Some(event) = competing {
+            self.inner
+                .append(stream, talo_store::ExpectedRevision::Any, vec![event])
+                .await?;
+        }
+        self.inner.append(stream, expected, events).await
+    }
+    async fn read_stream(
+        &self,
+        stream: &str,
+        direction: Direction,
+        from: StreamFrom,
+        max_count: usize,
+    ) -> Result<Vec<talo_events_schema::envelope::RecordedEvent>, talo_store::StoreError> {
+        self.inner
+            .read_stream(stream, direction, from, max_count)
+            .await
+    }
+    async fn read_all(
+        &self,
+        after: talo_events_schema::envelope::Position,
+        max_count: usize,
+        filter: &talo_store::LogFilter,
+    ) -> Result<Vec<talo_events_schema::envelope::RecordedEvent>, talo_store::StoreError> {
+        self.inner.read_all(after, max_count, filter).await
+    }
+    async fn read_all_backwards(
+        &self,
+        before: Option<talo_events_schema::envelope::Position>,
+        max_count: usize,
+        filter: &talo_store::LogFilter,
+    ) -> Result<Vec<talo_events_schema::envelope::RecordedEvent>, talo_store::StoreError> {
+        self.inner
+            .read_all_backwards(before, max_count, filter)
+            .await
+    }
+    async fn head(&self) -> Result<talo_events_schema::envelope::Position, talo_store::StoreError> {
+        self.inner.head().await
+    }
+    fn subscribe_all(
+        &self,
+        after: talo_events_schema::envelope::Position,
+    ) -> talo_store::Subscription {
+        self.inner.subscribe_all(after)
+    }
+    async fn close(&self) {
+        self.inner.close().await
+    }
+}
+
+#[tokio::test]
+async fn a_write_that_loses_a_race_with_another_node_is_decided_again_and_both_land() {
+    let armed = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let slot = armed.clone();
+    let server = TestServer::on_store(move |inner| {
+        let store = std::sync::Arc::new(AnotherNodeWrites {
+            inner,
+            armed: std::sync::Mutex::new(None),
+        });
+        *slot.lock().unwrap() = Some(store.clone());
+        store
+    })
+    .await;
+    let store = armed.lock().unwrap().clone().unwrap();
+    let id = report_as_resident(&server).await;
+    let fault_report_id: Uuid = id.parse().unwrap();
+    let mut competing = talo_store::conformance::sample_event("FaultReportNoteAdded", 1);
+    competing.payload = talo_events_schema::DomainEvent::FaultReportNoteAdded(
+        talo_events_schema::fault_report::FaultReportNoteAdded {
+            fault_report_id,
+            note_id: Uuid::now_v7(),
+            text: "Toiselta palvelimelta".into(),
+            visibility: talo_events_schema::fault_report::NoteVisibility::Shared,
+        },
+    )
+    .to_json();
+    competing.metadata.organisation_id = server.org().organisation_id;
+    competing.metadata.actor = talo_events_schema::envelope::Actor {
+        person_id: server.org().person("customer_service"),
+        role: talo_events_schema::envelope::ActorRole::CustomerService,
+    };
+    *store.armed.lock().unwrap() = Some(competing);
+
+    let mine = step(
+        &server,
+        "resident",
+        "addFaultReportNote",
+        "AddFaultReportNoteInput",
+        &id,
+        json!({ "text": "Tältä palvelimelta" }),
+    )
+    .await;
+    let notes: Vec<String> = mine.data()["addFaultReportNote"]["faultReport"]["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(notes, ["Toiselta palvelimelta", "Tältä palvelimelta"]);
+    let (_, metrics) = server.get("/metrics").await;
+    assert!(
+        metrics.contains("talo_commands_retried_total 1"),
+        "{metrics}"
+    );
+}

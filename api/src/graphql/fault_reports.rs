@@ -14,7 +14,7 @@ use talo_projections::fault_reports::{
 use uuid::Uuid;
 
 use super::enums::*;
-use super::pagination::{Page, paginate};
+use super::pagination::{Order, Page, paginate, sort_key};
 use super::session::Session;
 use crate::dispatch::Outcome;
 use crate::error::{ApiError, IntoGraphql};
@@ -23,6 +23,8 @@ use crate::error::{ApiError, IntoGraphql};
 pub struct FaultReportNode {
     record: FaultReportRecord,
     viewer: Viewer,
+    /// Phone, pets and reporter are for the reporter and those who act on the report.
+    contact_details: bool,
     now: DateTime<Utc>,
     property_name: String,
     apartment_code: Option<String>,
@@ -36,6 +38,7 @@ impl FaultReportNode {
         viewer: Viewer,
         register: &Register,
         now: DateTime<Utc>,
+        caller: Uuid,
     ) -> Self {
         let apartment = record
             .apartment_id()
@@ -45,6 +48,7 @@ impl FaultReportNode {
             FaultLocation::CommonArea { building_id, .. } => *building_id,
         };
         FaultReportNode {
+            contact_details: viewer.sees_contact_details(record.reporter_id == caller),
             record: record.clone(),
             viewer,
             now,
@@ -181,23 +185,29 @@ impl FaultReportNode {
         self.record.permission_to_enter
     }
 
-    async fn pets(&self) -> Pets {
-        Pets {
+    /// Only for the reporter, the office and the assigned contractor.
+    async fn pets(&self) -> Option<Pets> {
+        self.contact_details.then(|| Pets {
             present: self.record.pets.present,
             details: self.record.pets.details.clone(),
-        }
+        })
     }
 
     async fn preferred_visit(&self) -> Option<Window> {
         self.record.preferred_visit.map(Into::into)
     }
 
+    /// Only for the reporter, the office and the assigned contractor.
     async fn contact_phone(&self) -> Option<&str> {
-        self.record.contact_phone.as_deref()
+        self.record
+            .contact_phone
+            .as_deref()
+            .filter(|_| self.contact_details)
     }
 
-    async fn reporter_id(&self) -> Uuid {
-        self.record.reporter_id
+    /// Only for the reporter, the office and the assigned contractor.
+    async fn reporter_id(&self) -> Option<Uuid> {
+        self.contact_details.then_some(self.record.reporter_id)
     }
 
     /// How the report reached the organisation.
@@ -351,8 +361,14 @@ impl FaultReportQuery {
         with_view(&session, |principal, register, reports| {
             let (record, viewer) = reports
                 .visible(principal, id)
-                .ok_or_else(|| ApiError::NotFound(format!("id: no fault report {id}")))?;
-            Ok(FaultReportNode::new(record, viewer, register, session.now))
+                .ok_or_else(|| ApiError::Rejected(talo_domain::fault_report::not_visible()))?;
+            Ok(FaultReportNode::new(
+                record,
+                viewer,
+                register,
+                session.now,
+                session.caller.person_id,
+            ))
         })
         .gql()
     }
@@ -370,7 +386,8 @@ impl FaultReportQuery {
             let records = reports.for_occupant(principal);
             paginate(
                 records,
-                |r| r.fault_report_id.to_string(),
+                Order::Descending,
+                |r| sort_key(None, r.reported_at, r.fault_report_id),
                 first,
                 after,
                 max,
@@ -379,7 +396,7 @@ impl FaultReportQuery {
                         .unwrap_or(Viewer::Occupant(
                             talo_events_schema::envelope::ActorRole::Resident,
                         ));
-                    FaultReportNode::new(r, viewer, register, session.now)
+                    FaultReportNode::new(r, viewer, register, session.now, session.caller.person_id)
                 },
             )
         })
@@ -416,14 +433,15 @@ impl FaultReportQuery {
             let records = reports.queue(principal, &filter, session.now);
             paginate(
                 records,
-                |r| r.fault_report_id.to_string(),
+                Order::Ascending,
+                |r| sort_key(None, r.reported_at, r.fault_report_id),
                 first,
                 after,
                 max,
                 |r| {
                     let viewer = talo_domain::fault_report::viewer(principal, &r.access())
                         .unwrap_or(Viewer::Auditor);
-                    FaultReportNode::new(r, viewer, register, session.now)
+                    FaultReportNode::new(r, viewer, register, session.now, session.caller.person_id)
                 },
             )
         })
@@ -449,11 +467,20 @@ impl FaultReportQuery {
             let records = reports.work_list(principal);
             paginate(
                 records,
-                |r| r.fault_report_id.to_string(),
+                Order::Ascending,
+                |r| sort_key(r.promised_by, r.reported_at, r.fault_report_id),
                 first,
                 after,
                 max,
-                |r| FaultReportNode::new(r, Viewer::Contractor, register, session.now),
+                |r| {
+                    FaultReportNode::new(
+                        r,
+                        Viewer::Contractor,
+                        register,
+                        session.now,
+                        session.caller.person_id,
+                    )
+                },
             )
         })
         .gql()
@@ -653,9 +680,15 @@ fn payload(
     with_view(session, |principal, register, reports| {
         let (record, viewer) = reports
             .visible(principal, id)
-            .ok_or_else(|| ApiError::NotFound(format!("id: no fault report {id}")))?;
+            .ok_or_else(|| ApiError::Rejected(talo_domain::fault_report::not_visible()))?;
         Ok(FaultReportPayload {
-            fault_report: FaultReportNode::new(record, viewer, register, session.now),
+            fault_report: FaultReportNode::new(
+                record,
+                viewer,
+                register,
+                session.now,
+                session.caller.person_id,
+            ),
             position: outcome.position.to_string(),
             replayed: outcome.replayed,
         })
@@ -702,7 +735,7 @@ impl FaultReportMutation {
                     ));
                 }
             };
-            let fault_report_id = Uuid::now_v7();
+            let fault_report_id = request.new_entity_id("fault-report");
             let command = ReportFault {
                 fault_report_id,
                 property_id,
@@ -729,10 +762,7 @@ impl FaultReportMutation {
                 .dispatcher
                 .report_fault(&request, command)
                 .await?;
-            // A replayed request answers with the report the first request created.
-            let id = talo_events_schema::streams::parse_fault_report(&outcome.stream)
-                .unwrap_or(fault_report_id);
-            payload(&session, id, outcome)
+            payload(&session, fault_report_id, outcome)
         };
         run.await.gql()
     }
