@@ -228,3 +228,38 @@ async fn an_unreadable_event_stops_the_read_models_loudly_and_writes_report_not_
         .expect("start refused");
     assert!(refused.to_string().contains("RoofBlownAway"), "{refused}");
 }
+
+#[tokio::test]
+async fn snapshots_that_do_not_match_the_log_are_not_trusted() {
+    // Two installations; the second gets the first one's read-model snapshots, as after
+    // restoring an older backup of the log next to newer snapshots.
+    let first = TestServer::start().await;
+    let theirs = report_as_resident(&first).await;
+    first.talo.shutdown().await;
+    let second = TestServer::start().await;
+    let before = everything_visible(&second).await;
+    second.talo.shutdown().await;
+    for name in ["register.json", "fault_reports.json", "idempotency.json"] {
+        std::fs::copy(
+            first.dir.path().join("read-models").join(name),
+            second.dir.path().join("read-models").join(name),
+        )
+        .unwrap();
+    }
+    let second = second.restart_without_shutdown().await;
+    let ready = readyz(&second).await;
+    for model in ready["read_models"].as_array().unwrap() {
+        assert_eq!(
+            model["started_from"], "0",
+            "rebuilt from its own log: {model}"
+        );
+    }
+    assert_eq!(everything_visible(&second).await, before);
+    assert_eq!(
+        second
+            .as_role("auditor", ops::FAULT_REPORT, json!({ "id": theirs }))
+            .await
+            .code(),
+        "NOT_FOUND"
+    );
+}
