@@ -380,6 +380,35 @@ pub async fn step(
         .await
 }
 
+/// The assigned contractor starts work on a report.
+pub async fn start_work(server: &TestServer, id: &str) {
+    step(
+        server,
+        "contractor",
+        "startFaultReportWork",
+        "FaultReportStepInput",
+        id,
+        json!({}),
+    )
+    .await
+    .data();
+}
+
+/// The assigned contractor starts and resolves a report.
+pub async fn start_and_resolve(server: &TestServer, id: &str) {
+    start_work(server, id).await;
+    step(
+        server,
+        "contractor",
+        "resolveFaultReport",
+        "ResolveFaultReportInput",
+        id,
+        json!({ "workSummary": "Korjattu" }),
+    )
+    .await
+    .data();
+}
+
 /// Acknowledges and assigns a report to the demo maintenance company, promised in three days.
 pub async fn acknowledge_and_assign(server: &TestServer, id: &str) {
     step(

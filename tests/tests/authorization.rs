@@ -422,26 +422,7 @@ async fn a_new_tenant_sees_none_of_the_previous_tenants_reports_and_the_old_one_
     let server = TestServer::start().await;
     let id = report_as_resident(&server).await;
     acknowledge_and_assign(&server, &id).await;
-    step(
-        &server,
-        "contractor",
-        "startFaultReportWork",
-        "FaultReportStepInput",
-        &id,
-        json!({}),
-    )
-    .await
-    .data();
-    step(
-        &server,
-        "contractor",
-        "resolveFaultReport",
-        "ResolveFaultReportInput",
-        &id,
-        json!({ "workSummary": "ok" }),
-    )
-    .await
-    .data();
+    start_and_resolve(&server, &id).await;
 
     // The resident moves out; someone new moves in a day later.
     let resident = server.org().person("resident");

@@ -355,26 +355,7 @@ async fn a_resident_reopens_a_fix_that_did_not_hold_and_the_contractor_works_it_
     let server = TestServer::start().await;
     let id = report_as_resident(&server).await;
     acknowledge_and_assign(&server, &id).await;
-    step(
-        &server,
-        "contractor",
-        "startFaultReportWork",
-        "FaultReportStepInput",
-        &id,
-        json!({}),
-    )
-    .await
-    .data();
-    step(
-        &server,
-        "contractor",
-        "resolveFaultReport",
-        "ResolveFaultReportInput",
-        &id,
-        json!({ "workSummary": "Tiivistetty" }),
-    )
-    .await
-    .data();
+    start_and_resolve(&server, &id).await;
     server.clock.advance(Duration::days(2));
     let reopened = step(
         &server,
@@ -404,16 +385,7 @@ async fn a_resident_reopens_a_fix_that_did_not_hold_and_the_contractor_works_it_
             .iter()
             .any(|e| e["node"]["id"] == id.as_str())
     );
-    step(
-        &server,
-        "contractor",
-        "startFaultReportWork",
-        "FaultReportStepInput",
-        &id,
-        json!({}),
-    )
-    .await
-    .data();
+    start_work(&server, &id).await;
 }
 
 #[tokio::test]

@@ -44,16 +44,7 @@ async fn a_clean_restart_keeps_everything_and_resumes_from_checkpoints() {
     assert_eq!(everything_visible(&server).await, before);
 
     // And it goes on working: the next ticket continues the series.
-    step(
-        &server,
-        "contractor",
-        "startFaultReportWork",
-        "FaultReportStepInput",
-        &id,
-        json!({}),
-    )
-    .await
-    .data();
+    start_work(&server, &id).await;
     let next = report_as_resident(&server).await;
     let ticket = server
         .as_role("resident", ops::FAULT_REPORT, json!({ "id": next }))

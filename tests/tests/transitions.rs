@@ -100,16 +100,7 @@ async fn work_started_blocks_cancelling_and_reassigning() {
     let server = TestServer::start().await;
     let id = report_as_resident(&server).await;
     acknowledge_and_assign(&server, &id).await;
-    step(
-        &server,
-        "contractor",
-        "startFaultReportWork",
-        "FaultReportStepInput",
-        &id,
-        json!({}),
-    )
-    .await
-    .data();
+    start_work(&server, &id).await;
     let before = recorded(&server).await;
     step(
         &server,
@@ -154,26 +145,7 @@ async fn closed_reports_take_no_steps_and_reopening_has_a_window() {
     let server = TestServer::start().await;
     let id = report_as_resident(&server).await;
     acknowledge_and_assign(&server, &id).await;
-    step(
-        &server,
-        "contractor",
-        "startFaultReportWork",
-        "FaultReportStepInput",
-        &id,
-        json!({}),
-    )
-    .await
-    .data();
-    step(
-        &server,
-        "contractor",
-        "resolveFaultReport",
-        "ResolveFaultReportInput",
-        &id,
-        json!({ "workSummary": "ok" }),
-    )
-    .await
-    .data();
+    start_and_resolve(&server, &id).await;
     server.clock.advance(Duration::days(15));
     step(
         &server,

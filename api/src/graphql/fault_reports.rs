@@ -653,22 +653,48 @@ fn channel(c: Option<ChannelGql>) -> Channel {
     c.map_or(Channel::Portal, Into::into)
 }
 
+/// What every step's input carries besides the step itself.
+trait StepInput {
+    fn target(&self) -> (&str, Uuid, Option<ChannelGql>);
+}
+
+macro_rules! step_inputs {
+    ($($input:ty),*) => {$(
+        impl StepInput for $input {
+            fn target(&self) -> (&str, Uuid, Option<ChannelGql>) {
+                (&self.idempotency_key, self.fault_report_id, self.channel)
+            }
+        }
+    )*};
+}
+
+step_inputs!(
+    FaultReportStepInput,
+    AssignFaultReportInput,
+    ScheduleFaultReportVisitInput,
+    AddFaultReportNoteInput,
+    ResolveFaultReportInput,
+    FaultReportReasonInput
+);
+
 impl FaultReportMutation {
     async fn step(
         ctx: &Context<'_>,
-        key: &str,
-        id: Uuid,
-        ch: Option<ChannelGql>,
+        input: &impl StepInput,
         step: Step,
-    ) -> Result<FaultReportPayload, ApiError> {
-        let session = Session::of(ctx)?;
-        let request = session.request(channel(ch), key)?;
-        let outcome = session
-            .talo
-            .dispatcher
-            .fault_report_step(&request, id, step)
-            .await?;
-        payload(&session, id, outcome)
+    ) -> Result<FaultReportPayload> {
+        let run = async {
+            let (key, id, ch) = input.target();
+            let session = Session::of(ctx)?;
+            let request = session.request(channel(ch), key)?;
+            let outcome = session
+                .talo
+                .dispatcher
+                .fault_report_step(&request, id, step)
+                .await?;
+            payload(&session, id, outcome)
+        };
+        run.await.gql()
     }
 }
 
@@ -773,15 +799,7 @@ impl FaultReportMutation {
         ctx: &Context<'_>,
         input: FaultReportStepInput,
     ) -> Result<FaultReportPayload> {
-        Self::step(
-            ctx,
-            &input.idempotency_key,
-            input.fault_report_id,
-            input.channel,
-            Step::Acknowledge,
-        )
-        .await
-        .gql()
+        Self::step(ctx, &input, Step::Acknowledge).await
     }
 
     /// Makes the report a work order for a contractor, with the day they promise the fix by.
@@ -794,15 +812,7 @@ impl FaultReportMutation {
             contractor_company_id: input.contractor_company_id,
             promised_by: input.promised_by,
         };
-        Self::step(
-            ctx,
-            &input.idempotency_key,
-            input.fault_report_id,
-            input.channel,
-            step,
-        )
-        .await
-        .gql()
+        Self::step(ctx, &input, step).await
     }
 
     async fn schedule_fault_report_visit(
@@ -813,15 +823,7 @@ impl FaultReportMutation {
         let step = Step::ScheduleVisit {
             visit: (&input.visit).into(),
         };
-        Self::step(
-            ctx,
-            &input.idempotency_key,
-            input.fault_report_id,
-            input.channel,
-            step,
-        )
-        .await
-        .gql()
+        Self::step(ctx, &input, step).await
     }
 
     async fn start_fault_report_work(
@@ -829,15 +831,7 @@ impl FaultReportMutation {
         ctx: &Context<'_>,
         input: FaultReportStepInput,
     ) -> Result<FaultReportPayload> {
-        Self::step(
-            ctx,
-            &input.idempotency_key,
-            input.fault_report_id,
-            input.channel,
-            Step::StartWork,
-        )
-        .await
-        .gql()
+        Self::step(ctx, &input, Step::StartWork).await
     }
 
     async fn add_fault_report_note(
@@ -847,18 +841,10 @@ impl FaultReportMutation {
     ) -> Result<FaultReportPayload> {
         let step = Step::AddNote {
             note_id: Uuid::now_v7(),
-            text: input.text,
+            text: input.text.clone(),
             visibility: input.visibility.into(),
         };
-        Self::step(
-            ctx,
-            &input.idempotency_key,
-            input.fault_report_id,
-            input.channel,
-            step,
-        )
-        .await
-        .gql()
+        Self::step(ctx, &input, step).await
     }
 
     async fn resolve_fault_report(
@@ -867,17 +853,9 @@ impl FaultReportMutation {
         input: ResolveFaultReportInput,
     ) -> Result<FaultReportPayload> {
         let step = Step::Resolve {
-            work_summary: input.work_summary,
+            work_summary: input.work_summary.clone(),
         };
-        Self::step(
-            ctx,
-            &input.idempotency_key,
-            input.fault_report_id,
-            input.channel,
-            step,
-        )
-        .await
-        .gql()
+        Self::step(ctx, &input, step).await
     }
 
     /// The resident confirms the fix; the report closes.
@@ -886,15 +864,7 @@ impl FaultReportMutation {
         ctx: &Context<'_>,
         input: FaultReportStepInput,
     ) -> Result<FaultReportPayload> {
-        Self::step(
-            ctx,
-            &input.idempotency_key,
-            input.fault_report_id,
-            input.channel,
-            Step::Confirm,
-        )
-        .await
-        .gql()
+        Self::step(ctx, &input, Step::Confirm).await
     }
 
     /// The fix did not hold: the resident reopens the report within the organisation's window.
@@ -904,17 +874,9 @@ impl FaultReportMutation {
         input: FaultReportReasonInput,
     ) -> Result<FaultReportPayload> {
         let step = Step::Reopen {
-            reason: input.reason,
+            reason: input.reason.clone(),
         };
-        Self::step(
-            ctx,
-            &input.idempotency_key,
-            input.fault_report_id,
-            input.channel,
-            step,
-        )
-        .await
-        .gql()
+        Self::step(ctx, &input, step).await
     }
 
     /// The reporter withdraws the report before work starts.
@@ -924,16 +886,8 @@ impl FaultReportMutation {
         input: FaultReportReasonInput,
     ) -> Result<FaultReportPayload> {
         let step = Step::Cancel {
-            reason: input.reason,
+            reason: input.reason.clone(),
         };
-        Self::step(
-            ctx,
-            &input.idempotency_key,
-            input.fault_report_id,
-            input.channel,
-            step,
-        )
-        .await
-        .gql()
+        Self::step(ctx, &input, step).await
     }
 }
