@@ -10,14 +10,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use talo_domain::Rejection;
 use talo_domain::access::Principal;
 use talo_domain::calendar::local_date;
+use talo_domain::decision::Decision;
 use talo_domain::fault_report::{self, Context, FaultReport, FaultReportCommand, ReportFault};
 use talo_domain::register::{Register, RegisterCommand};
 use talo_domain::ticket::{FAULT_REPORT_PREFIX, TicketSeries};
 use talo_events_schema::envelope::{
     Actor, ActorRole, Channel, EventMetadata, NewEvent, Position, RecordedEvent,
 };
+use talo_events_schema::ticket::TicketNumberIssued;
 use talo_events_schema::{DomainEvent, streams};
 use talo_projections::ReadModels;
 use talo_projections::idempotency::IdempotencyView;
@@ -61,6 +64,12 @@ impl Request {
             None => Uuid::now_v7(),
         }
     }
+}
+
+/// A decision and the property its events concern (recorded in their envelope).
+pub struct Decided {
+    pub decision: Decision,
+    pub property_id: Option<Uuid>,
 }
 
 /// What a command wrote.
@@ -108,62 +117,29 @@ impl Dispatcher {
         command: ReportFault,
     ) -> Result<Outcome, ApiError> {
         let stream = streams::fault_report(command.fault_report_id);
-        self.idempotent(request, "FaultReported", &stream, async {
-            let _writing = self.streams.lock(&stream).await;
-            // The id comes from the idempotency key, so a retry whose first try is already in
-            // the log (but not yet in the read models, or sent through another node) finds it.
-            let existing = self
-                .store
-                .read_stream(&stream, Direction::Forwards, StreamFrom::Start, 1)
-                .await?;
-            if !existing.is_empty() {
-                return earlier_outcome(request, "FaultReported", &existing);
-            }
-            let org = request.caller.organisation_id;
-            self.with_register(request, |register, principal| {
+        let property_id = Some(command.property_id);
+        self.create_numbered(
+            request,
+            &stream,
+            FAULT_REPORT_PREFIX,
+            command.fault_report_id,
+            "FaultReported",
+            |register, principal| {
                 fault_report::check_report(&command, &context(request, register, principal))
                     .map(|_| ())
-            })?;
-            let ticket = self
-                .issue_ticket(request, FAULT_REPORT_PREFIX, command.fault_report_id)
-                .await?;
-            let decision = self.with_register(request, |register, principal| {
-                fault_report::report(
+            },
+            |ticket, register, principal| {
+                let decision = fault_report::report(
                     command.clone(),
-                    &ticket,
+                    ticket,
                     &context(request, register, principal),
-                )
-            })?;
-            let events = envelope(
-                request,
-                decision.role,
-                Some(command.property_id),
-                decision.events,
-                org,
-            );
-            match self
-                .append(&stream, ExpectedRevision::NoStream, events)
-                .await
-            {
-                Ok(result) => Ok(Outcome {
-                    stream: stream.clone(),
-                    position: result.position,
-                    replayed: false,
-                }),
-                Err(ApiError::Conflict {
-                    rule: "store.wrong_expected_version",
-                    ..
-                }) => {
-                    // Another node filed the same request first.
-                    let existing = self
-                        .store
-                        .read_stream(&stream, Direction::Forwards, StreamFrom::Start, 1)
-                        .await?;
-                    earlier_outcome(request, "FaultReported", &existing)
-                }
-                Err(e) => Err(e),
-            }
-        })
+                )?;
+                Ok(Decided {
+                    decision,
+                    property_id,
+                })
+            },
+        )
         .await
     }
 
@@ -175,48 +151,138 @@ impl Dispatcher {
         command: FaultReportCommand,
     ) -> Result<Outcome, ApiError> {
         let stream = streams::fault_report(fault_report_id);
-        let expected_type = step_event_type(&command);
-        self.idempotent(request, expected_type, &stream, async {
-            let _writing = self.streams.lock(&stream).await;
+        self.act_on(
+            request,
+            &stream,
+            step_event_type(&command),
+            |history, register, principal| {
+                // Missing, in another organisation, or not the caller's to see: one answer.
+                let not_found = || ApiError::Rejected(fault_report::not_visible());
+                let decoded = decode_all(history)?;
+                let state = FaultReport::fold(decoded.iter().map(|(e, at)| (e, *at)))
+                    .ok_or_else(not_found)?;
+                let decision = fault_report::decide(
+                    &state,
+                    command.clone(),
+                    &context(request, register, principal),
+                )?;
+                Ok(Decided {
+                    decision,
+                    property_id: Some(state.property_id),
+                })
+            },
+        )
+        .await
+    }
+
+    /// Creates a new stream whose first event carries a ticket number (`YT-2026-000042`):
+    /// `check` runs before a number is issued, so a request refused by a rule uses none;
+    /// `create` makes the events with the number. The stream's id should come from the
+    /// idempotency key ([`Request::new_entity_id`]), so a retry finds what its first try made.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_numbered(
+        &self,
+        request: &Request,
+        stream: &str,
+        prefix: &str,
+        issued_for: Uuid,
+        expected_type: &str,
+        check: impl Fn(&Register, &Principal) -> Result<(), Rejection>,
+        create: impl Fn(&TicketNumberIssued, &Register, &Principal) -> Result<Decided, Rejection>,
+    ) -> Result<Outcome, ApiError> {
+        self.idempotent(request, expected_type, stream, async {
+            let _writing = self.streams.lock(stream).await;
+            let existing = self
+                .store
+                .read_stream(stream, Direction::Forwards, StreamFrom::Start, 1)
+                .await?;
+            if !existing.is_empty() {
+                return earlier_outcome(request, expected_type, &existing);
+            }
+            self.with_register(request, |register, principal| {
+                Ok(check(register, principal)?)
+            })?;
+            let ticket = self.issue_ticket(request, prefix, issued_for).await?;
+            let decided = self.with_register(request, |register, principal| {
+                Ok(create(&ticket, register, principal)?)
+            })?;
+            let events = envelope(
+                request,
+                decided.decision.role,
+                decided.property_id,
+                decided.decision.events,
+                request.caller.organisation_id,
+            );
+            match self
+                .append(stream, ExpectedRevision::NoStream, events)
+                .await
+            {
+                Ok(result) => Ok(Outcome {
+                    stream: stream.to_owned(),
+                    position: result.position,
+                    replayed: false,
+                }),
+                Err(ApiError::Conflict {
+                    rule: "store.wrong_expected_version",
+                    ..
+                }) => {
+                    // Another node made the same request first.
+                    let existing = self
+                        .store
+                        .read_stream(stream, Direction::Forwards, StreamFrom::Start, 1)
+                        .await?;
+                    earlier_outcome(request, expected_type, &existing)
+                }
+                Err(e) => Err(e),
+            }
+        })
+        .await
+    }
+
+    /// Decides on a stream's history and appends the result with the expected revision,
+    /// deciding again on the fresh history if another writer got there first. `decide` gets
+    /// the history (empty for a new stream, or for one of another organisation, so it answers
+    /// as for a missing one) and the caller's register and principal.
+    pub async fn act_on(
+        &self,
+        request: &Request,
+        stream: &str,
+        expected_type: &str,
+        decide: impl Fn(&[RecordedEvent], &Register, &Principal) -> Result<Decided, ApiError>,
+    ) -> Result<Outcome, ApiError> {
+        self.idempotent(request, expected_type, stream, async {
+            let _writing = self.streams.lock(stream).await;
             for _ in 0..MAX_ATTEMPTS {
-                let history = self.read_whole_stream(&stream).await?;
-                // A retry whose first try is in the log: recognised from the report's own
-                // history, whatever the read models or other nodes know.
+                let mut history = self.read_whole_stream(stream).await?;
+                // A retry whose first try is in the log: recognised from the stream itself,
+                // whatever the read models or other nodes know.
                 if history.iter().any(|e| same_request(request, e)) {
                     return earlier_outcome(request, expected_type, &history);
                 }
-                // Missing, in another organisation, or not the caller's to see: one answer.
-                let not_found = || ApiError::Rejected(fault_report::not_visible());
-                let first = history.first().ok_or_else(not_found)?;
-                if first.metadata.organisation_id != request.caller.organisation_id {
-                    return Err(not_found());
+                let expected = match history.len() {
+                    0 => ExpectedRevision::NoStream,
+                    n => ExpectedRevision::Exact(n as u64 - 1),
+                };
+                if history
+                    .first()
+                    .is_some_and(|e| e.metadata.organisation_id != request.caller.organisation_id)
+                {
+                    history.clear();
                 }
-                let property_id = first.metadata.property_id;
-                let revision = history.len() as u64 - 1;
-                let decoded = decode_all(&history)?;
-                let state = FaultReport::fold(decoded.iter().map(|(e, at)| (e, *at)))
-                    .ok_or_else(not_found)?;
-                let decision = self.with_register(request, |register, principal| {
-                    fault_report::decide(
-                        &state,
-                        command.clone(),
-                        &context(request, register, principal),
-                    )
+                let decided = self.with_register(request, |register, principal| {
+                    decide(&history, register, principal)
                 })?;
                 let events = envelope(
                     request,
-                    decision.role,
-                    property_id,
-                    decision.events,
+                    decided.decision.role,
+                    decided.property_id,
+                    decided.decision.events,
                     request.caller.organisation_id,
                 );
-                match self
-                    .append(&stream, ExpectedRevision::Exact(revision), events)
-                    .await
-                {
+                match self.append(stream, expected, events).await {
                     Ok(result) => {
                         return Ok(Outcome {
-                            stream: stream.clone(),
+                            stream: stream.to_owned(),
                             position: result.position,
                             replayed: false,
                         });
@@ -231,7 +297,7 @@ impl Dispatcher {
                     Err(e) => return Err(e),
                 }
             }
-            Err(busy(&stream))
+            Err(busy(stream))
         })
         .await
     }
@@ -287,7 +353,7 @@ impl Dispatcher {
     fn with_register<T>(
         &self,
         request: &Request,
-        decide: impl FnOnce(&Register, &Principal) -> Result<T, talo_domain::Rejection>,
+        decide: impl FnOnce(&Register, &Principal) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
         let view = self.read_models.register.read();
         let register = view
@@ -300,7 +366,7 @@ impl Dispatcher {
             .ok_or_else(|| {
                 ApiError::Forbidden("you are not in your organisation's register".into())
             })?;
-        Ok(decide(register, &principal)?)
+        decide(register, &principal)
     }
 
     async fn issue_ticket(
@@ -308,7 +374,7 @@ impl Dispatcher {
         request: &Request,
         prefix: &str,
         issued_for: Uuid,
-    ) -> Result<talo_events_schema::fault_report::TicketNumberIssued, ApiError> {
+    ) -> Result<talo_events_schema::ticket::TicketNumberIssued, ApiError> {
         let org = request.caller.organisation_id;
         let stream = streams::tickets(prefix, org);
         let _issuing = self.streams.lock(&stream).await;
@@ -521,7 +587,7 @@ fn property_of(event: &DomainEvent) -> Option<Uuid> {
     }
 }
 
-fn decode_all(events: &[RecordedEvent]) -> Result<Vec<(DomainEvent, DateTime<Utc>)>, ApiError> {
+pub fn decode_all(events: &[RecordedEvent]) -> Result<Vec<(DomainEvent, DateTime<Utc>)>, ApiError> {
     events
         .iter()
         .map(|e| {

@@ -7,10 +7,12 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use talo_events_schema::DomainEvent;
 use talo_events_schema::envelope::{ActorRole, Channel};
 use talo_events_schema::fault_report::*;
+use talo_events_schema::ticket::TicketNumberIssued;
 use uuid::Uuid;
 
 use crate::access::{Home, Principal};
 use crate::calendar::local_date;
+pub use crate::decision::Decision;
 use crate::register::Register;
 use crate::rejection::{Rejection, require_text};
 
@@ -273,13 +275,6 @@ pub struct Context<'a> {
     pub register: &'a Register,
     pub occurred_at: DateTime<Utc>,
     pub channel: Channel,
-}
-
-/// The events to record and the role the actor acted in.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Decision {
-    pub events: Vec<DomainEvent>,
-    pub role: ActorRole,
 }
 
 /// Checks a new report and names the role the actor files it in. Call before issuing a ticket

@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod calendar;
+pub mod decision;
 pub mod fault_report;
 pub mod register;
 pub mod rejection;

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Datelike, Utc};
 use talo_events_schema::DomainEvent;
-use talo_events_schema::fault_report::TicketNumberIssued;
+use talo_events_schema::ticket::TicketNumberIssued;
 use uuid::Uuid;
 
 use crate::calendar::local_date;

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::fault_report::*;
 use crate::register::*;
+use crate::ticket::*;
 use crate::upcast;
 
 /// A stored event could not be read as a known event.

@@ -1,6 +1,4 @@
-//! Events of a fault report (vikailmoitus), one stream per report: `fault-report-<id>`, plus the
-//! ticket numbers issued for them, one stream per organisation and ticket series:
-//! `tickets-<prefix>-<organisation id>`.
+//! Events of a fault report (vikailmoitus), one stream per report: `fault-report-<id>`.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use schemars::JsonSchema;
@@ -48,17 +46,6 @@ pub struct PetsOnPremises {
 pub struct TimeWindow {
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
-}
-
-/// A ticket number was issued from an organisation's series, e.g. `VK-2026-000123`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct TicketNumberIssued {
-    pub prefix: String,
-    pub year: i32,
-    pub number: u32,
-    pub ticket: String,
-    /// The entity the number belongs to.
-    pub issued_for: Uuid,
 }
 
 /// A fault was reported. Version 2: `pets` became a structure with details and

@@ -9,6 +9,7 @@ pub mod envelope;
 pub mod fault_report;
 pub mod register;
 pub mod streams;
+pub mod ticket;
 pub mod upcast;
 
 pub use catalog::{DecodeError, DomainEvent, EVENT_TYPES};
