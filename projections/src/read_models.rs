@@ -1,13 +1,18 @@
 //! All of Talo's read models, started together, waited on together and stopped together.
+//!
+//! Adding a read model: a field here, one line in [`ReadModels::start`] that starts it and
+//! lists it in `all`.
 
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use talo_events_schema::envelope::Position;
 use talo_store::EventStore;
 
-use crate::engine::{Lagging, ProjectionStatus, Running, SnapshotPolicy};
+use crate::engine::{Lagging, Projection, ProjectionStatus, Running, SnapshotPolicy};
 use crate::fault_reports::FaultReportsView;
 use crate::idempotency::IdempotencyView;
 use crate::register::RegisterView;
@@ -20,10 +25,45 @@ pub struct ReadModelsOptions {
     pub snapshots: SnapshotPolicy,
 }
 
+/// What every running read model can do, whatever its state type.
+trait Runner: Send + Sync {
+    fn status(&self) -> ProjectionStatus;
+    fn wait_for(
+        &self,
+        wanted: Position,
+        timeout: Duration,
+    ) -> Pin<Box<dyn Future<Output = Result<(), Lagging>> + Send + '_>>;
+    fn shutdown(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+    fn abort(&self);
+}
+
+impl<P: Projection> Runner for Running<P> {
+    fn status(&self) -> ProjectionStatus {
+        Running::status(self)
+    }
+
+    fn wait_for(
+        &self,
+        wanted: Position,
+        timeout: Duration,
+    ) -> Pin<Box<dyn Future<Output = Result<(), Lagging>> + Send + '_>> {
+        Box::pin(Running::wait_for(self, wanted, timeout))
+    }
+
+    fn shutdown(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(Running::shutdown(self))
+    }
+
+    fn abort(&self) {
+        Running::abort(self)
+    }
+}
+
 pub struct ReadModels {
-    pub register: Running<RegisterView>,
-    pub fault_reports: Running<FaultReportsView>,
-    pub idempotency: Running<IdempotencyView>,
+    pub register: Arc<Running<RegisterView>>,
+    pub fault_reports: Arc<Running<FaultReportsView>>,
+    pub idempotency: Arc<Running<IdempotencyView>>,
+    all: Vec<Arc<dyn Runner>>,
 }
 
 impl ReadModels {
@@ -35,11 +75,15 @@ impl ReadModels {
             path: options.dir.clone(),
             source,
         })?;
+        let mut all: Vec<Arc<dyn Runner>> = Vec::new();
+        let register = start(&store, options, &mut all).await;
+        let fault_reports = start(&store, options, &mut all).await;
+        let idempotency = start(&store, options, &mut all).await;
         Ok(ReadModels {
-            register: Running::start(store.clone(), options.dir.clone(), options.snapshots).await,
-            fault_reports: Running::start(store.clone(), options.dir.clone(), options.snapshots)
-                .await,
-            idempotency: Running::start(store, options.dir.clone(), options.snapshots).await,
+            register,
+            fault_reports,
+            idempotency,
+            all,
         })
     }
 
@@ -47,31 +91,39 @@ impl ReadModels {
     /// waits for before it answers, so the portal never shows the state before the write.
     pub async fn wait_for(&self, position: Position, timeout: Duration) -> Result<(), Lagging> {
         let deadline = tokio::time::Instant::now() + timeout;
-        let left = || deadline.saturating_duration_since(tokio::time::Instant::now());
-        self.register.wait_for(position, left()).await?;
-        self.fault_reports.wait_for(position, left()).await?;
-        self.idempotency.wait_for(position, left()).await
+        for model in &self.all {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            model.wait_for(position, left).await?;
+        }
+        Ok(())
     }
 
     pub fn statuses(&self) -> Vec<ProjectionStatus> {
-        vec![
-            self.register.status(),
-            self.fault_reports.status(),
-            self.idempotency.status(),
-        ]
+        self.all.iter().map(|m| m.status()).collect()
     }
 
     /// Stops every projection and writes its final snapshot.
     pub async fn shutdown(&self) {
-        self.register.shutdown().await;
-        self.fault_reports.shutdown().await;
-        self.idempotency.shutdown().await;
+        for model in &self.all {
+            model.shutdown().await;
+        }
     }
 
     /// Stops every projection without final snapshots, as a crash would.
     pub fn abort(&self) {
-        self.register.abort();
-        self.fault_reports.abort();
-        self.idempotency.abort();
+        for model in &self.all {
+            model.abort();
+        }
     }
+}
+
+async fn start<P: Projection>(
+    store: &Arc<dyn EventStore>,
+    options: &ReadModelsOptions,
+    all: &mut Vec<Arc<dyn Runner>>,
+) -> Arc<Running<P>> {
+    let running =
+        Arc::new(Running::<P>::start(store.clone(), options.dir.clone(), options.snapshots).await);
+    all.push(running.clone());
+    running
 }

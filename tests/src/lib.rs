@@ -424,3 +424,81 @@ pub async fn acknowledge_and_assign(server: &TestServer, id: &str) {
     let promised = (server.clock.now_utc() + Duration::days(3)).date_naive();
     step(server, "property_manager", "assignFaultReport", "AssignFaultReportInput", id, json!({ "contractorCompanyId": server.org().contractors[demo::MAINTENANCE], "promisedBy": promised })).await.data();
 }
+
+/// Runs README walkthroughs exactly as written.
+pub mod readme {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use serde_json::Value;
+
+    use crate::TestServer;
+
+    /// `(role, operation)` for every ```graphql block of the README section under `heading`
+    /// (a whole `## ...` line), in order. A block's role is the last "(token: `role`)" before it.
+    pub fn operations(heading: &str) -> Vec<(String, String)> {
+        let readme =
+            std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+                .unwrap();
+        let start = readme
+            .find(&format!("\n{heading}\n"))
+            .unwrap_or_else(|| panic!("README has no section `{heading}`"));
+        let section = &readme[start + heading.len() + 2..];
+        let section = &section[..section.find("\n## ").unwrap_or(section.len())];
+        let mut role = String::new();
+        let mut steps = Vec::new();
+        let mut rest = section;
+        while let Some(start) = rest.find("```graphql\n") {
+            let before = &rest[..start];
+            if let Some(i) = before.rfind("(token: `") {
+                role = before[i + 9..].split('`').next().unwrap().to_owned();
+            }
+            let body = &rest[start + 11..];
+            let end = body.find("```").unwrap();
+            steps.push((role.clone(), body[..end].to_owned()));
+            rest = &body[end + 3..];
+        }
+        steps
+    }
+
+    /// The variables an operation declares (`$name:`).
+    pub fn declared(operation: &str) -> Vec<String> {
+        operation
+            .split('$')
+            .skip(1)
+            .filter_map(|s| s.split_once(':').map(|(name, _)| name.trim().to_owned()))
+            .filter(|n| !n.contains(' '))
+            .collect()
+    }
+
+    /// Runs every operation of a section in order, as its role, with the variables it declares
+    /// taken from `vars`; after each answer `learn` copies what a person would copy from it
+    /// into `vars`. Returns the answers' data.
+    pub async fn run(
+        server: &TestServer,
+        heading: &str,
+        vars: &mut BTreeMap<String, Value>,
+        learn: impl Fn(&Value, &mut BTreeMap<String, Value>),
+    ) -> Vec<Value> {
+        let mut answers = Vec::new();
+        for (role, operation) in operations(heading) {
+            let variables: serde_json::Map<String, Value> = declared(&operation)
+                .into_iter()
+                .map(|name| {
+                    let value = vars
+                        .get(&name)
+                        .cloned()
+                        .unwrap_or_else(|| panic!("no value yet for ${name} in {operation}"));
+                    (name, value)
+                })
+                .collect();
+            let answer = server
+                .as_role(&role, &operation, Value::Object(variables))
+                .await;
+            let data = answer.data().clone();
+            learn(&data, vars);
+            answers.push(data);
+        }
+        answers
+    }
+}

@@ -2,55 +2,17 @@
 //! step names, with variables filled from earlier answers the way a person would copy them.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use chrono::Duration;
 use serde_json::{Value, json};
 use talo_api::demo;
 use talo_tests::*;
 
-/// `(role, operation)` for every GraphQL block of the walkthrough, in order.
-fn walkthrough() -> Vec<(String, String)> {
-    let readme =
-        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
-            .unwrap();
-    let section = readme
-        .split("## Walkthrough")
-        .nth(1)
-        .unwrap()
-        .split("\n## ")
-        .next()
-        .unwrap();
-    let mut role = String::new();
-    let mut steps = Vec::new();
-    let mut rest = section;
-    while let Some(start) = rest.find("```graphql\n") {
-        let before = &rest[..start];
-        if let Some(i) = before.rfind("(token: `") {
-            role = before[i + 9..].split('`').next().unwrap().to_owned();
-        }
-        let body = &rest[start + 11..];
-        let end = body.find("```").unwrap();
-        steps.push((role.clone(), body[..end].to_owned()));
-        rest = &body[end + 3..];
-    }
-    steps
-}
-
-/// The variables an operation declares (`$name:`).
-fn declared(operation: &str) -> Vec<String> {
-    operation
-        .split('$')
-        .skip(1)
-        .filter_map(|s| s.split_once(':').map(|(name, _)| name.trim().to_owned()))
-        .filter(|n| !n.contains(' '))
-        .collect()
-}
-
 #[tokio::test]
 async fn the_readme_walkthrough_works_as_written() {
     let server = TestServer::start().await;
-    let steps = walkthrough();
+    let heading = "## Walkthrough: one fault report through its whole life";
+    let steps = readme::operations(heading);
     assert_eq!(steps.len(), 14, "the walkthrough's operations: {steps:#?}");
     let mut vars: BTreeMap<String, Value> = BTreeMap::new();
     vars.insert(
@@ -59,22 +21,7 @@ async fn the_readme_walkthrough_works_as_written() {
     );
     vars.insert("from".into(), json!("2026-01-01T00:00:00Z"));
     vars.insert("until".into(), json!("2027-01-01T00:00:00Z"));
-    let mut answers = Vec::new();
-    for (role, operation) in &steps {
-        let variables: serde_json::Map<String, Value> = declared(operation)
-            .into_iter()
-            .map(|name| {
-                let value = vars
-                    .get(&name)
-                    .cloned()
-                    .unwrap_or_else(|| panic!("no value yet for ${name} in {operation}"));
-                (name, value)
-            })
-            .collect();
-        let answer = server
-            .as_role(role, operation, Value::Object(variables))
-            .await;
-        let data = answer.data().clone();
+    let answers = readme::run(&server, heading, &mut vars, |data, vars| {
         // What a person would copy from the answer.
         if let Some(apartment) = data.pointer("/me/homes/0/apartmentId") {
             vars.insert("apartmentId".into(), apartment.clone());
@@ -96,8 +43,8 @@ async fn the_readme_walkthrough_works_as_written() {
                 .unwrap();
             vars.insert("contractorId".into(), maintenance["id"].clone());
         }
-        answers.push(data);
-    }
+    })
+    .await;
     let ticket = answers[1]["reportFault"]["faultReport"]["ticket"]
         .as_str()
         .unwrap();
