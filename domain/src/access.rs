@@ -57,6 +57,8 @@ pub struct Principal {
     pub organisation_id: Uuid,
     pub homes: Vec<Home>,
     pub board_seats: Vec<(Uuid, BoardRole)>,
+    /// Properties on whose resident committee the person sits.
+    pub committees: Vec<Uuid>,
     pub staff: Vec<StaffGrant>,
 }
 
@@ -122,6 +124,9 @@ impl Principal {
             BoardRole::Member => ActorRole::BoardMember,
             BoardRole::Chair => ActorRole::BoardChair,
         }));
+        if !self.committees.is_empty() {
+            roles.push(ActorRole::ResidentCommittee);
+        }
         roles.extend(self.staff.iter().map(|g| staff_actor_role(g.role)));
         let mut unique = Vec::new();
         for r in roles {
@@ -141,4 +146,90 @@ pub fn staff_actor_role(role: StaffRole) -> ActorRole {
         StaffRole::ContractorWorker => ActorRole::Contractor,
         StaffRole::Auditor => ActorRole::Auditor,
     }
+}
+
+/// The facts about a resident's case (a fault report, a service request, a message thread)
+/// that decide who may see it, as both sides keep them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaseAccess {
+    pub property_id: Uuid,
+    pub apartment_id: Option<Uuid>,
+    pub reporter_id: Uuid,
+    pub reported_on: NaiveDate,
+    pub contractor_company_id: Option<Uuid>,
+}
+
+/// How a person sees a case: residents see shared notes only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    /// A current occupant: the reporter, or someone whose contract on the apartment began on
+    /// or before the day it was reported.
+    Occupant(ActorRole),
+    /// The reporter after moving out: may read the report (it is their receipt), not act on it.
+    PastReporter,
+    /// An office role for the property.
+    Office(ActorRole),
+    /// A worker of the contractor the report is assigned to.
+    Contractor,
+    Auditor,
+}
+
+impl Viewer {
+    pub fn sees_internal_notes(self) -> bool {
+        !matches!(self, Viewer::Occupant(_) | Viewer::PastReporter)
+    }
+
+    /// Sees the reporter's contact details (phone, pets): the reporter and those who act on
+    /// the report, not the apartment's other occupants.
+    pub fn sees_contact_details(self, is_reporter: bool) -> bool {
+        is_reporter
+            || matches!(
+                self,
+                Viewer::Office(_) | Viewer::Contractor | Viewer::Auditor
+            )
+    }
+
+    pub fn role(self) -> ActorRole {
+        match self {
+            Viewer::PastReporter => ActorRole::Resident,
+            Viewer::Occupant(r) | Viewer::Office(r) => r,
+            Viewer::Contractor => ActorRole::Contractor,
+            Viewer::Auditor => ActorRole::Auditor,
+        }
+    }
+}
+
+/// Whether and how `principal` may see a case. Office roles come first: a manager who also
+/// lives in the building sees it as staff.
+pub fn case_viewer(principal: &Principal, report: &CaseAccess) -> Option<Viewer> {
+    if let Some(role) = principal.office_role_for(report.property_id) {
+        return Some(Viewer::Office(role));
+    }
+    if report
+        .contractor_company_id
+        .is_some_and(|c| principal.works_for(c))
+    {
+        return Some(Viewer::Contractor);
+    }
+    let is_reporter = report.reporter_id == principal.person_id;
+    let occupant_role = match report.apartment_id {
+        // A new tenant does not see the previous tenant's reports.
+        Some(apartment) => principal
+            .homes
+            .iter()
+            .find(|h| h.apartment_id == apartment && (is_reporter || h.since <= report.reported_on))
+            .map(Home::role),
+        None if is_reporter => principal.occupant_role_in(report.property_id),
+        None => None,
+    };
+    if let Some(role) = occupant_role {
+        return Some(Viewer::Occupant(role));
+    }
+    if is_reporter {
+        return Some(Viewer::PastReporter);
+    }
+    if principal.is_auditor() {
+        return Some(Viewer::Auditor);
+    }
+    None
 }

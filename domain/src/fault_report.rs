@@ -10,7 +10,7 @@ use talo_events_schema::fault_report::*;
 use talo_events_schema::ticket::TicketNumberIssued;
 use uuid::Uuid;
 
-use crate::access::{Home, Principal};
+use crate::access::{CaseAccess, Principal};
 use crate::calendar::local_date;
 pub use crate::decision::Decision;
 use crate::register::Register;
@@ -125,15 +125,11 @@ impl FaultReport {
     }
 }
 
-/// The facts about a report that decide who may see it, as the read side keeps them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FaultReportAccess {
-    pub property_id: Uuid,
-    pub apartment_id: Option<Uuid>,
-    pub reporter_id: Uuid,
-    pub reported_on: NaiveDate,
-    pub contractor_company_id: Option<Uuid>,
-}
+/// The facts about a report that decide who may see it (see [`crate::access::case_viewer`]).
+pub type FaultReportAccess = CaseAccess;
+
+/// Whether and how `principal` may see a report.
+pub use crate::access::{Viewer, case_viewer as viewer};
 
 impl From<&FaultReport> for FaultReportAccess {
     fn from(r: &FaultReport) -> Self {
@@ -145,81 +141,6 @@ impl From<&FaultReport> for FaultReportAccess {
             contractor_company_id: r.contractor_company_id,
         }
     }
-}
-
-/// How a person sees a report: residents see shared notes only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Viewer {
-    /// A current occupant: the reporter, or someone whose contract on the apartment began on
-    /// or before the day it was reported.
-    Occupant(ActorRole),
-    /// The reporter after moving out: may read the report (it is their receipt), not act on it.
-    PastReporter,
-    /// An office role for the property.
-    Office(ActorRole),
-    /// A worker of the contractor the report is assigned to.
-    Contractor,
-    Auditor,
-}
-
-impl Viewer {
-    pub fn sees_internal_notes(self) -> bool {
-        !matches!(self, Viewer::Occupant(_) | Viewer::PastReporter)
-    }
-
-    /// Sees the reporter's contact details (phone, pets): the reporter and those who act on
-    /// the report, not the apartment's other occupants.
-    pub fn sees_contact_details(self, is_reporter: bool) -> bool {
-        is_reporter
-            || matches!(
-                self,
-                Viewer::Office(_) | Viewer::Contractor | Viewer::Auditor
-            )
-    }
-
-    pub fn role(self) -> ActorRole {
-        match self {
-            Viewer::PastReporter => ActorRole::Resident,
-            Viewer::Occupant(r) | Viewer::Office(r) => r,
-            Viewer::Contractor => ActorRole::Contractor,
-            Viewer::Auditor => ActorRole::Auditor,
-        }
-    }
-}
-
-/// Whether and how `principal` may see a report. Office roles come first: a manager who also
-/// lives in the building sees the report as staff.
-pub fn viewer(principal: &Principal, report: &FaultReportAccess) -> Option<Viewer> {
-    if let Some(role) = principal.office_role_for(report.property_id) {
-        return Some(Viewer::Office(role));
-    }
-    if report
-        .contractor_company_id
-        .is_some_and(|c| principal.works_for(c))
-    {
-        return Some(Viewer::Contractor);
-    }
-    let is_reporter = report.reporter_id == principal.person_id;
-    let occupant_role = match report.apartment_id {
-        // A new tenant does not see the previous tenant's reports.
-        Some(apartment) => principal
-            .homes
-            .iter()
-            .find(|h| h.apartment_id == apartment && (is_reporter || h.since <= report.reported_on))
-            .map(Home::role),
-        None if is_reporter => principal.occupant_role_in(report.property_id),
-        None => None,
-    };
-    if let Some(role) = occupant_role {
-        return Some(Viewer::Occupant(role));
-    }
-    if is_reporter {
-        return Some(Viewer::PastReporter);
-    }
-    if principal.is_auditor() {
-        return Some(Viewer::Auditor);
-    }
-    None
 }
 
 /// A new report, before it has a ticket number.

@@ -6,11 +6,14 @@
 //! (given events, when command, then events or rejection).
 
 pub mod access;
+pub mod announcement;
 pub mod calendar;
 pub mod decision;
 pub mod fault_report;
 pub mod register;
 pub mod rejection;
+pub mod renovation;
+pub mod request_form;
 pub mod ticket;
 
 pub use rejection::{Rejection, RejectionKind};

@@ -86,6 +86,15 @@ pub struct BoardSeat {
     pub ends_on: Option<NaiveDate>,
 }
 
+/// A seat on a property's resident committee, for a date range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommitteeSeat {
+    pub property_id: Uuid,
+    pub person_id: Uuid,
+    pub starts_on: NaiveDate,
+    pub ends_on: Option<NaiveDate>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContractorCompany {
     pub contractor_company_id: Uuid,
@@ -114,6 +123,8 @@ pub struct Register {
     pub persons: BTreeMap<Uuid, Person>,
     pub contracts: BTreeMap<Uuid, Contract>,
     pub board_seats: Vec<BoardSeat>,
+    #[serde(default)]
+    pub committee_seats: Vec<CommitteeSeat>,
     pub contractors: BTreeMap<Uuid, ContractorCompany>,
     pub staff: BTreeMap<Uuid, StaffAssignment>,
 }
@@ -134,6 +145,8 @@ pub enum RegisterCommand {
     RegisterContractorCompany(ContractorCompanyRegistered),
     AssignStaff(StaffAssigned),
     EndStaffAssignment(StaffAssignmentEnded),
+    AppointResidentCommitteeMember(ResidentCommitteeMemberAppointed),
+    EndResidentCommitteeMembership(ResidentCommitteeMembershipEnded),
 }
 
 impl Register {
@@ -230,6 +243,23 @@ impl Register {
                     seat.ends_on = Some(e.ends_on);
                 }
             }
+            DomainEvent::ResidentCommitteeMemberAppointed(e) => {
+                self.committee_seats.push(CommitteeSeat {
+                    property_id: e.property_id,
+                    person_id: e.person_id,
+                    starts_on: e.starts_on,
+                    ends_on: None,
+                })
+            }
+            DomainEvent::ResidentCommitteeMembershipEnded(e) => {
+                for seat in self.committee_seats.iter_mut().filter(|s| {
+                    s.property_id == e.property_id
+                        && s.person_id == e.person_id
+                        && s.ends_on.is_none()
+                }) {
+                    seat.ends_on = Some(e.ends_on);
+                }
+            }
             DomainEvent::ContractorCompanyRegistered(e) => {
                 self.contractors.insert(
                     e.contractor_company_id,
@@ -308,11 +338,22 @@ impl Register {
                 contractor_company_id: a.contractor_company_id,
             })
             .collect();
+        let committees = self
+            .committee_seats
+            .iter()
+            .filter(|s| {
+                s.person_id == person_id
+                    && s.starts_on <= date
+                    && s.ends_on.is_none_or(|end| date <= end)
+            })
+            .map(|s| s.property_id)
+            .collect();
         Some(Principal {
             person_id,
             organisation_id,
             homes,
             board_seats,
+            committees,
             staff,
         })
     }
@@ -586,6 +627,40 @@ impl Register {
                         ));
                     }
                     (_, None) => {}
+                }
+                Ok(e.into())
+            }
+            RegisterCommand::AppointResidentCommitteeMember(e) => {
+                self.property(e.property_id)?;
+                self.person(e.person_id)?;
+                let lives_there = self.contracts.values().any(|c| {
+                    c.person_id == e.person_id
+                        && c.is_active_on(e.starts_on)
+                        && self
+                            .apartments
+                            .get(&c.apartment_id)
+                            .is_some_and(|a| a.property_id == e.property_id)
+                });
+                if !lives_there {
+                    return Err(Rejection::invalid(
+                        "person_id",
+                        "register.committee_member_resident",
+                        "a resident committee member must live in or own an apartment of the property",
+                    ));
+                }
+                Ok(e.into())
+            }
+            RegisterCommand::EndResidentCommitteeMembership(e) => {
+                if !self.committee_seats.iter().any(|s| {
+                    s.property_id == e.property_id
+                        && s.person_id == e.person_id
+                        && s.ends_on.is_none()
+                }) {
+                    return Err(Rejection::not_found(
+                        "person_id",
+                        "register.committee_seat_unknown",
+                        "the person holds no seat on this committee",
+                    ));
                 }
                 Ok(e.into())
             }

@@ -7,8 +7,11 @@
 use schemars::Schema;
 use serde_json::Value;
 
+use crate::announcement::*;
 use crate::fault_report::*;
 use crate::register::*;
+use crate::renovation::*;
+use crate::request_form::*;
 use crate::ticket::*;
 use crate::upcast;
 
@@ -122,6 +125,34 @@ catalog! {
     FaultReportConfirmed = 1,
     FaultReportReopened = 1,
     FaultReportCancelled = 1,
+    // Request forms and service requests
+    RequestFormPublished = 1,
+    RequestFormRetired = 1,
+    ServiceRequestFiled = 1,
+    ServiceRequestTaken = 1,
+    ServiceRequestNoteAdded = 1,
+    ServiceRequestCompleted = 1,
+    ServiceRequestRejected = 1,
+    ServiceRequestCancelled = 1,
+    // Renovation requests
+    RenovationRequested = 1,
+    RenovationSupplementRequested = 1,
+    RenovationSupplemented = 1,
+    RenovationCommentAdded = 1,
+    RenovationApproved = 1,
+    RenovationRejected = 1,
+    RenovationWorkStarted = 1,
+    RenovationWorkCompleted = 1,
+    RenovationInspected = 1,
+    RenovationWithdrawn = 1,
+    // Announcements
+    AnnouncementPublished = 1,
+    AnnouncementCorrected = 1,
+    AnnouncementWithdrawn = 1,
+    AnnouncementRead = 1,
+    // Resident committees
+    ResidentCommitteeMemberAppointed = 1,
+    ResidentCommitteeMembershipEnded = 1,
 }
 
 /// The current schema version of an event type, if the type is known.

@@ -4,10 +4,13 @@
 //! Everything that is written to the log is defined here, so a change to what is stored is a
 //! change to this crate and shows in review (and in the committed schemas under `schemas/`).
 
+pub mod announcement;
 pub mod catalog;
 pub mod envelope;
 pub mod fault_report;
 pub mod register;
+pub mod renovation;
+pub mod request_form;
 pub mod streams;
 pub mod ticket;
 pub mod upcast;

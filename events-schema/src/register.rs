@@ -164,3 +164,19 @@ pub struct StaffAssigned {
 pub struct StaffAssignmentEnded {
     pub assignment_id: Uuid,
 }
+
+/// A resident joined the property's resident committee (asukastoimikunta), which may publish
+/// announcements to its own property.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ResidentCommitteeMemberAppointed {
+    pub property_id: Uuid,
+    pub person_id: Uuid,
+    pub starts_on: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ResidentCommitteeMembershipEnded {
+    pub property_id: Uuid,
+    pub person_id: Uuid,
+    pub ends_on: NaiveDate,
+}

@@ -16,3 +16,19 @@ pub fn fault_report(fault_report_id: Uuid) -> String {
 pub fn tickets(prefix: &str, organisation_id: Uuid) -> String {
     format!("tickets-{prefix}-{organisation_id}")
 }
+
+pub fn request_form(form_id: Uuid) -> String {
+    format!("request-form-{form_id}")
+}
+
+pub fn service_request(request_id: Uuid) -> String {
+    format!("service-request-{request_id}")
+}
+
+pub fn renovation(renovation_id: Uuid) -> String {
+    format!("renovation-{renovation_id}")
+}
+
+pub fn announcement(announcement_id: Uuid) -> String {
+    format!("announcement-{announcement_id}")
+}
