@@ -570,6 +570,11 @@ pub enum ServiceRequestCommand {
     },
 }
 
+/// No such form in the caller's organisation.
+pub fn form_not_found() -> Rejection {
+    Rejection::not_found("form_id", "request_form.not_found", "no such request form")
+}
+
 /// The one answer for a request that does not exist or is not the caller's to see.
 pub fn not_visible() -> Rejection {
     Rejection::not_found(

@@ -6,11 +6,14 @@
 //! neither applies an event twice nor skips one. Projections never read a clock: anything
 //! time-dependent ("overdue") is computed at query time with `now` passed in.
 
+pub mod announcements;
 pub mod engine;
 pub mod fault_reports;
 pub mod idempotency;
 pub mod read_models;
 pub mod register;
+pub mod renovations;
+pub mod service_requests;
 pub mod snapshot;
 pub mod statistics;
 

@@ -12,10 +12,13 @@ use std::time::Duration;
 use talo_events_schema::envelope::Position;
 use talo_store::EventStore;
 
+use crate::announcements::AnnouncementsView;
 use crate::engine::{Lagging, Projection, ProjectionStatus, Running, SnapshotPolicy};
 use crate::fault_reports::FaultReportsView;
 use crate::idempotency::IdempotencyView;
 use crate::register::RegisterView;
+use crate::renovations::RenovationsView;
+use crate::service_requests::ServiceRequestsView;
 use crate::snapshot::SnapshotError;
 
 #[derive(Debug, Clone)]
@@ -63,6 +66,9 @@ pub struct ReadModels {
     pub register: Arc<Running<RegisterView>>,
     pub fault_reports: Arc<Running<FaultReportsView>>,
     pub idempotency: Arc<Running<IdempotencyView>>,
+    pub service_requests: Arc<Running<ServiceRequestsView>>,
+    pub renovations: Arc<Running<RenovationsView>>,
+    pub announcements: Arc<Running<AnnouncementsView>>,
     all: Vec<Arc<dyn Runner>>,
 }
 
@@ -79,10 +85,16 @@ impl ReadModels {
         let register = start(&store, options, &mut all).await;
         let fault_reports = start(&store, options, &mut all).await;
         let idempotency = start(&store, options, &mut all).await;
+        let service_requests = start(&store, options, &mut all).await;
+        let renovations = start(&store, options, &mut all).await;
+        let announcements = start(&store, options, &mut all).await;
         Ok(ReadModels {
             register,
             fault_reports,
             idempotency,
+            service_requests,
+            renovations,
+            announcements,
             all,
         })
     }

@@ -230,12 +230,9 @@ async fn snapshots_that_do_not_match_the_log_are_not_trusted() {
     let second = TestServer::start().await;
     let before = everything_visible(&second).await;
     second.talo.shutdown().await;
-    for name in ["register.json", "fault_reports.json", "idempotency.json"] {
-        std::fs::copy(
-            first.dir.path().join("read-models").join(name),
-            second.dir.path().join("read-models").join(name),
-        )
-        .unwrap();
+    for entry in std::fs::read_dir(first.dir.path().join("read-models")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), second.dir.path().join("read-models").join(entry.file_name())).unwrap();
     }
     let second = second.restart_without_shutdown().await;
     let ready = readyz(&second).await;

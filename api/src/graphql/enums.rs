@@ -91,3 +91,67 @@ pub enum OperationalGroupingGql {
     Property,
     Contractor,
 }
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "QuestionType")]
+pub enum QuestionTypeGql {
+    Text,
+    SingleChoice,
+    MultipleChoice,
+    YesNo,
+    Date,
+    Number,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "ServiceRequestStatus", remote = "talo_domain::request_form::ServiceRequestStatus")]
+pub enum ServiceRequestStatusGql {
+    Submitted,
+    InProgress,
+    Completed,
+    Rejected,
+    Cancelled,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "RenovationStatus", remote = "talo_domain::renovation::RenovationStatus")]
+pub enum RenovationStatusGql {
+    Submitted,
+    SupplementRequested,
+    UnderReview,
+    Approved,
+    Rejected,
+    WorkStarted,
+    WorkCompleted,
+    Inspected,
+    Withdrawn,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "RenovationWorkType", remote = "talo_events_schema::renovation::RenovationWorkType")]
+pub enum RenovationWorkTypeGql {
+    Bathroom,
+    Kitchen,
+    Plumbing,
+    Electrical,
+    Surfaces,
+    Windows,
+    Other,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "ConversationEntryKind", remote = "talo_projections::renovations::EntryKind")]
+pub enum EntryKindGql {
+    SupplementRequest,
+    Supplement,
+    Comment,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "AnnouncementCategory", remote = "talo_events_schema::announcement::AnnouncementCategory")]
+pub enum AnnouncementCategoryGql {
+    Outage,
+    Maintenance,
+    MeetingNotice,
+    General,
+}

@@ -131,6 +131,12 @@ pub struct NoteView {
     at: DateTime<Utc>,
 }
 
+impl From<&talo_projections::fault_reports::Note> for NoteView {
+    fn from(n: &talo_projections::fault_reports::Note) -> Self {
+        NoteView { id: n.note_id, text: n.text.clone(), visibility: n.visibility.into(), author_role: n.author.role.into(), at: n.at }
+    }
+}
+
 #[Object(name = "FaultReport")]
 impl FaultReportNode {
     async fn id(&self) -> Uuid {

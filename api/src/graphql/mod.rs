@@ -1,11 +1,14 @@
 //! The GraphQL schema: one root per area merged into `Query` and `Mutation`. Resolvers stay
 //! thin: read the session, parse input, build a command, dispatch, map the result.
 
+pub mod announcements;
 pub mod audit;
 pub mod enums;
 pub mod fault_reports;
 pub mod me;
 pub mod pagination;
+pub mod renovations;
+pub mod service_requests;
 pub mod session;
 
 use std::sync::Arc;
@@ -19,10 +22,18 @@ pub struct Query(
     me::MeQuery,
     fault_reports::FaultReportQuery,
     audit::AuditQuery,
+    service_requests::ServiceRequestQuery,
+    renovations::RenovationQuery,
+    announcements::AnnouncementQuery,
 );
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(fault_reports::FaultReportMutation);
+pub struct Mutation(
+    fault_reports::FaultReportMutation,
+    service_requests::ServiceRequestMutation,
+    renovations::RenovationMutation,
+    announcements::AnnouncementMutation,
+);
 
 pub type TaloSchema = Schema<Query, Mutation, EmptySubscription>;
 
