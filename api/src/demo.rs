@@ -23,6 +23,7 @@ use crate::auth::Caller;
 use crate::dispatch::Request;
 use crate::error::ApiError;
 use crate::talo::Talo;
+use talo_domain::announcement::PublishAnnouncement;
 
 /// The roles that get a demo token, in the order they are printed.
 pub const ROLES: [&str; 10] = [
@@ -380,6 +381,7 @@ pub async fn seed(
     register(staff(demo.person("auditor"), StaffRole::Auditor, None)).await?;
 
     seed_history(talo, &demo, now).await?;
+    seed_portal_requests(talo, &demo, now).await?;
     Ok(demo)
 }
 
@@ -596,5 +598,209 @@ async fn seed_history(
         Step::Acknowledge,
     )
     .await?;
+    Ok(())
+}
+
+/// The ids of the demo's request forms, renovation and announcement, for a walkthrough.
+fn demo_request(demo: &DemoOrganisation, role: &str, at: DateTime<Utc>, key: &str) -> Request {
+    Request {
+        caller: demo.caller(role),
+        channel: Channel::Portal,
+        occurred_at: at,
+        idempotency_key: Some(format!("demo-{key}")),
+        correlation_id: Uuid::now_v7(),
+    }
+}
+
+/// Two request forms (a key order and a document order) with a filed key order, a resident
+/// committee member, a renovation request waiting for a supplement, and a current water-outage
+/// announcement for building A of the rental company.
+async fn seed_portal_requests(
+    talo: &Talo,
+    demo: &DemoOrganisation,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    use talo_domain::renovation::{RenovationCommand, RequestRenovation};
+    use talo_domain::request_form::{FileServiceRequest, FormDefinition};
+    use talo_events_schema::announcement::{AnnouncementCategory, AnnouncementTarget};
+    use talo_events_schema::renovation::RenovationWorkType;
+    use talo_events_schema::request_form::{Answer, AnswerValue, Question, QuestionKind};
+
+    let t = now - Duration::days(30);
+    let question = |id: &str, label: &str, required, kind| Question {
+        question_id: id.into(),
+        label: label.into(),
+        help_text: None,
+        required,
+        kind,
+    };
+    let key_order = FormDefinition {
+        name: "Avaintilaus".into(),
+        description: "Lisäavaimet asuntoon tai varastoon".into(),
+        questions: vec![
+            question(
+                "key_type",
+                "Mihin avain?",
+                true,
+                QuestionKind::SingleChoice {
+                    options: vec!["asunto".into(), "varasto".into(), "autotalli".into()],
+                },
+            ),
+            question(
+                "key_count",
+                "Montako avainta?",
+                true,
+                QuestionKind::Number {
+                    min: Some(1),
+                    max: Some(5),
+                },
+            ),
+            question("pickup_date", "Noutopäivä", false, QuestionKind::Date),
+            question(
+                "notes",
+                "Lisätietoja",
+                false,
+                QuestionKind::Text { max_length: 500 },
+            ),
+        ],
+    };
+    let document_order = FormDefinition {
+        name: "Asiakirjatilaus".into(),
+        description: "Isännöitsijäntodistus, osakeluettelo ym.".into(),
+        questions: vec![
+            question(
+                "documents",
+                "Tilattavat asiakirjat",
+                true,
+                QuestionKind::MultipleChoice {
+                    options: vec![
+                        "isannoitsijantodistus".into(),
+                        "kunnossapitotarveselvitys".into(),
+                        "tilinpaatos".into(),
+                    ],
+                },
+            ),
+            question("express", "Pikatoimitus?", true, QuestionKind::YesNo),
+        ],
+    };
+    let manager = |key: &str| demo_request(demo, "property_manager", t, key);
+    let key_form = manager("form-keys").new_entity_id("request-form");
+    talo.dispatcher
+        .publish_request_form(&manager("form-keys"), None, key_order)
+        .await?;
+    talo.dispatcher
+        .publish_request_form(&manager("form-documents"), None, document_order)
+        .await?;
+
+    let resident = demo_request(demo, "resident", now - Duration::days(2), "key-order");
+    let answers = vec![
+        Answer {
+            question_id: "key_type".into(),
+            value: AnswerValue::Choice("varasto".into()),
+        },
+        Answer {
+            question_id: "key_count".into(),
+            value: AnswerValue::Number(1),
+        },
+    ];
+    let command = FileServiceRequest {
+        request_id: resident.new_entity_id("service-request"),
+        apartment_id: demo.apartments[&format!("{RENTAL}/A 4")],
+        requester_id: demo.person("resident"),
+        answers,
+    };
+    talo.dispatcher
+        .file_service_request(&resident, key_form, command)
+        .await?;
+
+    let register = |command: RegisterCommand| {
+        let request = Request {
+            caller: Caller {
+                person_id: Uuid::nil(),
+                organisation_id: demo.organisation_id,
+            },
+            channel: Channel::System,
+            occurred_at: t,
+            idempotency_key: None,
+            correlation_id: Uuid::now_v7(),
+        };
+        async move {
+            talo.dispatcher
+                .register(&request, Actor::SYSTEM, command)
+                .await
+        }
+    };
+    register(RegisterCommand::AppointResidentCommitteeMember(
+        ResidentCommitteeMemberAppointed {
+            property_id: demo.properties[RENTAL],
+            person_id: demo.person("neighbour"),
+            starts_on: local_date(t),
+        },
+    ))
+    .await?;
+
+    let shareholder = demo_request(demo, "shareholder", now - Duration::days(6), "bathroom");
+    let renovation_id = shareholder.new_entity_id("renovation");
+    let renovation = RequestRenovation {
+        renovation_id,
+        apartment_id: demo.apartments[&format!("{COOPERATIVE}/B 12")],
+        work_types: vec![RenovationWorkType::Bathroom, RenovationWorkType::Plumbing],
+        description: "Kylpyhuoneen täysremontti: vedeneristys, laatoitus, uusi lattiakaivo".into(),
+        planned_start: local_date(now + Duration::days(30)),
+        planned_end: local_date(now + Duration::days(51)),
+        contractors: vec!["Kylppärimestarit Oy".into()],
+        attachments: vec!["pohjapiirros.pdf".into()],
+    };
+    talo.dispatcher
+        .request_renovation(&shareholder, renovation)
+        .await?;
+    let supplement = RenovationCommand::RequestSupplement {
+        request: "Toimittakaa vedeneristäjän sertifikaatti ja työselostus".into(),
+    };
+    talo.dispatcher
+        .renovation_step(
+            &demo_request(
+                demo,
+                "technical_manager",
+                now - Duration::days(5),
+                "bathroom-supplement",
+            ),
+            renovation_id,
+            supplement,
+        )
+        .await?;
+
+    let building_a = {
+        let view = talo.read_models.register.read();
+        view.organisation(demo.organisation_id).and_then(|r| {
+            r.apartments
+                .get(&demo.apartments[&format!("{RENTAL}/A 4")])
+                .map(|a| a.building_id)
+        })
+    };
+    let outage = PublishAnnouncement {
+        announcement_id: demo_request(demo, "property_manager", now, "water-outage")
+            .new_entity_id("announcement"),
+        title: "Vesikatko A-rapussa".into(),
+        body: "Vesi on katki A-rapussa ensi tiistaina klo 8-12 putkiremontin vuoksi.".into(),
+        category: AnnouncementCategory::Outage,
+        targets: vec![AnnouncementTarget {
+            property_id: demo.properties[RENTAL],
+            building_id: building_a,
+        }],
+        publish_at: now - Duration::days(1),
+        expires_at: Some(now + Duration::days(10)),
+    };
+    talo.dispatcher
+        .publish_announcement(
+            &demo_request(
+                demo,
+                "property_manager",
+                now - Duration::days(1),
+                "water-outage",
+            ),
+            outage,
+        )
+        .await?;
     Ok(())
 }

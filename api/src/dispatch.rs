@@ -11,14 +11,19 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use talo_domain::Rejection;
-use talo_domain::announcement::{self, Announcement, AnnouncementCommand, PublishAnnouncement};
-use talo_domain::renovation::{self, RENOVATION_PREFIX, Renovation, RenovationCommand, RequestRenovation};
-use talo_domain::request_form::{self, FileServiceRequest, FormDefinition, RequestForm, SERVICE_REQUEST_PREFIX, ServiceRequest, ServiceRequestCommand};
 use talo_domain::access::Principal;
+use talo_domain::announcement::{self, Announcement, AnnouncementCommand, PublishAnnouncement};
 use talo_domain::calendar::local_date;
 use talo_domain::decision::Decision;
 use talo_domain::fault_report::{self, Context, FaultReport, FaultReportCommand, ReportFault};
 use talo_domain::register::{Register, RegisterCommand};
+use talo_domain::renovation::{
+    self, RENOVATION_PREFIX, Renovation, RenovationCommand, RequestRenovation,
+};
+use talo_domain::request_form::{
+    self, FileServiceRequest, FormDefinition, RequestForm, SERVICE_REQUEST_PREFIX, ServiceRequest,
+    ServiceRequestCommand,
+};
 use talo_domain::ticket::{FAULT_REPORT_PREFIX, TicketSeries};
 use talo_events_schema::envelope::{
     Actor, ActorRole, Channel, EventMetadata, NewEvent, Position, RecordedEvent,
@@ -281,7 +286,11 @@ impl Dispatcher {
                         Some(last) => last.position,
                         None => self.store.head().await?,
                     };
-                    return Ok(Outcome { stream: stream.to_owned(), position, replayed: true });
+                    return Ok(Outcome {
+                        stream: stream.to_owned(),
+                        position,
+                        replayed: true,
+                    });
                 }
                 let events = envelope(
                     request,
@@ -360,30 +369,64 @@ impl Dispatcher {
     }
 
     /// Publishes the first version of a new form (`form_id` None) or the next version of one.
-    pub async fn publish_request_form(&self, request: &Request, form_id: Option<Uuid>, definition: FormDefinition) -> Result<Outcome, ApiError> {
+    pub async fn publish_request_form(
+        &self,
+        request: &Request,
+        form_id: Option<Uuid>,
+        definition: FormDefinition,
+    ) -> Result<Outcome, ApiError> {
         let id = form_id.unwrap_or_else(|| request.new_entity_id("request-form"));
-        self.act_on(request, &streams::request_form(id), "RequestFormPublished", |history, _register, principal| {
-            let current = RequestForm::fold(decode_all(history)?.iter().map(|(e, _)| e), None);
-            if form_id.is_some() && current.is_none() {
-                return Err(ApiError::Rejected(request_form::form_not_found()));
-            }
-            let decision = request_form::publish(current.as_ref(), id, definition.clone(), principal)?;
-            Ok(Decided { decision, property_id: None })
-        })
+        self.act_on(
+            request,
+            &streams::request_form(id),
+            "RequestFormPublished",
+            |history, _register, principal| {
+                let current = RequestForm::fold(decode_all(history)?.iter().map(|(e, _)| e), None);
+                if form_id.is_some() && current.is_none() {
+                    return Err(ApiError::Rejected(request_form::form_not_found()));
+                }
+                let decision =
+                    request_form::publish(current.as_ref(), id, definition.clone(), principal)?;
+                Ok(Decided {
+                    decision,
+                    property_id: None,
+                })
+            },
+        )
         .await
     }
 
-    pub async fn retire_request_form(&self, request: &Request, form_id: Uuid) -> Result<Outcome, ApiError> {
-        self.act_on(request, &streams::request_form(form_id), "RequestFormRetired", |history, _register, principal| {
-            let current = RequestForm::fold(decode_all(history)?.iter().map(|(e, _)| e), None).ok_or_else(|| ApiError::Rejected(request_form::form_not_found()))?;
-            Ok(Decided { decision: request_form::retire(&current, principal)?, property_id: None })
-        })
+    pub async fn retire_request_form(
+        &self,
+        request: &Request,
+        form_id: Uuid,
+    ) -> Result<Outcome, ApiError> {
+        self.act_on(
+            request,
+            &streams::request_form(form_id),
+            "RequestFormRetired",
+            |history, _register, principal| {
+                let current = RequestForm::fold(decode_all(history)?.iter().map(|(e, _)| e), None)
+                    .ok_or_else(|| ApiError::Rejected(request_form::form_not_found()))?;
+                Ok(Decided {
+                    decision: request_form::retire(&current, principal)?,
+                    property_id: None,
+                })
+            },
+        )
         .await
     }
 
     /// Files a service request on the current version of a form.
-    pub async fn file_service_request(&self, request: &Request, form_id: Uuid, command: FileServiceRequest) -> Result<Outcome, ApiError> {
-        let form_history = self.read_whole_stream(&streams::request_form(form_id)).await?;
+    pub async fn file_service_request(
+        &self,
+        request: &Request,
+        form_id: Uuid,
+        command: FileServiceRequest,
+    ) -> Result<Outcome, ApiError> {
+        let form_history = self
+            .read_whole_stream(&streams::request_form(form_id))
+            .await?;
         let form = form_history
             .first()
             .filter(|e| e.metadata.organisation_id == request.caller.organisation_id)
@@ -398,17 +441,40 @@ impl Dispatcher {
             SERVICE_REQUEST_PREFIX,
             command.request_id,
             "ServiceRequestFiled",
-            |register, principal| request_form::check_filing(&form, &command, &form_context(request, register, principal)).map(|_| ()),
+            |register, principal| {
+                request_form::check_filing(
+                    &form,
+                    &command,
+                    &form_context(request, register, principal),
+                )
+                .map(|_| ())
+            },
             |ticket, register, principal| {
-                let property_id = register.apartments.get(&command.apartment_id).map(|a| a.property_id);
-                let decision = request_form::file(&form, command.clone(), ticket, &form_context(request, register, principal))?;
-                Ok(Decided { decision, property_id })
+                let property_id = register
+                    .apartments
+                    .get(&command.apartment_id)
+                    .map(|a| a.property_id);
+                let decision = request_form::file(
+                    &form,
+                    command.clone(),
+                    ticket,
+                    &form_context(request, register, principal),
+                )?;
+                Ok(Decided {
+                    decision,
+                    property_id,
+                })
             },
         )
         .await
     }
 
-    pub async fn service_request_step(&self, request: &Request, request_id: Uuid, command: ServiceRequestCommand) -> Result<Outcome, ApiError> {
+    pub async fn service_request_step(
+        &self,
+        request: &Request,
+        request_id: Uuid,
+        command: ServiceRequestCommand,
+    ) -> Result<Outcome, ApiError> {
         let expected = match &command {
             ServiceRequestCommand::Take => "ServiceRequestTaken",
             ServiceRequestCommand::AddNote { .. } => "ServiceRequestNoteAdded",
@@ -416,17 +482,34 @@ impl Dispatcher {
             ServiceRequestCommand::Reject { .. } => "ServiceRequestRejected",
             ServiceRequestCommand::Cancel { .. } => "ServiceRequestCancelled",
         };
-        self.act_on(request, &streams::service_request(request_id), expected, |history, register, principal| {
-            let decoded = decode_all(history)?;
-            let state = ServiceRequest::fold(decoded.iter().map(|(e, at)| (e, *at))).ok_or_else(|| ApiError::Rejected(request_form::not_visible()))?;
-            let decision = request_form::decide(&state, command.clone(), &form_context(request, register, principal))?;
-            Ok(Decided { decision, property_id: Some(state.property_id) })
-        })
+        self.act_on(
+            request,
+            &streams::service_request(request_id),
+            expected,
+            |history, register, principal| {
+                let decoded = decode_all(history)?;
+                let state = ServiceRequest::fold(decoded.iter().map(|(e, at)| (e, *at)))
+                    .ok_or_else(|| ApiError::Rejected(request_form::not_visible()))?;
+                let decision = request_form::decide(
+                    &state,
+                    command.clone(),
+                    &form_context(request, register, principal),
+                )?;
+                Ok(Decided {
+                    decision,
+                    property_id: Some(state.property_id),
+                })
+            },
+        )
         .await
     }
 
     /// A shareholder asks permission for renovation work.
-    pub async fn request_renovation(&self, request: &Request, command: RequestRenovation) -> Result<Outcome, ApiError> {
+    pub async fn request_renovation(
+        &self,
+        request: &Request,
+        command: RequestRenovation,
+    ) -> Result<Outcome, ApiError> {
         let stream = streams::renovation(command.renovation_id);
         self.create_numbered(
             request,
@@ -434,17 +517,37 @@ impl Dispatcher {
             RENOVATION_PREFIX,
             command.renovation_id,
             "RenovationRequested",
-            |register, principal| renovation::check_request(&command, principal, register, request.occurred_at).map(|_| ()),
+            |register, principal| {
+                renovation::check_request(&command, principal, register, request.occurred_at)
+                    .map(|_| ())
+            },
             |ticket, register, principal| {
-                let decision = renovation::request(command.clone(), ticket, principal, register, request.occurred_at)?;
-                let property_id = register.apartments.get(&command.apartment_id).map(|a| a.property_id);
-                Ok(Decided { decision, property_id })
+                let decision = renovation::request(
+                    command.clone(),
+                    ticket,
+                    principal,
+                    register,
+                    request.occurred_at,
+                )?;
+                let property_id = register
+                    .apartments
+                    .get(&command.apartment_id)
+                    .map(|a| a.property_id);
+                Ok(Decided {
+                    decision,
+                    property_id,
+                })
             },
         )
         .await
     }
 
-    pub async fn renovation_step(&self, request: &Request, renovation_id: Uuid, command: RenovationCommand) -> Result<Outcome, ApiError> {
+    pub async fn renovation_step(
+        &self,
+        request: &Request,
+        renovation_id: Uuid,
+        command: RenovationCommand,
+    ) -> Result<Outcome, ApiError> {
         let expected = match &command {
             RenovationCommand::RequestSupplement { .. } => "RenovationSupplementRequested",
             RenovationCommand::Supplement { .. } => "RenovationSupplemented",
@@ -456,37 +559,81 @@ impl Dispatcher {
             RenovationCommand::Inspect { .. } => "RenovationInspected",
             RenovationCommand::Withdraw { .. } => "RenovationWithdrawn",
         };
-        self.act_on(request, &streams::renovation(renovation_id), expected, |history, _register, principal| {
-            let decoded = decode_all(history)?;
-            let state = Renovation::fold(decoded.iter().map(|(e, _)| e)).ok_or_else(|| ApiError::Rejected(renovation::not_visible()))?;
-            Ok(Decided { decision: renovation::decide(&state, command.clone(), principal)?, property_id: Some(state.property_id) })
-        })
+        self.act_on(
+            request,
+            &streams::renovation(renovation_id),
+            expected,
+            |history, _register, principal| {
+                let decoded = decode_all(history)?;
+                let state = Renovation::fold(decoded.iter().map(|(e, _)| e))
+                    .ok_or_else(|| ApiError::Rejected(renovation::not_visible()))?;
+                Ok(Decided {
+                    decision: renovation::decide(&state, command.clone(), principal)?,
+                    property_id: Some(state.property_id),
+                })
+            },
+        )
         .await
     }
 
-    pub async fn publish_announcement(&self, request: &Request, command: PublishAnnouncement) -> Result<Outcome, ApiError> {
+    pub async fn publish_announcement(
+        &self,
+        request: &Request,
+        command: PublishAnnouncement,
+    ) -> Result<Outcome, ApiError> {
         let property_id = command.targets.first().map(|t| t.property_id);
-        self.act_on(request, &streams::announcement(command.announcement_id), "AnnouncementPublished", |history, register, principal| {
-            if !history.is_empty() {
-                return Err(ApiError::Conflict { rule: "announcement.exists", message: "the announcement already exists".into() });
-            }
-            Ok(Decided { decision: announcement::publish(command.clone(), principal, register)?, property_id })
-        })
+        self.act_on(
+            request,
+            &streams::announcement(command.announcement_id),
+            "AnnouncementPublished",
+            |history, register, principal| {
+                if !history.is_empty() {
+                    return Err(ApiError::Conflict {
+                        rule: "announcement.exists",
+                        message: "the announcement already exists".into(),
+                    });
+                }
+                Ok(Decided {
+                    decision: announcement::publish(command.clone(), principal, register)?,
+                    property_id,
+                })
+            },
+        )
         .await
     }
 
-    pub async fn announcement_step(&self, request: &Request, announcement_id: Uuid, command: AnnouncementCommand) -> Result<Outcome, ApiError> {
+    pub async fn announcement_step(
+        &self,
+        request: &Request,
+        announcement_id: Uuid,
+        command: AnnouncementCommand,
+    ) -> Result<Outcome, ApiError> {
         let expected = match &command {
             AnnouncementCommand::Correct { .. } => "AnnouncementCorrected",
             AnnouncementCommand::Withdraw { .. } => "AnnouncementWithdrawn",
             AnnouncementCommand::Read => "AnnouncementRead",
         };
-        self.act_on(request, &streams::announcement(announcement_id), expected, |history, register, principal| {
-            let decoded = decode_all(history)?;
-            let state = Announcement::fold(decoded.iter().map(|(e, _)| e)).ok_or_else(|| ApiError::Rejected(announcement::not_visible()))?;
-            let decision = announcement::decide(&state, command.clone(), principal, register, request.occurred_at)?;
-            Ok(Decided { decision, property_id: state.targets.first().map(|t| t.property_id) })
-        })
+        self.act_on(
+            request,
+            &streams::announcement(announcement_id),
+            expected,
+            |history, register, principal| {
+                let decoded = decode_all(history)?;
+                let state = Announcement::fold(decoded.iter().map(|(e, _)| e))
+                    .ok_or_else(|| ApiError::Rejected(announcement::not_visible()))?;
+                let decision = announcement::decide(
+                    &state,
+                    command.clone(),
+                    principal,
+                    register,
+                    request.occurred_at,
+                )?;
+                Ok(Decided {
+                    decision,
+                    property_id: state.targets.first().map(|t| t.property_id),
+                })
+            },
+        )
         .await
     }
 
@@ -696,8 +843,17 @@ fn earlier_outcome(
     }
 }
 
-fn form_context<'a>(request: &Request, register: &'a Register, principal: &'a Principal) -> request_form::Context<'a> {
-    request_form::Context { principal, register, occurred_at: request.occurred_at, channel: request.channel }
+fn form_context<'a>(
+    request: &Request,
+    register: &'a Register,
+    principal: &'a Principal,
+) -> request_form::Context<'a> {
+    request_form::Context {
+        principal,
+        register,
+        occurred_at: request.occurred_at,
+        channel: request.channel,
+    }
 }
 
 fn busy(stream: &str) -> ApiError {

@@ -43,7 +43,9 @@ pub struct AnnouncementRecord {
 
 impl AnnouncementRecord {
     pub fn is_current(&self, now: DateTime<Utc>) -> bool {
-        self.withdrawn.is_none() && self.publish_at <= now && self.expires_at.is_none_or(|t| now < t)
+        self.withdrawn.is_none()
+            && self.publish_at <= now
+            && self.expires_at.is_none_or(|t| now < t)
     }
 }
 
@@ -107,23 +109,36 @@ impl Projection for AnnouncementsView {
 
 impl AnnouncementsView {
     pub fn get(&self, organisation_id: Uuid, announcement_id: Uuid) -> Option<&AnnouncementRecord> {
-        self.records.get(&announcement_id).filter(|r| r.organisation_id == organisation_id)
+        self.records
+            .get(&announcement_id)
+            .filter(|r| r.organisation_id == organisation_id)
     }
 
     /// Whether the principal manages announcements of any of the record's properties.
     pub fn is_staff_view(record: &AnnouncementRecord, principal: &Principal) -> bool {
         principal.is_auditor()
-            || record.targets.iter().any(|t| principal.office_role_for(t.property_id).is_some() || principal.committees.contains(&t.property_id))
+            || record.targets.iter().any(|t| {
+                principal.office_role_for(t.property_id).is_some()
+                    || principal.committees.contains(&t.property_id)
+            })
     }
 
     /// What the principal may see: current announcements for their home, and everything of
     /// the properties they publish for. Newest first.
-    pub fn visible_to(&self, principal: &Principal, register: &Register, now: DateTime<Utc>) -> Vec<&AnnouncementRecord> {
+    pub fn visible_to(
+        &self,
+        principal: &Principal,
+        register: &Register,
+        now: DateTime<Utc>,
+    ) -> Vec<&AnnouncementRecord> {
         let mut records: Vec<&AnnouncementRecord> = self
             .records
             .values()
             .filter(|r| r.organisation_id == principal.organisation_id)
-            .filter(|r| Self::is_staff_view(r, principal) || (r.is_current(now) && targets_home(&r.targets, principal, register)))
+            .filter(|r| {
+                Self::is_staff_view(r, principal)
+                    || (r.is_current(now) && targets_home(&r.targets, principal, register))
+            })
             .collect();
         records.sort_by_key(|r| std::cmp::Reverse((r.publish_at, r.announcement_id)));
         records

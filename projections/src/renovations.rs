@@ -79,7 +79,10 @@ impl Projection for RenovationsView {
         let meta = &event.metadata;
         let at = meta.occurred_at;
         if let DomainEvent::RenovationRequested(e) = decoded {
-            self.by_organisation.entry(meta.organisation_id).or_default().insert(e.renovation_id);
+            self.by_organisation
+                .entry(meta.organisation_id)
+                .or_default()
+                .insert(e.renovation_id);
             self.records.insert(
                 e.renovation_id,
                 RenovationRecord {
@@ -102,18 +105,41 @@ impl Projection for RenovationsView {
                     rejection_reason: None,
                     inspection: None,
                     conversation: Vec::new(),
-                    history: vec![RenovationStep { status: RenovationStatus::Submitted, at, actor: meta.actor, position: event.position }],
+                    history: vec![RenovationStep {
+                        status: RenovationStatus::Submitted,
+                        at,
+                        actor: meta.actor,
+                        position: event.position,
+                    }],
                 },
             );
             return;
         }
-        let Some(id) = renovation_id(decoded) else { return };
-        let Some(r) = self.records.get_mut(&id) else { return };
-        let entry = |kind, text: &str, attachments: &[String]| ConversationEntry { kind, text: text.to_owned(), attachments: attachments.to_vec(), author: meta.actor, at };
+        let Some(id) = renovation_id(decoded) else {
+            return;
+        };
+        let Some(r) = self.records.get_mut(&id) else {
+            return;
+        };
+        let entry = |kind, text: &str, attachments: &[String]| ConversationEntry {
+            kind,
+            text: text.to_owned(),
+            attachments: attachments.to_vec(),
+            author: meta.actor,
+            at,
+        };
         match decoded {
-            DomainEvent::RenovationSupplementRequested(e) => r.conversation.push(entry(EntryKind::SupplementRequest, &e.request, &[])),
-            DomainEvent::RenovationSupplemented(e) => r.conversation.push(entry(EntryKind::Supplement, &e.text, &e.attachments)),
-            DomainEvent::RenovationCommentAdded(e) => r.conversation.push(entry(EntryKind::Comment, &e.text, &[])),
+            DomainEvent::RenovationSupplementRequested(e) => {
+                r.conversation
+                    .push(entry(EntryKind::SupplementRequest, &e.request, &[]))
+            }
+            DomainEvent::RenovationSupplemented(e) => {
+                r.conversation
+                    .push(entry(EntryKind::Supplement, &e.text, &e.attachments))
+            }
+            DomainEvent::RenovationCommentAdded(e) => {
+                r.conversation.push(entry(EntryKind::Comment, &e.text, &[]))
+            }
             DomainEvent::RenovationApproved(e) => {
                 r.decided_at = Some(at);
                 r.conditions.clone_from(&e.conditions);
@@ -122,12 +148,19 @@ impl Projection for RenovationsView {
                 r.decided_at = Some(at);
                 r.rejection_reason = Some(e.reason.clone());
             }
-            DomainEvent::RenovationInspected(e) => r.inspection = Some((e.approved, e.notes.clone())),
+            DomainEvent::RenovationInspected(e) => {
+                r.inspection = Some((e.approved, e.notes.clone()))
+            }
             _ => {}
         }
         if let Some(status) = RenovationStatus::after(decoded) {
             r.status = status;
-            r.history.push(RenovationStep { status, at, actor: meta.actor, position: event.position });
+            r.history.push(RenovationStep {
+                status,
+                at,
+                actor: meta.actor,
+                position: event.position,
+            });
         }
     }
 }
@@ -148,23 +181,42 @@ fn renovation_id(event: &DomainEvent) -> Option<Uuid> {
 }
 
 impl RenovationsView {
-    pub fn visible(&self, principal: &Principal, renovation_id: Uuid) -> Option<(&RenovationRecord, Party)> {
-        let r = self.records.get(&renovation_id).filter(|r| r.organisation_id == principal.organisation_id)?;
-        Some((r, party(principal, r.property_id, r.apartment_id, r.shareholder_id)?))
+    pub fn visible(
+        &self,
+        principal: &Principal,
+        renovation_id: Uuid,
+    ) -> Option<(&RenovationRecord, Party)> {
+        let r = self
+            .records
+            .get(&renovation_id)
+            .filter(|r| r.organisation_id == principal.organisation_id)?;
+        Some((
+            r,
+            party(principal, r.property_id, r.apartment_id, r.shareholder_id)?,
+        ))
     }
 
     /// The shareholder's own requests (current and former apartments), newest first.
     pub fn for_shareholder(&self, principal: &Principal) -> Vec<&RenovationRecord> {
         let mut records: Vec<&RenovationRecord> = self
             .in_organisation(principal.organisation_id)
-            .filter(|r| matches!(party(principal, r.property_id, r.apartment_id, r.shareholder_id), Some(Party::Shareholder | Party::PastShareholder)))
+            .filter(|r| {
+                matches!(
+                    party(principal, r.property_id, r.apartment_id, r.shareholder_id),
+                    Some(Party::Shareholder | Party::PastShareholder)
+                )
+            })
             .collect();
         records.sort_by_key(|r| std::cmp::Reverse((r.requested_at, r.renovation_id)));
         records
     }
 
     /// Open requests in the properties the principal's office serves, oldest first.
-    pub fn queue(&self, principal: &Principal, status: Option<RenovationStatus>) -> Vec<&RenovationRecord> {
+    pub fn queue(
+        &self,
+        principal: &Principal,
+        status: Option<RenovationStatus>,
+    ) -> Vec<&RenovationRecord> {
         let mut records: Vec<&RenovationRecord> = self
             .in_organisation(principal.organisation_id)
             .filter(|r| !r.status.is_closed())
@@ -176,6 +228,10 @@ impl RenovationsView {
     }
 
     fn in_organisation(&self, organisation_id: Uuid) -> impl Iterator<Item = &RenovationRecord> {
-        self.by_organisation.get(&organisation_id).into_iter().flatten().filter_map(|id| self.records.get(id))
+        self.by_organisation
+            .get(&organisation_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.records.get(id))
     }
 }

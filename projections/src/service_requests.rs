@@ -123,7 +123,10 @@ impl Projection for ServiceRequestsView {
                 }
             }
             DomainEvent::ServiceRequestFiled(e) => {
-                self.by_organisation.entry(meta.organisation_id).or_default().insert(e.request_id);
+                self.by_organisation
+                    .entry(meta.organisation_id)
+                    .or_default()
+                    .insert(e.request_id);
                 self.requests.insert(
                     e.request_id,
                     ServiceRequestRecord {
@@ -141,16 +144,33 @@ impl Projection for ServiceRequestsView {
                         filed_at: at,
                         closed_at: None,
                         outcome: None,
-                        history: vec![RequestStep { status: ServiceRequestStatus::Submitted, at, actor: meta.actor, channel: meta.channel, position: event.position, detail: None }],
+                        history: vec![RequestStep {
+                            status: ServiceRequestStatus::Submitted,
+                            at,
+                            actor: meta.actor,
+                            channel: meta.channel,
+                            position: event.position,
+                            detail: None,
+                        }],
                         notes: Vec::new(),
                     },
                 );
             }
             _ => {
-                let Some((id, detail)) = request_step(decoded) else { return };
-                let Some(r) = self.requests.get_mut(&id) else { return };
+                let Some((id, detail)) = request_step(decoded) else {
+                    return;
+                };
+                let Some(r) = self.requests.get_mut(&id) else {
+                    return;
+                };
                 if let DomainEvent::ServiceRequestNoteAdded(e) = decoded {
-                    r.notes.push(Note { note_id: e.note_id, text: e.text.clone(), visibility: e.visibility, author: meta.actor, at });
+                    r.notes.push(Note {
+                        note_id: e.note_id,
+                        text: e.text.clone(),
+                        visibility: e.visibility,
+                        author: meta.actor,
+                        at,
+                    });
                     return;
                 }
                 if let Some(status) = ServiceRequestStatus::after(decoded) {
@@ -159,7 +179,14 @@ impl Projection for ServiceRequestsView {
                         r.closed_at = Some(at);
                         r.outcome = detail.clone();
                     }
-                    r.history.push(RequestStep { status, at, actor: meta.actor, channel: meta.channel, position: event.position, detail });
+                    r.history.push(RequestStep {
+                        status,
+                        at,
+                        actor: meta.actor,
+                        channel: meta.channel,
+                        position: event.position,
+                        detail,
+                    });
                 }
             }
         }
@@ -180,17 +207,30 @@ fn request_step(event: &DomainEvent) -> Option<(Uuid, Option<String>)> {
 impl ServiceRequestsView {
     /// The organisation's forms that take requests, by name.
     pub fn forms(&self, organisation_id: Uuid) -> Vec<&FormRecord> {
-        let mut forms: Vec<&FormRecord> = self.forms.values().filter(|f| f.organisation_id == organisation_id && !f.retired).collect();
+        let mut forms: Vec<&FormRecord> = self
+            .forms
+            .values()
+            .filter(|f| f.organisation_id == organisation_id && !f.retired)
+            .collect();
         forms.sort_by_key(|f| f.current().map(|v| v.name.clone()));
         forms
     }
 
     pub fn form(&self, organisation_id: Uuid, form_id: Uuid) -> Option<&FormRecord> {
-        self.forms.get(&form_id).filter(|f| f.organisation_id == organisation_id)
+        self.forms
+            .get(&form_id)
+            .filter(|f| f.organisation_id == organisation_id)
     }
 
-    pub fn visible(&self, principal: &Principal, request_id: Uuid) -> Option<(&ServiceRequestRecord, Viewer)> {
-        let r = self.requests.get(&request_id).filter(|r| r.organisation_id == principal.organisation_id)?;
+    pub fn visible(
+        &self,
+        principal: &Principal,
+        request_id: Uuid,
+    ) -> Option<(&ServiceRequestRecord, Viewer)> {
+        let r = self
+            .requests
+            .get(&request_id)
+            .filter(|r| r.organisation_id == principal.organisation_id)?;
         Some((r, case_viewer(principal, &r.access())?))
     }
 
@@ -198,14 +238,23 @@ impl ServiceRequestsView {
     pub fn for_occupant(&self, principal: &Principal) -> Vec<&ServiceRequestRecord> {
         let mut records: Vec<&ServiceRequestRecord> = self
             .in_organisation(principal.organisation_id)
-            .filter(|r| matches!(case_viewer(principal, &r.access()), Some(Viewer::Occupant(_) | Viewer::PastReporter)))
+            .filter(|r| {
+                matches!(
+                    case_viewer(principal, &r.access()),
+                    Some(Viewer::Occupant(_) | Viewer::PastReporter)
+                )
+            })
             .collect();
         records.sort_by_key(|r| std::cmp::Reverse((r.filed_at, r.request_id)));
         records
     }
 
     /// Open requests in the properties the principal's office serves, oldest first.
-    pub fn queue(&self, principal: &Principal, status: Option<ServiceRequestStatus>) -> Vec<&ServiceRequestRecord> {
+    pub fn queue(
+        &self,
+        principal: &Principal,
+        status: Option<ServiceRequestStatus>,
+    ) -> Vec<&ServiceRequestRecord> {
         let mut records: Vec<&ServiceRequestRecord> = self
             .in_organisation(principal.organisation_id)
             .filter(|r| !r.status.is_closed())
@@ -216,7 +265,14 @@ impl ServiceRequestsView {
         records
     }
 
-    fn in_organisation(&self, organisation_id: Uuid) -> impl Iterator<Item = &ServiceRequestRecord> {
-        self.by_organisation.get(&organisation_id).into_iter().flatten().filter_map(|id| self.requests.get(id))
+    fn in_organisation(
+        &self,
+        organisation_id: Uuid,
+    ) -> impl Iterator<Item = &ServiceRequestRecord> {
+        self.by_organisation
+            .get(&organisation_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.requests.get(id))
     }
 }

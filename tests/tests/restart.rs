@@ -232,7 +232,15 @@ async fn snapshots_that_do_not_match_the_log_are_not_trusted() {
     second.talo.shutdown().await;
     for entry in std::fs::read_dir(first.dir.path().join("read-models")).unwrap() {
         let entry = entry.unwrap();
-        std::fs::copy(entry.path(), second.dir.path().join("read-models").join(entry.file_name())).unwrap();
+        std::fs::copy(
+            entry.path(),
+            second
+                .dir
+                .path()
+                .join("read-models")
+                .join(entry.file_name()),
+        )
+        .unwrap();
     }
     let second = second.restart_without_shutdown().await;
     let ready = readyz(&second).await;

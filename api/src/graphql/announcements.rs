@@ -56,13 +56,32 @@ fn node(r: &AnnouncementRecord, staff: bool, me: Uuid, now: DateTime<Utc>) -> An
         title: r.title.clone(),
         body: r.body.clone(),
         category: r.category.into(),
-        targets: r.targets.iter().map(|t| TargetView { property_id: t.property_id, building_id: t.building_id }).collect(),
+        targets: r
+            .targets
+            .iter()
+            .map(|t| TargetView {
+                property_id: t.property_id,
+                building_id: t.building_id,
+            })
+            .collect(),
         publish_at: r.publish_at,
         expires_at: r.expires_at,
         published_by_role: r.published_by.role.into(),
         current: r.is_current(now),
         withdrawn_at: r.withdrawn.as_ref().map(|(at, _)| *at),
-        corrections: if staff { r.corrections.iter().map(|c| CorrectionView { at: c.at, previous_title: c.previous_title.clone(), previous_body: c.previous_body.clone(), reason: c.reason.clone() }).collect() } else { Vec::new() },
+        corrections: if staff {
+            r.corrections
+                .iter()
+                .map(|c| CorrectionView {
+                    at: c.at,
+                    previous_title: c.previous_title.clone(),
+                    previous_body: c.previous_body.clone(),
+                    reason: c.reason.clone(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
         read_count: staff.then_some(r.readers.len() as u32),
         read_by_me: r.readers.contains(&me),
     }
@@ -72,9 +91,12 @@ fn visible(session: &Session<'_>, id: Uuid) -> Result<AnnouncementNode, ApiError
     let principal = session.principal()?;
     session.talo.with_register(session.caller, |register| {
         let view = session.talo.read_models.announcements.read();
-        let record = view.get(principal.organisation_id, id).ok_or_else(|| ApiError::Rejected(talo_domain::announcement::not_visible()))?;
+        let record = view
+            .get(principal.organisation_id, id)
+            .ok_or_else(|| ApiError::Rejected(talo_domain::announcement::not_visible()))?;
         let staff = AnnouncementsView::is_staff_view(record, &principal);
-        let current_for_home = record.is_current(session.now) && talo_domain::announcement::targets_home(&record.targets, &principal, register);
+        let current_for_home = record.is_current(session.now)
+            && talo_domain::announcement::targets_home(&record.targets, &principal, register);
         if !staff && !current_for_home {
             return Err(ApiError::Rejected(talo_domain::announcement::not_visible()));
         }
@@ -98,7 +120,14 @@ impl AnnouncementQuery {
                 Ok(view
                     .visible_to(&principal, register, session.now)
                     .into_iter()
-                    .map(|r| node(r, AnnouncementsView::is_staff_view(r, &principal), principal.person_id, session.now))
+                    .map(|r| {
+                        node(
+                            r,
+                            AnnouncementsView::is_staff_view(r, &principal),
+                            principal.person_id,
+                            session.now,
+                        )
+                    })
                     .collect())
             })
         };
@@ -151,51 +180,111 @@ pub struct AnnouncementPayload {
 #[derive(Default)]
 pub struct AnnouncementMutation;
 
-async fn step(ctx: &Context<'_>, key: &str, id: Uuid, command: AnnouncementCommand) -> Result<AnnouncementPayload> {
+async fn step(
+    ctx: &Context<'_>,
+    key: &str,
+    id: Uuid,
+    command: AnnouncementCommand,
+) -> Result<AnnouncementPayload> {
     let run = async {
         let session = Session::of(ctx)?;
         let request = session.request(talo_events_schema::envelope::Channel::Portal, key)?;
-        let outcome = session.talo.dispatcher.announcement_step(&request, id, command).await?;
-        Ok(AnnouncementPayload { announcement: visible(&session, id)?, position: outcome.position.to_string(), replayed: outcome.replayed })
+        let outcome = session
+            .talo
+            .dispatcher
+            .announcement_step(&request, id, command)
+            .await?;
+        Ok(AnnouncementPayload {
+            announcement: visible(&session, id)?,
+            position: outcome.position.to_string(),
+            replayed: outcome.replayed,
+        })
     };
     run.await.gql()
 }
 
 #[Object]
 impl AnnouncementMutation {
-    async fn publish_announcement(&self, ctx: &Context<'_>, input: PublishAnnouncementInput) -> Result<AnnouncementPayload> {
+    async fn publish_announcement(
+        &self,
+        ctx: &Context<'_>,
+        input: PublishAnnouncementInput,
+    ) -> Result<AnnouncementPayload> {
         let run = async {
             let session = Session::of(ctx)?;
-            let request = session.request(talo_events_schema::envelope::Channel::Portal, &input.idempotency_key)?;
+            let request = session.request(
+                talo_events_schema::envelope::Channel::Portal,
+                &input.idempotency_key,
+            )?;
             let announcement_id = request.new_entity_id("announcement");
             let command = PublishAnnouncement {
                 announcement_id,
                 title: input.title,
                 body: input.body,
                 category: input.category.into(),
-                targets: input.targets.iter().map(|t| AnnouncementTarget { property_id: t.property_id, building_id: t.building_id }).collect(),
+                targets: input
+                    .targets
+                    .iter()
+                    .map(|t| AnnouncementTarget {
+                        property_id: t.property_id,
+                        building_id: t.building_id,
+                    })
+                    .collect(),
                 publish_at: input.publish_at.unwrap_or(session.now),
                 expires_at: input.expires_at,
             };
-            let outcome = session.talo.dispatcher.publish_announcement(&request, command).await?;
-            Ok(AnnouncementPayload { announcement: visible(&session, announcement_id)?, position: outcome.position.to_string(), replayed: outcome.replayed })
+            let outcome = session
+                .talo
+                .dispatcher
+                .publish_announcement(&request, command)
+                .await?;
+            Ok(AnnouncementPayload {
+                announcement: visible(&session, announcement_id)?,
+                position: outcome.position.to_string(),
+                replayed: outcome.replayed,
+            })
         };
         run.await.gql()
     }
 
     /// Corrects the text; the earlier text stays in the history.
-    async fn correct_announcement(&self, ctx: &Context<'_>, input: CorrectAnnouncementInput) -> Result<AnnouncementPayload> {
-        let command = AnnouncementCommand::Correct { title: input.title, body: input.body, expires_at: input.expires_at, reason: input.reason };
+    async fn correct_announcement(
+        &self,
+        ctx: &Context<'_>,
+        input: CorrectAnnouncementInput,
+    ) -> Result<AnnouncementPayload> {
+        let command = AnnouncementCommand::Correct {
+            title: input.title,
+            body: input.body,
+            expires_at: input.expires_at,
+            reason: input.reason,
+        };
         step(ctx, &input.idempotency_key, input.announcement_id, command).await
     }
 
-    async fn withdraw_announcement(&self, ctx: &Context<'_>, input: AnnouncementStepInput) -> Result<AnnouncementPayload> {
-        let command = AnnouncementCommand::Withdraw { reason: input.reason.unwrap_or_default() };
+    async fn withdraw_announcement(
+        &self,
+        ctx: &Context<'_>,
+        input: AnnouncementStepInput,
+    ) -> Result<AnnouncementPayload> {
+        let command = AnnouncementCommand::Withdraw {
+            reason: input.reason.unwrap_or_default(),
+        };
         step(ctx, &input.idempotency_key, input.announcement_id, command).await
     }
 
     /// A resident marks the announcement read (counted once per person).
-    async fn mark_announcement_read(&self, ctx: &Context<'_>, input: AnnouncementStepInput) -> Result<AnnouncementPayload> {
-        step(ctx, &input.idempotency_key, input.announcement_id, AnnouncementCommand::Read).await
+    async fn mark_announcement_read(
+        &self,
+        ctx: &Context<'_>,
+        input: AnnouncementStepInput,
+    ) -> Result<AnnouncementPayload> {
+        step(
+            ctx,
+            &input.idempotency_key,
+            input.announcement_id,
+            AnnouncementCommand::Read,
+        )
+        .await
     }
 }

@@ -104,7 +104,10 @@ pub enum QuestionTypeGql {
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "ServiceRequestStatus", remote = "talo_domain::request_form::ServiceRequestStatus")]
+#[graphql(
+    name = "ServiceRequestStatus",
+    remote = "talo_domain::request_form::ServiceRequestStatus"
+)]
 pub enum ServiceRequestStatusGql {
     Submitted,
     InProgress,
@@ -114,7 +117,10 @@ pub enum ServiceRequestStatusGql {
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "RenovationStatus", remote = "talo_domain::renovation::RenovationStatus")]
+#[graphql(
+    name = "RenovationStatus",
+    remote = "talo_domain::renovation::RenovationStatus"
+)]
 pub enum RenovationStatusGql {
     Submitted,
     SupplementRequested,
@@ -128,7 +134,10 @@ pub enum RenovationStatusGql {
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "RenovationWorkType", remote = "talo_events_schema::renovation::RenovationWorkType")]
+#[graphql(
+    name = "RenovationWorkType",
+    remote = "talo_events_schema::renovation::RenovationWorkType"
+)]
 pub enum RenovationWorkTypeGql {
     Bathroom,
     Kitchen,
@@ -140,7 +149,10 @@ pub enum RenovationWorkTypeGql {
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "ConversationEntryKind", remote = "talo_projections::renovations::EntryKind")]
+#[graphql(
+    name = "ConversationEntryKind",
+    remote = "talo_projections::renovations::EntryKind"
+)]
 pub enum EntryKindGql {
     SupplementRequest,
     Supplement,
@@ -148,7 +160,10 @@ pub enum EntryKindGql {
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "AnnouncementCategory", remote = "talo_events_schema::announcement::AnnouncementCategory")]
+#[graphql(
+    name = "AnnouncementCategory",
+    remote = "talo_events_schema::announcement::AnnouncementCategory"
+)]
 pub enum AnnouncementCategoryGql {
     Outage,
     Maintenance,

@@ -133,7 +133,13 @@ pub struct NoteView {
 
 impl From<&talo_projections::fault_reports::Note> for NoteView {
     fn from(n: &talo_projections::fault_reports::Note) -> Self {
-        NoteView { id: n.note_id, text: n.text.clone(), visibility: n.visibility.into(), author_role: n.author.role.into(), at: n.at }
+        NoteView {
+            id: n.note_id,
+            text: n.text.clone(),
+            visibility: n.visibility.into(),
+            author_role: n.author.role.into(),
+            at: n.at,
+        }
     }
 }
 

@@ -62,7 +62,10 @@ fn node(r: &RenovationRecord, register: &Register) -> RenovationNode {
         ticket: r.ticket.clone(),
         property_id: r.property_id,
         apartment_id: r.apartment_id,
-        apartment_code: register.apartments.get(&r.apartment_id).map(|a| a.code.clone()),
+        apartment_code: register
+            .apartments
+            .get(&r.apartment_id)
+            .map(|a| a.code.clone()),
         status: r.status.into(),
         work_types: r.work_types.iter().map(|w| (*w).into()).collect(),
         description: r.description.clone(),
@@ -76,14 +79,41 @@ fn node(r: &RenovationRecord, register: &Register) -> RenovationNode {
         rejection_reason: r.rejection_reason.clone(),
         inspection_approved: r.inspection.as_ref().map(|(ok, _)| *ok),
         inspection_notes: r.inspection.as_ref().map(|(_, notes)| notes.clone()),
-        conversation: r.conversation.iter().map(|c| ConversationEntryView { kind: c.kind.into(), text: c.text.clone(), attachments: c.attachments.clone(), author_role: c.author.role.into(), at: c.at }).collect(),
-        history: r.history.iter().map(|h| RenovationStepView { status: h.status.into(), at: h.at, actor_role: h.actor.role.into() }).collect(),
+        conversation: r
+            .conversation
+            .iter()
+            .map(|c| ConversationEntryView {
+                kind: c.kind.into(),
+                text: c.text.clone(),
+                attachments: c.attachments.clone(),
+                author_role: c.author.role.into(),
+                at: c.at,
+            })
+            .collect(),
+        history: r
+            .history
+            .iter()
+            .map(|h| RenovationStepView {
+                status: h.status.into(),
+                at: h.at,
+                actor_role: h.actor.role.into(),
+            })
+            .collect(),
     }
 }
 
-fn with_renovations<T>(session: &Session<'_>, f: impl FnOnce(&talo_domain::access::Principal, &Register, &RenovationsView) -> Result<T, ApiError>) -> Result<T, ApiError> {
+fn with_renovations<T>(
+    session: &Session<'_>,
+    f: impl FnOnce(&talo_domain::access::Principal, &Register, &RenovationsView) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
     let principal = session.principal()?;
-    session.talo.with_register(session.caller, |register| f(&principal, register, &session.talo.read_models.renovations.read()))
+    session.talo.with_register(session.caller, |register| {
+        f(
+            &principal,
+            register,
+            &session.talo.read_models.renovations.read(),
+        )
+    })
 }
 
 #[derive(Default)]
@@ -94,31 +124,66 @@ impl RenovationQuery {
     async fn renovation(&self, ctx: &Context<'_>, id: Uuid) -> Result<RenovationNode> {
         let session = Session::of(ctx).gql()?;
         with_renovations(&session, |principal, register, view| {
-            let (r, _) = view.visible(principal, id).ok_or_else(|| ApiError::Rejected(talo_domain::renovation::not_visible()))?;
+            let (r, _) = view
+                .visible(principal, id)
+                .ok_or_else(|| ApiError::Rejected(talo_domain::renovation::not_visible()))?;
             Ok(node(r, register))
         })
         .gql()
     }
 
     /// The shareholder's own requests, newest first.
-    async fn my_renovations(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Page<RenovationNode>> {
+    async fn my_renovations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<RenovationNode>> {
         let session = Session::of(ctx).gql()?;
         let max = session.talo.config.limits.max_page_size;
         with_renovations(&session, |principal, register, view| {
-            paginate(view.for_shareholder(principal), Order::Descending, |r| sort_key(None, r.requested_at, r.renovation_id), first, after, max, |r| node(r, register))
+            paginate(
+                view.for_shareholder(principal),
+                Order::Descending,
+                |r| sort_key(None, r.requested_at, r.renovation_id),
+                first,
+                after,
+                max,
+                |r| node(r, register),
+            )
         })
         .gql()
     }
 
     /// Open requests in the caller's properties, oldest first: for the office.
-    async fn renovation_queue(&self, ctx: &Context<'_>, status: Option<RenovationStatusGql>, first: Option<i32>, after: Option<String>) -> Result<Page<RenovationNode>> {
+    async fn renovation_queue(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<RenovationStatusGql>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<RenovationNode>> {
         let session = Session::of(ctx).gql()?;
         let max = session.talo.config.limits.max_page_size;
         with_renovations(&session, |principal, register, view| {
-            if !principal.staff.iter().any(|g| talo_domain::access::OFFICE_ROLES.contains(&g.role)) {
-                return Err(ApiError::Forbidden("renovationQueue: only office staff have a queue".into()));
+            if !principal
+                .staff
+                .iter()
+                .any(|g| talo_domain::access::OFFICE_ROLES.contains(&g.role))
+            {
+                return Err(ApiError::Forbidden(
+                    "renovationQueue: only office staff have a queue".into(),
+                ));
             }
-            paginate(view.queue(principal, status.map(Into::into)), Order::Ascending, |r| sort_key(None, r.requested_at, r.renovation_id), first, after, max, |r| node(r, register))
+            paginate(
+                view.queue(principal, status.map(Into::into)),
+                Order::Ascending,
+                |r| sort_key(None, r.requested_at, r.renovation_id),
+                first,
+                after,
+                max,
+                |r| node(r, register),
+            )
         })
         .gql()
     }
@@ -164,20 +229,46 @@ pub struct RenovationPayload {
 #[derive(Default)]
 pub struct RenovationMutation;
 
-fn payload(session: &Session<'_>, id: Uuid, outcome: crate::dispatch::Outcome) -> Result<RenovationPayload, ApiError> {
+fn payload(
+    session: &Session<'_>,
+    id: Uuid,
+    outcome: crate::dispatch::Outcome,
+) -> Result<RenovationPayload, ApiError> {
     with_renovations(session, |principal, register, view| {
-        let (r, _) = view.visible(principal, id).ok_or_else(|| ApiError::Rejected(talo_domain::renovation::not_visible()))?;
-        Ok(RenovationPayload { renovation: node(r, register), position: outcome.position.to_string(), replayed: outcome.replayed })
+        let (r, _) = view
+            .visible(principal, id)
+            .ok_or_else(|| ApiError::Rejected(talo_domain::renovation::not_visible()))?;
+        Ok(RenovationPayload {
+            renovation: node(r, register),
+            position: outcome.position.to_string(),
+            replayed: outcome.replayed,
+        })
     })
 }
 
 impl RenovationMutation {
-    async fn step(ctx: &Context<'_>, input: RenovationStepInput, make: impl FnOnce(String, Vec<String>, Vec<String>, bool) -> Step) -> Result<RenovationPayload> {
+    async fn step(
+        ctx: &Context<'_>,
+        input: RenovationStepInput,
+        make: impl FnOnce(String, Vec<String>, Vec<String>, bool) -> Step,
+    ) -> Result<RenovationPayload> {
         let run = async {
             let session = Session::of(ctx)?;
-            let request = session.request(talo_events_schema::envelope::Channel::Portal, &input.idempotency_key)?;
-            let step = make(input.text.unwrap_or_default(), input.attachments, input.conditions, input.approved.unwrap_or(true));
-            let outcome = session.talo.dispatcher.renovation_step(&request, input.renovation_id, step).await?;
+            let request = session.request(
+                talo_events_schema::envelope::Channel::Portal,
+                &input.idempotency_key,
+            )?;
+            let step = make(
+                input.text.unwrap_or_default(),
+                input.attachments,
+                input.conditions,
+                input.approved.unwrap_or(true),
+            );
+            let outcome = session
+                .talo
+                .dispatcher
+                .renovation_step(&request, input.renovation_id, step)
+                .await?;
             payload(&session, input.renovation_id, outcome)
         };
         run.await.gql()
@@ -187,10 +278,17 @@ impl RenovationMutation {
 #[Object]
 impl RenovationMutation {
     /// A shareholder asks permission for renovation work on their apartment.
-    async fn request_renovation(&self, ctx: &Context<'_>, input: RequestRenovationInput) -> Result<RenovationPayload> {
+    async fn request_renovation(
+        &self,
+        ctx: &Context<'_>,
+        input: RequestRenovationInput,
+    ) -> Result<RenovationPayload> {
         let run = async {
             let session = Session::of(ctx)?;
-            let request = session.request(talo_events_schema::envelope::Channel::Portal, &input.idempotency_key)?;
+            let request = session.request(
+                talo_events_schema::envelope::Channel::Portal,
+                &input.idempotency_key,
+            )?;
             let renovation_id = request.new_entity_id("renovation");
             let command = RequestRenovation {
                 renovation_id,
@@ -202,45 +300,103 @@ impl RenovationMutation {
                 contractors: input.contractors,
                 attachments: input.attachments,
             };
-            let outcome = session.talo.dispatcher.request_renovation(&request, command).await?;
+            let outcome = session
+                .talo
+                .dispatcher
+                .request_renovation(&request, command)
+                .await?;
             payload(&session, renovation_id, outcome)
         };
         run.await.gql()
     }
 
-    async fn request_renovation_supplement(&self, ctx: &Context<'_>, input: RenovationStepInput) -> Result<RenovationPayload> {
-        Self::step(ctx, input, |request, _, _, _| Step::RequestSupplement { request }).await
+    async fn request_renovation_supplement(
+        &self,
+        ctx: &Context<'_>,
+        input: RenovationStepInput,
+    ) -> Result<RenovationPayload> {
+        Self::step(ctx, input, |request, _, _, _| Step::RequestSupplement {
+            request,
+        })
+        .await
     }
 
-    async fn supplement_renovation(&self, ctx: &Context<'_>, input: RenovationStepInput) -> Result<RenovationPayload> {
-        Self::step(ctx, input, |text, attachments, _, _| Step::Supplement { text, attachments }).await
+    async fn supplement_renovation(
+        &self,
+        ctx: &Context<'_>,
+        input: RenovationStepInput,
+    ) -> Result<RenovationPayload> {
+        Self::step(ctx, input, |text, attachments, _, _| Step::Supplement {
+            text,
+            attachments,
+        })
+        .await
     }
 
-    async fn comment_renovation(&self, ctx: &Context<'_>, input: RenovationStepInput) -> Result<RenovationPayload> {
-        Self::step(ctx, input, |text, _, _, _| Step::Comment { comment_id: Uuid::now_v7(), text }).await
+    async fn comment_renovation(
+        &self,
+        ctx: &Context<'_>,
+        input: RenovationStepInput,
+    ) -> Result<RenovationPayload> {
+        Self::step(ctx, input, |text, _, _, _| Step::Comment {
+            comment_id: Uuid::now_v7(),
+            text,
+        })
+        .await
     }
 
-    async fn approve_renovation(&self, ctx: &Context<'_>, input: RenovationStepInput) -> Result<RenovationPayload> {
-        Self::step(ctx, input, |_, _, conditions, _| Step::Approve { conditions }).await
+    async fn approve_renovation(
+        &self,
+        ctx: &Context<'_>,
+        input: RenovationStepInput,
+    ) -> Result<RenovationPayload> {
+        Self::step(ctx, input, |_, _, conditions, _| Step::Approve {
+            conditions,
+        })
+        .await
     }
 
-    async fn reject_renovation(&self, ctx: &Context<'_>, input: RenovationStepInput) -> Result<RenovationPayload> {
+    async fn reject_renovation(
+        &self,
+        ctx: &Context<'_>,
+        input: RenovationStepInput,
+    ) -> Result<RenovationPayload> {
         Self::step(ctx, input, |reason, _, _, _| Step::Reject { reason }).await
     }
 
-    async fn start_renovation_work(&self, ctx: &Context<'_>, input: RenovationStepInput) -> Result<RenovationPayload> {
+    async fn start_renovation_work(
+        &self,
+        ctx: &Context<'_>,
+        input: RenovationStepInput,
+    ) -> Result<RenovationPayload> {
         Self::step(ctx, input, |_, _, _, _| Step::StartWork).await
     }
 
-    async fn complete_renovation_work(&self, ctx: &Context<'_>, input: RenovationStepInput) -> Result<RenovationPayload> {
+    async fn complete_renovation_work(
+        &self,
+        ctx: &Context<'_>,
+        input: RenovationStepInput,
+    ) -> Result<RenovationPayload> {
         Self::step(ctx, input, |_, _, _, _| Step::CompleteWork).await
     }
 
-    async fn inspect_renovation(&self, ctx: &Context<'_>, input: RenovationStepInput) -> Result<RenovationPayload> {
-        Self::step(ctx, input, |notes, _, _, approved| Step::Inspect { approved, notes }).await
+    async fn inspect_renovation(
+        &self,
+        ctx: &Context<'_>,
+        input: RenovationStepInput,
+    ) -> Result<RenovationPayload> {
+        Self::step(ctx, input, |notes, _, _, approved| Step::Inspect {
+            approved,
+            notes,
+        })
+        .await
     }
 
-    async fn withdraw_renovation(&self, ctx: &Context<'_>, input: RenovationStepInput) -> Result<RenovationPayload> {
+    async fn withdraw_renovation(
+        &self,
+        ctx: &Context<'_>,
+        input: RenovationStepInput,
+    ) -> Result<RenovationPayload> {
         Self::step(ctx, input, |reason, _, _, _| Step::Withdraw { reason }).await
     }
 }
