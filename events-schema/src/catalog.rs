@@ -7,6 +7,7 @@
 use schemars::Schema;
 use serde_json::Value;
 
+use crate::document::*;
 use crate::fault_report::*;
 use crate::register::*;
 use crate::ticket::*;
@@ -122,6 +123,15 @@ catalog! {
     FaultReportConfirmed = 1,
     FaultReportReopened = 1,
     FaultReportCancelled = 1,
+    // Property register: details and contacts
+    PropertyDetailsRecorded = 1,
+    PropertyContactSet = 1,
+    PropertyContactRemoved = 1,
+    // Document archive
+    DocumentAdded = 1,
+    DocumentVersionAdded = 1,
+    DocumentAudienceChanged = 1,
+    DocumentWithdrawn = 1,
 }
 
 /// The current schema version of an event type, if the type is known.

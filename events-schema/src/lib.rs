@@ -5,6 +5,7 @@
 //! change to this crate and shows in review (and in the committed schemas under `schemas/`).
 
 pub mod catalog;
+pub mod document;
 pub mod envelope;
 pub mod fault_report;
 pub mod register;

@@ -16,3 +16,8 @@ pub fn fault_report(fault_report_id: Uuid) -> String {
 pub fn tickets(prefix: &str, organisation_id: Uuid) -> String {
     format!("tickets-{prefix}-{organisation_id}")
 }
+
+/// One document of a property's archive, with its versions.
+pub fn document(document_id: Uuid) -> String {
+    format!("document-{document_id}")
+}
