@@ -6,6 +6,7 @@
 //! neither applies an event twice nor skips one. Projections never read a clock: anything
 //! time-dependent ("overdue") is computed at query time with `now` passed in.
 
+pub mod documents;
 pub mod engine;
 pub mod fault_reports;
 pub mod idempotency;

@@ -12,6 +12,7 @@ use std::time::Duration;
 use talo_events_schema::envelope::Position;
 use talo_store::EventStore;
 
+use crate::documents::DocumentsView;
 use crate::engine::{Lagging, Projection, ProjectionStatus, Running, SnapshotPolicy};
 use crate::fault_reports::FaultReportsView;
 use crate::idempotency::IdempotencyView;
@@ -63,6 +64,7 @@ pub struct ReadModels {
     pub register: Arc<Running<RegisterView>>,
     pub fault_reports: Arc<Running<FaultReportsView>>,
     pub idempotency: Arc<Running<IdempotencyView>>,
+    pub documents: Arc<Running<DocumentsView>>,
     all: Vec<Arc<dyn Runner>>,
 }
 
@@ -79,10 +81,12 @@ impl ReadModels {
         let register = start(&store, options, &mut all).await;
         let fault_reports = start(&store, options, &mut all).await;
         let idempotency = start(&store, options, &mut all).await;
+        let documents = start(&store, options, &mut all).await;
         Ok(ReadModels {
             register,
             fault_reports,
             idempotency,
+            documents,
             all,
         })
     }

@@ -2,6 +2,7 @@
 //! thin: read the session, parse input, build a command, dispatch, map the result.
 
 pub mod audit;
+pub mod documents;
 pub mod enums;
 pub mod fault_reports;
 pub mod me;
@@ -19,16 +20,20 @@ pub struct Query(
     me::MeQuery,
     fault_reports::FaultReportQuery,
     audit::AuditQuery,
+    documents::DocumentQuery,
 );
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(fault_reports::FaultReportMutation);
+pub struct Mutation(
+    fault_reports::FaultReportMutation,
+    documents::DocumentMutation,
+);
 
 pub type TaloSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The schema with its limits; `talo` is available to every resolver.
 pub fn schema(talo: Arc<Talo>) -> TaloSchema {
-    let limits = talo.config.limits;
+    let limits = talo.config.limits.clone();
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
