@@ -7,6 +7,7 @@ pub mod enums;
 pub mod fault_reports;
 pub mod me;
 pub mod pagination;
+pub mod property_register;
 pub mod session;
 
 use std::sync::Arc;
@@ -21,12 +22,14 @@ pub struct Query(
     fault_reports::FaultReportQuery,
     audit::AuditQuery,
     documents::DocumentQuery,
+    property_register::PropertyRegisterQuery,
 );
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     fault_reports::FaultReportMutation,
     documents::DocumentMutation,
+    property_register::PropertyRegisterMutation,
 );
 
 pub type TaloSchema = Schema<Query, Mutation, EmptySubscription>;
