@@ -50,7 +50,7 @@ pub fn app(talo: Arc<Talo>) -> Router {
         .route("/metrics", get(metrics))
         .route(
             "/documents",
-            post(document_http::upload).layer(max_document.clone()),
+            post(document_http::upload).layer(max_document),
         )
         .route(
             "/documents/{id}/versions",

@@ -218,7 +218,7 @@ pub fn check_file(file: &DocumentFile, limits: &UploadLimits) -> Result<(), Reje
         });
     }
     let media_type = media_type(&file.content_type);
-    if !limits.allowed_types.iter().any(|t| *t == media_type) {
+    if !limits.allowed_types.contains(&media_type) {
         return Err(Rejection {
             kind: RejectionKind::UnsupportedType,
             rule: "document.type_not_allowed",

@@ -441,11 +441,11 @@ async fn size_type_and_parameters_are_checked_with_their_codes() {
     let property = server.org().properties[COOPERATIVE];
     for (query, parameter) in [
         (
-            format!("title=A&category=minutes&audience=board&filename=a.pdf"),
+            "title=A&category=minutes&audience=board&filename=a.pdf".to_owned(),
             "propertyId",
         ),
         (
-            format!("propertyId=nope&title=A&category=minutes&audience=board&filename=a.pdf"),
+            "propertyId=nope&title=A&category=minutes&audience=board&filename=a.pdf".to_owned(),
             "propertyId",
         ),
         (
