@@ -1,8 +1,8 @@
 //! The demo organisation: a management company with two housing companies, about forty
 //! apartments, residents, a shareholder, a board chair, office staff, two contractors, an
-//! auditor, and some fault-report history in different states. Seeded through the same
-//! commands as real use, so every event is valid. Tests seed it too (twice, for isolation
-//! between organisations).
+//! auditor, some fault-report history in different states, property details and contacts, and
+//! a few documents in the archives. Seeded through the same commands as real use, so every
+//! event is valid. Tests seed it too (twice, for isolation between organisations).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,8 +10,10 @@ use std::path::Path;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use talo_domain::calendar::local_date;
+use talo_domain::document::{AddDocument, DocumentFile};
 use talo_domain::fault_report::{FaultReportCommand as Step, ReportFault};
 use talo_domain::register::RegisterCommand;
+use talo_events_schema::document::{DocumentAudience, DocumentCategory};
 use talo_events_schema::envelope::{Actor, Channel};
 use talo_events_schema::fault_report::{
     FaultCategory, FaultLocation, NoteVisibility, PetsOnPremises, TimeWindow,
@@ -382,7 +384,189 @@ pub async fn seed(
 
     seed_history(talo, &demo, now).await?;
     seed_portal_requests(talo, &demo, now).await?;
+    seed_property_register(talo, &demo, start).await?;
+    seed_documents(talo, &demo, now).await?;
     Ok(demo)
+}
+
+/// Basic data and contacts of both properties, recorded by the property manager.
+async fn seed_property_register(
+    talo: &Talo,
+    demo: &DemoOrganisation,
+    at: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let request = Request {
+        caller: demo.caller("property_manager"),
+        channel: Channel::Office,
+        occurred_at: at,
+        idempotency_key: None,
+        correlation_id: Uuid::now_v7(),
+    };
+    let manager = Actor {
+        person_id: demo.person("property_manager"),
+        role: talo_events_schema::envelope::ActorRole::PropertyManager,
+    };
+    let details = [
+        (
+            RENTAL,
+            1968,
+            2350,
+            HeatingType::DistrictHeating,
+            PlotTenure::Leased,
+        ),
+        (
+            COOPERATIVE,
+            1985,
+            2480,
+            HeatingType::GroundSource,
+            PlotTenure::Owned,
+        ),
+    ];
+    for (property, year_built, area, heating, plot) in details {
+        let property_id = demo.properties[property];
+        talo.dispatcher
+            .register(
+                &request,
+                manager,
+                RegisterCommand::RecordPropertyDetails(PropertyDetailsRecorded {
+                    property_id,
+                    year_built,
+                    total_floor_area_m2: area,
+                    heating,
+                    plot,
+                    plot_area_m2: Some(area + 900),
+                }),
+            )
+            .await?;
+        let contacts = [
+            (
+                ContactKind::PropertyManager,
+                "Maija Isännöitsijä",
+                Some("+358 40 555 0100"),
+                Some("property.manager@example.fi"),
+                Some("arkisin 9-15"),
+            ),
+            (
+                ContactKind::MaintenanceCompany,
+                MAINTENANCE,
+                Some("+358 9 555 0200"),
+                Some("huolto@kuusi.example.fi"),
+                Some("vikailmoitukset portaalissa"),
+            ),
+            (
+                ContactKind::Caretaker,
+                "Heikki Huoltomies",
+                Some("+358 40 555 0101"),
+                None,
+                Some("arkisin 7-15"),
+            ),
+            (
+                ContactKind::EmergencyNumber,
+                "Huollon päivystys",
+                Some("+358 9 555 0299"),
+                None,
+                Some("24/7, vesivuodot ja hissit"),
+            ),
+        ];
+        for (kind, name, phone, email, notes) in contacts {
+            talo.dispatcher
+                .register(
+                    &request,
+                    manager,
+                    RegisterCommand::SetPropertyContact(PropertyContactSet {
+                        property_id,
+                        contact_id: Uuid::now_v7(),
+                        kind,
+                        name: name.into(),
+                        phone: phone.map(Into::into),
+                        email: email.map(Into::into),
+                        notes: notes.map(Into::into),
+                    }),
+                )
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// A few documents in the cooperative's archive, one for each audience, and house rules in
+/// both properties.
+async fn seed_documents(
+    talo: &Talo,
+    demo: &DemoOrganisation,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let documents = [
+        (
+            COOPERATIVE,
+            "Hallituksen kokouksen pöytäkirja 1/2026",
+            DocumentCategory::Minutes,
+            DocumentAudience::Board,
+            "hallitus-1-2026.pdf",
+        ),
+        (
+            COOPERATIVE,
+            "Järjestyssäännöt",
+            DocumentCategory::Other,
+            DocumentAudience::AllResidents,
+            "jarjestyssaannot.pdf",
+        ),
+        (
+            RENTAL,
+            "Järjestyssäännöt",
+            DocumentCategory::Other,
+            DocumentAudience::AllResidents,
+            "jarjestyssaannot.pdf",
+        ),
+        (
+            COOPERATIVE,
+            "Tilinpäätös 2025",
+            DocumentCategory::FinancialStatement,
+            DocumentAudience::Shareholders,
+            "tilinpaatos-2025.pdf",
+        ),
+        (
+            COOPERATIVE,
+            "Muistio isännöitsijän tapaamisesta",
+            DocumentCategory::MeetingMemo,
+            DocumentAudience::ChairOnly,
+            "muistio-pj.pdf",
+        ),
+    ];
+    for (n, (property, title, category, audience, filename)) in documents.into_iter().enumerate() {
+        let request = Request {
+            caller: demo.caller("property_manager"),
+            channel: Channel::Portal,
+            occurred_at: now - Duration::days(20 - n as i64),
+            idempotency_key: None,
+            correlation_id: Uuid::now_v7(),
+        };
+        let bytes = format!("%PDF-1.4\n% {title}\n%%EOF\n").into_bytes();
+        let file = DocumentFile {
+            filename: filename.into(),
+            content_type: "application/pdf".into(),
+            size_bytes: bytes.len() as u64,
+            sha256: crate::blobs::sha256_hex(&bytes),
+        };
+        let command = AddDocument {
+            document_id: Uuid::now_v7(),
+            property_id: demo.properties[property],
+            title: title.into(),
+            category,
+            audience,
+            file,
+        };
+        let store = async {
+            talo.blobs
+                .put(&bytes)
+                .map(|_| ())
+                .map_err(|e| ApiError::Internal(e.to_string()))
+        };
+        talo.dispatcher
+            .add_document(&request, command, &talo.upload_limits(), store)
+            .await?;
+    }
+    Ok(())
 }
 
 /// A few reports in different states: one closed, one overdue at the contractor, one waiting

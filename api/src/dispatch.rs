@@ -15,6 +15,7 @@ use talo_domain::access::Principal;
 use talo_domain::announcement::{self, Announcement, AnnouncementCommand, PublishAnnouncement};
 use talo_domain::calendar::local_date;
 use talo_domain::decision::Decision;
+use talo_domain::document::{self, AddDocument, Document, DocumentCommand, UploadLimits};
 use talo_domain::fault_report::{self, Context, FaultReport, FaultReportCommand, ReportFault};
 use talo_domain::register::{Register, RegisterCommand};
 use talo_domain::renovation::{
@@ -637,6 +638,122 @@ impl Dispatcher {
         .await
     }
 
+    /// Adds a document to a property's archive. The domain decides on the file's metadata
+    /// first, so a refused upload stores nothing; then `store_content` writes the bytes, and
+    /// only then is the event appended, so the log never names content that is not on disk.
+    pub async fn add_document(
+        &self,
+        request: &Request,
+        command: AddDocument,
+        limits: &UploadLimits,
+        store_content: impl Future<Output = Result<(), ApiError>>,
+    ) -> Result<Outcome, ApiError> {
+        let stream = streams::document(command.document_id);
+        let decide = |history: &[RecordedEvent], register: &Register, principal: &Principal| {
+            if !history.is_empty() {
+                return Err(ApiError::Conflict {
+                    rule: "idempotency.key_reused",
+                    message: "idempotencyKey: this key names a document added by another request"
+                        .into(),
+                });
+            }
+            let ctx = document::Context {
+                principal,
+                register,
+                limits,
+            };
+            Ok(Decided {
+                decision: document::add(command.clone(), &ctx)?,
+                property_id: Some(command.property_id),
+            })
+        };
+        self.decide_before_storing(request, &stream, &decide)
+            .await?;
+        store_content.await?;
+        self.act_on(request, &stream, "DocumentAdded", decide).await
+    }
+
+    /// Adds a new version of a document's file, deciding before the bytes are stored as
+    /// [`Dispatcher::add_document`] does.
+    pub async fn add_document_version(
+        &self,
+        request: &Request,
+        document_id: Uuid,
+        command: DocumentCommand,
+        limits: &UploadLimits,
+        store_content: impl Future<Output = Result<(), ApiError>>,
+    ) -> Result<Outcome, ApiError> {
+        let stream = streams::document(document_id);
+        let decide = document_decider(command, limits);
+        self.decide_before_storing(request, &stream, &decide)
+            .await?;
+        store_content.await?;
+        self.act_on(request, &stream, "DocumentVersionAdded", decide)
+            .await
+    }
+
+    /// Changes a document's audience or withdraws it.
+    pub async fn document_step(
+        &self,
+        request: &Request,
+        document_id: Uuid,
+        command: DocumentCommand,
+        limits: &UploadLimits,
+    ) -> Result<Outcome, ApiError> {
+        let stream = streams::document(document_id);
+        let expected_type = match &command {
+            DocumentCommand::AddVersion { .. } => "DocumentVersionAdded",
+            DocumentCommand::ChangeAudience { .. } => "DocumentAudienceChanged",
+            DocumentCommand::Withdraw { .. } => "DocumentWithdrawn",
+        };
+        self.act_on(
+            request,
+            &stream,
+            expected_type,
+            document_decider(command, limits),
+        )
+        .await
+    }
+
+    /// Changes the register as the calling person: the domain lets only property managers
+    /// (organisation-wide, or of the property for its details and contacts) do so, so that is
+    /// the role recorded.
+    pub async fn edit_register(
+        &self,
+        request: &Request,
+        command: RegisterCommand,
+    ) -> Result<Outcome, ApiError> {
+        let actor = Actor {
+            person_id: request.caller.person_id,
+            role: ActorRole::PropertyManager,
+        };
+        self.register(request, actor, command).await
+    }
+
+    /// Runs `decide` on the stream as it is now without writing anything: a refusal before
+    /// any side effect. A retry whose first try is in the log passes, to be answered by
+    /// [`Dispatcher::act_on`].
+    async fn decide_before_storing(
+        &self,
+        request: &Request,
+        stream: &str,
+        decide: &impl Fn(&[RecordedEvent], &Register, &Principal) -> Result<Decided, ApiError>,
+    ) -> Result<(), ApiError> {
+        let mut history = self.read_whole_stream(stream).await?;
+        if history.iter().any(|e| same_request(request, e)) {
+            return Ok(());
+        }
+        if history
+            .first()
+            .is_some_and(|e| e.metadata.organisation_id != request.caller.organisation_id)
+        {
+            history.clear();
+        }
+        self.with_register(request, |register, principal| {
+            decide(&history, register, principal).map(|_| ())
+        })
+    }
+
     /// Builds the caller's principal from the register read model and runs `decide` with it.
     /// The read lock is held only for this synchronous call.
     fn with_register<T>(
@@ -863,6 +980,28 @@ fn busy(stream: &str) -> ApiError {
     }
 }
 
+/// Decides a step on a document from its stream; a missing document, one of another
+/// organisation and one the caller may not see all get the same answer.
+fn document_decider<'a>(
+    command: DocumentCommand,
+    limits: &'a UploadLimits,
+) -> impl Fn(&[RecordedEvent], &Register, &Principal) -> Result<Decided, ApiError> + 'a {
+    move |history, register, principal| {
+        let decoded = decode_all(history)?;
+        let state = Document::fold(decoded.iter().map(|(e, _)| e))
+            .ok_or_else(|| ApiError::Rejected(document::not_visible()))?;
+        let ctx = document::Context {
+            principal,
+            register,
+            limits,
+        };
+        Ok(Decided {
+            decision: document::decide(&state, command.clone(), &ctx)?,
+            property_id: Some(state.property_id),
+        })
+    }
+}
+
 /// The event a step records, so a reused idempotency key can be told apart.
 fn step_event_type(command: &FaultReportCommand) -> &'static str {
     match command {
@@ -887,6 +1026,9 @@ fn property_of(event: &DomainEvent) -> Option<Uuid> {
         DomainEvent::BoardMembershipEnded(e) => Some(e.property_id),
         DomainEvent::ResidentCommitteeMemberAppointed(e) => Some(e.property_id),
         DomainEvent::ResidentCommitteeMembershipEnded(e) => Some(e.property_id),
+        DomainEvent::PropertyDetailsRecorded(e) => Some(e.property_id),
+        DomainEvent::PropertyContactSet(e) => Some(e.property_id),
+        DomainEvent::PropertyContactRemoved(e) => Some(e.property_id),
         _ => None,
     }
 }

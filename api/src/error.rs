@@ -46,6 +46,8 @@ impl ApiError {
                 RejectionKind::Forbidden => "FORBIDDEN",
                 RejectionKind::NotFound => "NOT_FOUND",
                 RejectionKind::InvalidTransition => "CONFLICT",
+                RejectionKind::TooLarge => "PAYLOAD_TOO_LARGE",
+                RejectionKind::UnsupportedType => "UNSUPPORTED_MEDIA_TYPE",
             },
             ApiError::Conflict { .. } => "CONFLICT",
             ApiError::NotYetVisible { .. } => "NOT_YET_VISIBLE",
@@ -53,7 +55,7 @@ impl ApiError {
         }
     }
 
-    fn rule(&self) -> Option<&'static str> {
+    pub fn rule(&self) -> Option<&'static str> {
         match self {
             ApiError::Rejected(r) => Some(r.rule),
             ApiError::BadInput { rule, .. } | ApiError::Conflict { rule, .. } => Some(rule),
@@ -61,7 +63,7 @@ impl ApiError {
         }
     }
 
-    fn field(&self) -> Option<&'static str> {
+    pub fn field(&self) -> Option<&'static str> {
         match self {
             ApiError::Rejected(r) => r.field,
             ApiError::BadInput { field, .. } => Some(field),

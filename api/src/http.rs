@@ -1,4 +1,5 @@
-//! The HTTP surface: `/graphql` (POST), GraphiQL at `/`, `/healthz`, `/readyz`, `/metrics`.
+//! The HTTP surface: `/graphql` (POST), GraphiQL at `/`, `/healthz`, `/readyz`, `/metrics`,
+//! and the document archive's file endpoints (`document_http.rs`).
 //!
 //! The token and the body are checked here, before GraphQL runs: a malformed token or body is
 //! answered with a GraphQL-shaped error and never reaches a resolver, let alone the domain.
@@ -8,13 +9,14 @@ use std::sync::Arc;
 use async_graphql::http::GraphiQLSource;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
+use crate::document_http;
 use crate::graphql::session::RequestTime;
 use crate::graphql::{TaloSchema, schema};
 use crate::talo::Talo;
@@ -25,9 +27,17 @@ struct AppState {
     schema: TaloSchema,
 }
 
+impl FromRef<AppState> for Arc<Talo> {
+    fn from_ref(state: &AppState) -> Self {
+        state.talo.clone()
+    }
+}
+
 /// The whole HTTP application; tests call it with `oneshot`, `talo serve` binds it to a port.
 pub fn app(talo: Arc<Talo>) -> Router {
     let max_body = talo.config.limits.max_body_bytes;
+    // Files are larger than GraphQL requests: the upload routes have their own limit.
+    let max_document = DefaultBodyLimit::max(talo.config.limits.max_document_bytes);
     let state = AppState {
         schema: schema(talo.clone()),
         talo,
@@ -38,6 +48,15 @@ pub fn app(talo: Arc<Talo>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route(
+            "/documents",
+            post(document_http::upload).layer(max_document),
+        )
+        .route(
+            "/documents/{id}/versions",
+            post(document_http::upload_version).layer(max_document),
+        )
+        .route("/documents/{id}/content", get(document_http::download))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
 }

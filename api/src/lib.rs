@@ -5,9 +5,11 @@
 //! [`app`] directly.
 
 pub mod auth;
+pub mod blobs;
 pub mod clock;
 pub mod demo;
 pub mod dispatch;
+pub mod document_http;
 pub mod error;
 pub mod graphql;
 pub mod http;

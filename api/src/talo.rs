@@ -9,12 +9,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use talo_domain::access::Principal;
 use talo_domain::calendar::local_date;
+use talo_domain::document::UploadLimits;
 use talo_domain::register::Register;
 use talo_projections::engine::SnapshotPolicy;
 use talo_projections::{ReadModels, ReadModelsOptions};
 use talo_store::{EventStore, SqliteEventStore, SqliteOptions};
 
 use crate::auth::{Caller, TokenKeys};
+use crate::blobs::BlobStore;
 use crate::clock::{Clock, SystemClock};
 use crate::dispatch::Dispatcher;
 use crate::error::ApiError;
@@ -34,13 +36,32 @@ pub struct Config {
 }
 
 /// Limits against abusive or accidental heavy requests.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     pub max_body_bytes: usize,
     pub max_depth: usize,
     pub max_complexity: usize,
     pub max_page_size: usize,
+    /// Largest document file accepted by the upload endpoints.
+    pub max_document_bytes: usize,
+    /// Media types the document archive accepts.
+    pub allowed_document_types: Vec<String>,
 }
+
+/// PDF, the common image formats, plain text and the Office formats (old and OOXML).
+pub const DEFAULT_DOCUMENT_TYPES: [&str; 11] = [
+    "application/pdf",
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "text/plain",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+];
 
 impl Default for Limits {
     fn default() -> Self {
@@ -49,6 +70,8 @@ impl Default for Limits {
             max_depth: 12,
             max_complexity: 2_000,
             max_page_size: 100,
+            max_document_bytes: 20 * 1024 * 1024,
+            allowed_document_types: DEFAULT_DOCUMENT_TYPES.map(String::from).to_vec(),
         }
     }
 }
@@ -89,6 +112,8 @@ pub struct Talo {
     pub dispatcher: Dispatcher,
     pub keys: TokenKeys,
     pub metrics: Metrics,
+    /// Document content, by hash.
+    pub blobs: BlobStore,
 }
 
 impl Talo {
@@ -144,7 +169,9 @@ impl Talo {
             metrics.clone(),
             config.read_your_writes_timeout,
         );
+        let blobs = BlobStore::new(&data_dir);
         Ok(Arc::new(Talo {
+            blobs,
             config,
             store,
             read_models,
@@ -152,6 +179,14 @@ impl Talo {
             keys,
             metrics,
         }))
+    }
+
+    /// The upload limits, as the domain checks them.
+    pub fn upload_limits(&self) -> UploadLimits {
+        UploadLimits {
+            max_bytes: self.config.limits.max_document_bytes as u64,
+            allowed_types: self.config.limits.allowed_document_types.clone(),
+        }
     }
 
     pub fn now(&self) -> DateTime<Utc> {

@@ -100,6 +100,15 @@ impl Principal {
             .any(|g| g.role == role && g.scope == StaffScope::Organisation)
     }
 
+    /// Whether the person may read the property's register card (details and contacts): its
+    /// office staff and auditors, and those who live in it, own in it or sit on its board.
+    pub fn sees_property(&self, property_id: Uuid) -> bool {
+        self.office_role_for(property_id).is_some()
+            || self.is_auditor()
+            || self.occupant_role_in(property_id).is_some()
+            || self.board_seats.iter().any(|(p, _)| *p == property_id)
+    }
+
     pub fn is_auditor(&self) -> bool {
         self.staff.iter().any(|g| g.role == StaffRole::Auditor)
     }

@@ -9,6 +9,7 @@ pub mod access;
 pub mod announcement;
 pub mod calendar;
 pub mod decision;
+pub mod document;
 pub mod fault_report;
 pub mod register;
 pub mod rejection;

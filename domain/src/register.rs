@@ -34,6 +34,32 @@ pub struct Property {
     pub street_address: String,
     pub postal_code: String,
     pub city: String,
+    /// The basic data last recorded, if any.
+    #[serde(default)]
+    pub details: Option<PropertyDetails>,
+    /// Current contacts by id.
+    #[serde(default)]
+    pub contacts: BTreeMap<Uuid, PropertyContact>,
+}
+
+/// Basic data of a property (the number of apartments is counted from the register).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PropertyDetails {
+    pub year_built: u16,
+    pub total_floor_area_m2: u32,
+    pub heating: HeatingType,
+    pub plot: PlotTenure,
+    pub plot_area_m2: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PropertyContact {
+    pub contact_id: Uuid,
+    pub kind: ContactKind,
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub notes: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -147,6 +173,22 @@ pub enum RegisterCommand {
     EndStaffAssignment(StaffAssignmentEnded),
     AppointResidentCommitteeMember(ResidentCommitteeMemberAppointed),
     EndResidentCommitteeMembership(ResidentCommitteeMembershipEnded),
+    RecordPropertyDetails(PropertyDetailsRecorded),
+    SetPropertyContact(PropertyContactSet),
+    RemovePropertyContact(PropertyContactRemoved),
+}
+
+impl RegisterCommand {
+    /// The property whose details or contacts the command changes: the part of the register a
+    /// property's own manager may edit.
+    fn property_data_of(&self) -> Option<Uuid> {
+        match self {
+            RegisterCommand::RecordPropertyDetails(e) => Some(e.property_id),
+            RegisterCommand::SetPropertyContact(e) => Some(e.property_id),
+            RegisterCommand::RemovePropertyContact(e) => Some(e.property_id),
+            _ => None,
+        }
+    }
 }
 
 impl Register {
@@ -172,8 +214,41 @@ impl Register {
                         street_address: e.street_address.clone(),
                         postal_code: e.postal_code.clone(),
                         city: e.city.clone(),
+                        details: None,
+                        contacts: BTreeMap::new(),
                     },
                 );
+            }
+            DomainEvent::PropertyDetailsRecorded(e) => {
+                if let Some(p) = self.properties.get_mut(&e.property_id) {
+                    p.details = Some(PropertyDetails {
+                        year_built: e.year_built,
+                        total_floor_area_m2: e.total_floor_area_m2,
+                        heating: e.heating,
+                        plot: e.plot,
+                        plot_area_m2: e.plot_area_m2,
+                    });
+                }
+            }
+            DomainEvent::PropertyContactSet(e) => {
+                if let Some(p) = self.properties.get_mut(&e.property_id) {
+                    p.contacts.insert(
+                        e.contact_id,
+                        PropertyContact {
+                            contact_id: e.contact_id,
+                            kind: e.kind,
+                            name: e.name.clone(),
+                            phone: e.phone.clone(),
+                            email: e.email.clone(),
+                            notes: e.notes.clone(),
+                        },
+                    );
+                }
+            }
+            DomainEvent::PropertyContactRemoved(e) => {
+                if let Some(p) = self.properties.get_mut(&e.property_id) {
+                    p.contacts.remove(&e.contact_id);
+                }
             }
             DomainEvent::BuildingAdded(e) => {
                 self.buildings.insert(
@@ -370,14 +445,22 @@ impl Register {
     }
 
     /// Decides a register command. Only Talo itself or an organisation-wide property manager
-    /// may change the register.
+    /// may change the register; a property's own manager may also change that property's
+    /// details and contacts, which they are the ones to keep current.
     pub fn decide(
         &self,
         actor: Actor,
         principal: Option<&Principal>,
         command: RegisterCommand,
     ) -> Result<DomainEvent, Rejection> {
+        let own_property_data = command.property_data_of().is_some_and(|property_id| {
+            principal.is_some_and(|p| {
+                p.staff_role_for(property_id, &[StaffRole::PropertyManager])
+                    .is_some()
+            })
+        });
         let may_edit = actor.role == ActorRole::System
+            || own_property_data
             || principal.is_some_and(|p| p.is_organisation_wide(StaffRole::PropertyManager));
         if !may_edit {
             return Err(Rejection::forbidden(
@@ -650,6 +733,29 @@ impl Register {
                 }
                 Ok(e.into())
             }
+            RegisterCommand::RecordPropertyDetails(e) => {
+                self.property(e.property_id)?;
+                if !(1600..=2100).contains(&e.year_built) {
+                    return Err(Rejection::invalid(
+                        "year_built",
+                        "register.year_built_range",
+                        "must be a year from 1600 to 2100",
+                    ));
+                }
+                if e.total_floor_area_m2 == 0 || e.plot_area_m2 == Some(0) {
+                    let field = if e.total_floor_area_m2 == 0 {
+                        "total_floor_area_m2"
+                    } else {
+                        "plot_area_m2"
+                    };
+                    return Err(Rejection::invalid(
+                        field,
+                        "register.area_positive",
+                        "must be more than zero square metres",
+                    ));
+                }
+                Ok(e.into())
+            }
             RegisterCommand::EndResidentCommitteeMembership(e) => {
                 if !self.committee_seats.iter().any(|s| {
                     s.property_id == e.property_id
@@ -660,6 +766,50 @@ impl Register {
                         "person_id",
                         "register.committee_seat_unknown",
                         "the person holds no seat on this committee",
+                    ));
+                }
+                Ok(e.into())
+            }
+            RegisterCommand::SetPropertyContact(e) => {
+                self.property(e.property_id)?;
+                require_text("name", &e.name, 200)?;
+                if e.phone.is_none() && e.email.is_none() {
+                    return Err(Rejection::invalid(
+                        "phone",
+                        "register.contact_reachable",
+                        "give a phone number or an email address",
+                    ));
+                }
+                if let Some(phone) = &e.phone {
+                    check_phone(phone)?;
+                }
+                if let Some(email) = &e.email
+                    && !email.contains('@')
+                {
+                    return Err(Rejection::invalid(
+                        "email",
+                        "register.email_format",
+                        "must contain `@`",
+                    ));
+                }
+                if let Some(notes) = &e.notes
+                    && notes.chars().count() > 500
+                {
+                    return Err(Rejection::invalid(
+                        "notes",
+                        "text.too_long",
+                        "must be at most 500 characters",
+                    ));
+                }
+                Ok(e.into())
+            }
+            RegisterCommand::RemovePropertyContact(e) => {
+                let property = self.property(e.property_id)?;
+                if !property.contacts.contains_key(&e.contact_id) {
+                    return Err(Rejection::not_found(
+                        "contact_id",
+                        "register.contact_unknown",
+                        "the property has no such contact",
                     ));
                 }
                 Ok(e.into())
@@ -675,6 +825,14 @@ impl Register {
                 Ok(e.into())
             }
         }
+    }
+
+    /// Apartments of the property in the register.
+    pub fn apartment_count(&self, property_id: Uuid) -> usize {
+        self.apartments
+            .values()
+            .filter(|a| a.property_id == property_id)
+            .count()
     }
 
     fn property(&self, property_id: Uuid) -> Result<&Property, Rejection> {
@@ -696,6 +854,23 @@ impl Register {
             )
         })
     }
+}
+
+/// A phone number as people write it: digits, spaces, dashes, an optional leading `+`, and
+/// between 5 and 15 digits (the international maximum).
+pub fn check_phone(value: &str) -> Result<(), Rejection> {
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    let allowed = value
+        .char_indices()
+        .all(|(i, c)| c.is_ascii_digit() || c == ' ' || c == '-' || (c == '+' && i == 0));
+    if !allowed || !(5..=15).contains(&digits) {
+        return Err(Rejection::invalid(
+            "phone",
+            "register.phone_format",
+            "must be 5-15 digits, optionally with a leading `+`, spaces and dashes",
+        ));
+    }
+    Ok(())
 }
 
 /// A Finnish business id (Y-tunnus): seven digits, a dash and a check digit computed with the

@@ -12,6 +12,10 @@ pub enum RejectionKind {
     NotFound,
     /// The target is in a state where this is not allowed (resolve before work started).
     InvalidTransition,
+    /// The content is larger than the limit allows.
+    TooLarge,
+    /// The content is of a media type that is not accepted.
+    UnsupportedType,
 }
 
 /// A refused command. `rule` is a stable dotted code (`fault_report.cancel_after_work_started`)

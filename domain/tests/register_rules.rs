@@ -163,3 +163,275 @@ fn auditors_and_contractor_workers_are_organisation_wide() {
         (Some("scope"), "register.scope_organisation_only")
     );
 }
+
+mod property_data {
+    use super::*;
+    use talo_domain::Rejection;
+
+    struct World {
+        register: Register,
+        property: Uuid,
+        other_property: Uuid,
+        own_manager: Uuid,
+        resident: Uuid,
+    }
+
+    fn world() -> World {
+        let mut register = Register::default();
+        let mut run = |cmd| {
+            let e = register.decide(Actor::SYSTEM, None, cmd).expect("valid");
+            register.apply(&e);
+        };
+        run(organisation());
+        let (property, other_property) = (Uuid::now_v7(), Uuid::now_v7());
+        for (id, business_id) in [(property, "9190748-3"), (other_property, "3982597-4")] {
+            run(RegisterCommand::RegisterProperty(PropertyRegistered {
+                property_id: id,
+                name: "As Oy".into(),
+                kind: PropertyKind::HousingCooperative,
+                business_id: business_id.into(),
+                street_address: "Koivukuja 3".into(),
+                postal_code: "00670".into(),
+                city: "Helsinki".into(),
+            }));
+        }
+        let (own_manager, resident) = (Uuid::now_v7(), Uuid::now_v7());
+        for p in [own_manager, resident] {
+            run(RegisterCommand::RegisterPerson(PersonRegistered {
+                person_id: p,
+                name: "Henkilö".into(),
+                email: None,
+                phone: None,
+            }));
+        }
+        run(RegisterCommand::AssignStaff(StaffAssigned {
+            assignment_id: Uuid::now_v7(),
+            person_id: own_manager,
+            role: StaffRole::PropertyManager,
+            scope: StaffScope::Property {
+                property_id: property,
+            },
+            contractor_company_id: None,
+        }));
+        World {
+            register,
+            property,
+            other_property,
+            own_manager,
+            resident,
+        }
+    }
+
+    fn details(property_id: Uuid) -> PropertyDetailsRecorded {
+        PropertyDetailsRecorded {
+            property_id,
+            year_built: 1972,
+            total_floor_area_m2: 2400,
+            heating: HeatingType::DistrictHeating,
+            plot: PlotTenure::Owned,
+            plot_area_m2: Some(3100),
+        }
+    }
+
+    fn contact(property_id: Uuid) -> PropertyContactSet {
+        PropertyContactSet {
+            property_id,
+            contact_id: Uuid::now_v7(),
+            kind: ContactKind::Caretaker,
+            name: "Heikki Huoltomies".into(),
+            phone: Some("+358 40 555 0101".into()),
+            email: None,
+            notes: Some("arkisin 7-15".into()),
+        }
+    }
+
+    fn as_system(w: &World, command: RegisterCommand) -> Result<DomainEvent, Rejection> {
+        w.register.decide(Actor::SYSTEM, None, command)
+    }
+
+    use talo_events_schema::DomainEvent;
+
+    fn as_person(
+        w: &World,
+        person: Uuid,
+        command: RegisterCommand,
+    ) -> Result<DomainEvent, Rejection> {
+        let principal = w
+            .register
+            .principal(person, chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap());
+        let actor = Actor {
+            person_id: person,
+            role: ActorRole::PropertyManager,
+        };
+        w.register.decide(actor, principal.as_ref(), command)
+    }
+
+    #[test]
+    fn details_and_contacts_fold_into_the_property() {
+        let mut w = world();
+        let e = as_system(
+            &w,
+            RegisterCommand::RecordPropertyDetails(details(w.property)),
+        )
+        .unwrap();
+        w.register.apply(&e);
+        let set = contact(w.property);
+        let e = as_system(&w, RegisterCommand::SetPropertyContact(set.clone())).unwrap();
+        w.register.apply(&e);
+        let property = &w.register.properties[&w.property];
+        assert_eq!(property.details.as_ref().unwrap().year_built, 1972);
+        assert_eq!(property.contacts[&set.contact_id].name, "Heikki Huoltomies");
+        let e = as_system(
+            &w,
+            RegisterCommand::RemovePropertyContact(PropertyContactRemoved {
+                property_id: w.property,
+                contact_id: set.contact_id,
+            }),
+        )
+        .unwrap();
+        w.register.apply(&e);
+        assert!(w.register.properties[&w.property].contacts.is_empty());
+    }
+
+    #[test]
+    fn a_propertys_own_manager_edits_its_details_and_contacts_only() {
+        let w = world();
+        assert!(
+            as_person(
+                &w,
+                w.own_manager,
+                RegisterCommand::RecordPropertyDetails(details(w.property))
+            )
+            .is_ok()
+        );
+        assert!(
+            as_person(
+                &w,
+                w.own_manager,
+                RegisterCommand::SetPropertyContact(contact(w.property))
+            )
+            .is_ok()
+        );
+        let elsewhere = as_person(
+            &w,
+            w.own_manager,
+            RegisterCommand::SetPropertyContact(contact(w.other_property)),
+        )
+        .unwrap_err();
+        assert_eq!(elsewhere.rule, "register.edit_requires_manager");
+        let resident = as_person(
+            &w,
+            w.resident,
+            RegisterCommand::RecordPropertyDetails(details(w.property)),
+        )
+        .unwrap_err();
+        assert_eq!(resident.rule, "register.edit_requires_manager");
+        let other_register_change = as_person(
+            &w,
+            w.own_manager,
+            RegisterCommand::RegisterPerson(PersonRegistered {
+                person_id: Uuid::now_v7(),
+                name: "X".into(),
+                email: None,
+                phone: None,
+            }),
+        )
+        .unwrap_err();
+        assert_eq!(other_register_change.rule, "register.edit_requires_manager");
+    }
+
+    #[test]
+    fn year_built_must_be_plausible() {
+        let w = world();
+        let mut d = details(w.property);
+        d.year_built = 3000;
+        let err = as_system(&w, RegisterCommand::RecordPropertyDetails(d)).unwrap_err();
+        assert_eq!(
+            (err.rule, err.field),
+            ("register.year_built_range", Some("year_built"))
+        );
+    }
+
+    #[test]
+    fn areas_must_be_positive() {
+        let w = world();
+        let mut d = details(w.property);
+        d.total_floor_area_m2 = 0;
+        let err = as_system(&w, RegisterCommand::RecordPropertyDetails(d)).unwrap_err();
+        assert_eq!(
+            (err.rule, err.field),
+            ("register.area_positive", Some("total_floor_area_m2"))
+        );
+        let mut d = details(w.property);
+        d.plot_area_m2 = Some(0);
+        let err = as_system(&w, RegisterCommand::RecordPropertyDetails(d)).unwrap_err();
+        assert_eq!(err.field, Some("plot_area_m2"));
+    }
+
+    #[test]
+    fn details_of_an_unknown_property_are_refused() {
+        let w = world();
+        let err = as_system(
+            &w,
+            RegisterCommand::RecordPropertyDetails(details(Uuid::now_v7())),
+        )
+        .unwrap_err();
+        assert_eq!(err.rule, "register.property_unknown");
+    }
+
+    #[test]
+    fn a_contact_needs_a_name_and_a_way_to_reach_them() {
+        let w = world();
+        let mut c = contact(w.property);
+        c.name = "".into();
+        let err = as_system(&w, RegisterCommand::SetPropertyContact(c)).unwrap_err();
+        assert_eq!((err.rule, err.field), ("text.required", Some("name")));
+        let mut c = contact(w.property);
+        c.phone = None;
+        let err = as_system(&w, RegisterCommand::SetPropertyContact(c)).unwrap_err();
+        assert_eq!(
+            (err.rule, err.field),
+            ("register.contact_reachable", Some("phone"))
+        );
+    }
+
+    #[test]
+    fn contact_phone_and_email_are_checked() {
+        let w = world();
+        let mut c = contact(w.property);
+        c.phone = Some("soita heti".into());
+        let err = as_system(&w, RegisterCommand::SetPropertyContact(c)).unwrap_err();
+        assert_eq!(
+            (err.rule, err.field),
+            ("register.phone_format", Some("phone"))
+        );
+        let mut c = contact(w.property);
+        c.email = Some("huolto.example.fi".into());
+        let err = as_system(&w, RegisterCommand::SetPropertyContact(c)).unwrap_err();
+        assert_eq!(
+            (err.rule, err.field),
+            ("register.email_format", Some("email"))
+        );
+        let mut c = contact(w.property);
+        c.notes = Some("x".repeat(501));
+        let err = as_system(&w, RegisterCommand::SetPropertyContact(c)).unwrap_err();
+        assert_eq!((err.rule, err.field), ("text.too_long", Some("notes")));
+    }
+
+    #[test]
+    fn removing_an_unknown_contact_is_refused() {
+        let w = world();
+        let err = as_system(
+            &w,
+            RegisterCommand::RemovePropertyContact(PropertyContactRemoved {
+                property_id: w.property,
+                contact_id: Uuid::now_v7(),
+            }),
+        )
+        .unwrap_err();
+        assert_eq!(
+            (err.rule, err.field),
+            ("register.contact_unknown", Some("contact_id"))
+        );
+    }
+}

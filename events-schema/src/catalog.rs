@@ -8,6 +8,7 @@ use schemars::Schema;
 use serde_json::Value;
 
 use crate::announcement::*;
+use crate::document::*;
 use crate::fault_report::*;
 use crate::register::*;
 use crate::renovation::*;
@@ -153,6 +154,15 @@ catalog! {
     // Resident committees
     ResidentCommitteeMemberAppointed = 1,
     ResidentCommitteeMembershipEnded = 1,
+    // Property register: details and contacts
+    PropertyDetailsRecorded = 1,
+    PropertyContactSet = 1,
+    PropertyContactRemoved = 1,
+    // Document archive
+    DocumentAdded = 1,
+    DocumentVersionAdded = 1,
+    DocumentAudienceChanged = 1,
+    DocumentWithdrawn = 1,
 }
 
 /// The current schema version of an event type, if the type is known.

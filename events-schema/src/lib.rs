@@ -6,6 +6,7 @@
 
 pub mod announcement;
 pub mod catalog;
+pub mod document;
 pub mod envelope;
 pub mod fault_report;
 pub mod register;

@@ -180,3 +180,66 @@ pub struct ResidentCommitteeMembershipEnded {
     pub person_id: Uuid,
     pub ends_on: NaiveDate,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HeatingType {
+    DistrictHeating,
+    Electric,
+    GroundSource,
+    Oil,
+    Other,
+}
+
+/// Whether the housing company owns its plot or leases it (typically from the city).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlotTenure {
+    Owned,
+    Leased,
+}
+
+/// The basic data of a property as of now; replaces what was recorded before. The number of
+/// apartments is not recorded: it follows from the apartments in the register.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PropertyDetailsRecorded {
+    pub property_id: Uuid,
+    pub year_built: u16,
+    /// Total floor area of the buildings, in square metres.
+    pub total_floor_area_m2: u32,
+    pub heating: HeatingType,
+    pub plot: PlotTenure,
+    /// Area of the plot, in square metres, if known.
+    pub plot_area_m2: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactKind {
+    PropertyManager,
+    MaintenanceCompany,
+    Caretaker,
+    /// The round-the-clock number for emergencies (water leak, lift stuck).
+    EmergencyNumber,
+    BoardChair,
+    Other,
+}
+
+/// A contact of a property was added, or changed (same `contact_id`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PropertyContactSet {
+    pub property_id: Uuid,
+    pub contact_id: Uuid,
+    pub kind: ContactKind,
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// e.g. opening hours, "24/7".
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PropertyContactRemoved {
+    pub property_id: Uuid,
+    pub contact_id: Uuid,
+}

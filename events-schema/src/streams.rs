@@ -32,3 +32,8 @@ pub fn renovation(renovation_id: Uuid) -> String {
 pub fn announcement(announcement_id: Uuid) -> String {
     format!("announcement-{announcement_id}")
 }
+
+/// One document of a property's archive, with its versions.
+pub fn document(document_id: Uuid) -> String {
+    format!("document-{document_id}")
+}

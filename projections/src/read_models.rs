@@ -13,6 +13,7 @@ use talo_events_schema::envelope::Position;
 use talo_store::EventStore;
 
 use crate::announcements::AnnouncementsView;
+use crate::documents::DocumentsView;
 use crate::engine::{Lagging, Projection, ProjectionStatus, Running, SnapshotPolicy};
 use crate::fault_reports::FaultReportsView;
 use crate::idempotency::IdempotencyView;
@@ -69,6 +70,7 @@ pub struct ReadModels {
     pub service_requests: Arc<Running<ServiceRequestsView>>,
     pub renovations: Arc<Running<RenovationsView>>,
     pub announcements: Arc<Running<AnnouncementsView>>,
+    pub documents: Arc<Running<DocumentsView>>,
     all: Vec<Arc<dyn Runner>>,
 }
 
@@ -88,6 +90,7 @@ impl ReadModels {
         let service_requests = start(&store, options, &mut all).await;
         let renovations = start(&store, options, &mut all).await;
         let announcements = start(&store, options, &mut all).await;
+        let documents = start(&store, options, &mut all).await;
         Ok(ReadModels {
             register,
             fault_reports,
@@ -95,6 +98,7 @@ impl ReadModels {
             service_requests,
             renovations,
             announcements,
+            documents,
             all,
         })
     }

@@ -502,3 +502,60 @@ pub mod readme {
         answers
     }
 }
+
+/// An HTTP answer with its headers and raw body.
+#[derive(Debug)]
+pub struct HttpAnswer {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub bytes: Vec<u8>,
+}
+
+impl HttpAnswer {
+    /// The body as JSON (`Null` if it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.bytes).unwrap_or(Value::Null)
+    }
+
+    /// The first error's `extensions.code`.
+    pub fn code(&self) -> String {
+        self.json()["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("expected an error, got {} {:?}", self.status, self.json()))
+            .to_owned()
+    }
+}
+
+impl TestServer {
+    /// Any HTTP request to the router, with an optional bearer token and content type.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> HttpAnswer {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        if let Some(c) = content_type {
+            request = request.header(header::CONTENT_TYPE, c);
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        HttpAnswer {
+            status,
+            headers,
+            bytes: bytes.to_vec(),
+        }
+    }
+}

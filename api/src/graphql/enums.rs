@@ -170,3 +170,66 @@ pub enum AnnouncementCategoryGql {
     MeetingNotice,
     General,
 }
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(
+    name = "DocumentCategory",
+    remote = "talo_events_schema::document::DocumentCategory"
+)]
+pub enum DocumentCategoryGql {
+    Picture,
+    Drawing,
+    Minutes,
+    MeetingMemo,
+    FinancialStatement,
+    Other,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(
+    name = "DocumentAudience",
+    remote = "talo_events_schema::document::DocumentAudience"
+)]
+pub enum DocumentAudienceGql {
+    ChairOnly,
+    Board,
+    Shareholders,
+    AllResidents,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(
+    name = "HeatingType",
+    remote = "talo_events_schema::register::HeatingType"
+)]
+pub enum HeatingTypeGql {
+    DistrictHeating,
+    Electric,
+    GroundSource,
+    Oil,
+    Other,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(
+    name = "PlotTenure",
+    remote = "talo_events_schema::register::PlotTenure"
+)]
+pub enum PlotTenureGql {
+    Owned,
+    Leased,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(
+    name = "ContactKind",
+    remote = "talo_events_schema::register::ContactKind"
+)]
+pub enum ContactKindGql {
+    PropertyManager,
+    MaintenanceCompany,
+    Caretaker,
+    EmergencyNumber,
+    BoardChair,
+    Other,
+}

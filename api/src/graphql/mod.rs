@@ -3,10 +3,12 @@
 
 pub mod announcements;
 pub mod audit;
+pub mod documents;
 pub mod enums;
 pub mod fault_reports;
 pub mod me;
 pub mod pagination;
+pub mod property_register;
 pub mod renovations;
 pub mod service_requests;
 pub mod session;
@@ -25,6 +27,8 @@ pub struct Query(
     service_requests::ServiceRequestQuery,
     renovations::RenovationQuery,
     announcements::AnnouncementQuery,
+    documents::DocumentQuery,
+    property_register::PropertyRegisterQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -33,13 +37,15 @@ pub struct Mutation(
     service_requests::ServiceRequestMutation,
     renovations::RenovationMutation,
     announcements::AnnouncementMutation,
+    documents::DocumentMutation,
+    property_register::PropertyRegisterMutation,
 );
 
 pub type TaloSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The schema with its limits; `talo` is available to every resolver.
 pub fn schema(talo: Arc<Talo>) -> TaloSchema {
-    let limits = talo.config.limits;
+    let limits = talo.config.limits.clone();
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
