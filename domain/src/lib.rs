@@ -6,9 +6,11 @@
 //! (given events, when command, then events or rejection).
 
 pub mod access;
+pub mod bulk_notice;
 pub mod calendar;
 pub mod decision;
 pub mod fault_report;
+pub mod message_thread;
 pub mod register;
 pub mod rejection;
 pub mod ticket;

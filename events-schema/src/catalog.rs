@@ -7,7 +7,9 @@
 use schemars::Schema;
 use serde_json::Value;
 
+use crate::bulk_notice::*;
 use crate::fault_report::*;
+use crate::message_thread::*;
 use crate::register::*;
 use crate::ticket::*;
 use crate::upcast;
@@ -122,6 +124,14 @@ catalog! {
     FaultReportConfirmed = 1,
     FaultReportReopened = 1,
     FaultReportCancelled = 1,
+    MessageThreadStarted = 1,
+    MessagePosted = 1,
+    MessageThreadNoteAdded = 1,
+    MessageThreadAssigned = 1,
+    MessageThreadStatusChanged = 1,
+    MessageThreadRead = 1,
+    BulkNoticeSent = 1,
+    BulkNoticeRead = 1,
 }
 
 /// The current schema version of an event type, if the type is known.

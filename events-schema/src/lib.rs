@@ -4,9 +4,11 @@
 //! Everything that is written to the log is defined here, so a change to what is stored is a
 //! change to this crate and shows in review (and in the committed schemas under `schemas/`).
 
+pub mod bulk_notice;
 pub mod catalog;
 pub mod envelope;
 pub mod fault_report;
+pub mod message_thread;
 pub mod register;
 pub mod streams;
 pub mod ticket;
