@@ -6,9 +6,11 @@
 //! neither applies an event twice nor skips one. Projections never read a clock: anything
 //! time-dependent ("overdue") is computed at query time with `now` passed in.
 
+pub mod bulk_notices;
 pub mod engine;
 pub mod fault_reports;
 pub mod idempotency;
+pub mod message_threads;
 pub mod read_models;
 pub mod register;
 pub mod snapshot;

@@ -12,9 +12,11 @@ use std::time::Duration;
 use talo_events_schema::envelope::Position;
 use talo_store::EventStore;
 
+use crate::bulk_notices::BulkNoticesView;
 use crate::engine::{Lagging, Projection, ProjectionStatus, Running, SnapshotPolicy};
 use crate::fault_reports::FaultReportsView;
 use crate::idempotency::IdempotencyView;
+use crate::message_threads::MessageThreadsView;
 use crate::register::RegisterView;
 use crate::snapshot::SnapshotError;
 
@@ -63,6 +65,8 @@ pub struct ReadModels {
     pub register: Arc<Running<RegisterView>>,
     pub fault_reports: Arc<Running<FaultReportsView>>,
     pub idempotency: Arc<Running<IdempotencyView>>,
+    pub message_threads: Arc<Running<MessageThreadsView>>,
+    pub bulk_notices: Arc<Running<BulkNoticesView>>,
     all: Vec<Arc<dyn Runner>>,
 }
 
@@ -79,10 +83,14 @@ impl ReadModels {
         let register = start(&store, options, &mut all).await;
         let fault_reports = start(&store, options, &mut all).await;
         let idempotency = start(&store, options, &mut all).await;
+        let message_threads = start(&store, options, &mut all).await;
+        let bulk_notices = start(&store, options, &mut all).await;
         Ok(ReadModels {
             register,
             fault_reports,
             idempotency,
+            message_threads,
+            bulk_notices,
             all,
         })
     }

@@ -230,10 +230,11 @@ async fn snapshots_that_do_not_match_the_log_are_not_trusted() {
     let second = TestServer::start().await;
     let before = everything_visible(&second).await;
     second.talo.shutdown().await;
-    for name in ["register.json", "fault_reports.json", "idempotency.json"] {
+    for snapshot in std::fs::read_dir(first.dir.path().join("read-models")).unwrap() {
+        let name = snapshot.unwrap().file_name();
         std::fs::copy(
-            first.dir.path().join("read-models").join(name),
-            second.dir.path().join("read-models").join(name),
+            first.dir.path().join("read-models").join(&name),
+            second.dir.path().join("read-models").join(&name),
         )
         .unwrap();
     }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod enums;
 pub mod fault_reports;
 pub mod me;
+pub mod messages;
 pub mod pagination;
 pub mod session;
 
@@ -18,11 +19,15 @@ use crate::talo::Talo;
 pub struct Query(
     me::MeQuery,
     fault_reports::FaultReportQuery,
+    messages::MessageQuery,
     audit::AuditQuery,
 );
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(fault_reports::FaultReportMutation);
+pub struct Mutation(
+    fault_reports::FaultReportMutation,
+    messages::MessageMutation,
+);
 
 pub type TaloSchema = Schema<Query, Mutation, EmptySubscription>;
 
