@@ -43,16 +43,16 @@ const QUEUE: &str = "query($filter: MessageThreadQueueFilter, $orderBy: MessageT
 
 /// Starts a thread as `role` with `fields` added to the input; returns the answer.
 async fn start(server: &TestServer, role: &str, fields: Value) -> Gql {
-    let mut input = json!({
-        "idempotencyKey": key(),
-        "apartmentId": server.apartment(demo::RENTAL, "A 4"),
-        "category": "BILLING",
-        "subject": "Vuokralasku",
-        "body": "Maaliskuun vuokralaskussa on väärä summa.",
-    });
-    if let (Some(input), Value::Object(extra)) = (input.as_object_mut(), fields) {
-        input.extend(extra);
-    }
+    let input = merged(
+        json!({
+            "idempotencyKey": key(),
+            "apartmentId": server.apartment(demo::RENTAL, "A 4"),
+            "category": "BILLING",
+            "subject": "Vuokralasku",
+            "body": "Maaliskuun vuokralaskussa on väärä summa.",
+        }),
+        fields,
+    );
     server
         .as_role(role, &start_op(), json!({ "input": input }))
         .await
@@ -75,10 +75,10 @@ async fn thread_step(
     id: &str,
     fields: Value,
 ) -> Gql {
-    let mut input = json!({ "idempotencyKey": key(), "messageThreadId": id });
-    if let (Some(input), Value::Object(extra)) = (input.as_object_mut(), fields) {
-        input.extend(extra);
-    }
+    let input = merged(
+        json!({ "idempotencyKey": key(), "messageThreadId": id }),
+        fields,
+    );
     server
         .as_role(
             role,
@@ -835,49 +835,9 @@ async fn a_resident_who_moved_out_keeps_reading_their_thread_and_the_next_tenant
     let server = TestServer::start().await;
     let id = start_as_resident(&server).await;
     post(&server, "customer_service", &id, "Vastaus").await;
-    let contract = server
-        .talo
-        .with_register(server.org().caller("resident"), |r| {
-            Ok(r.contracts
-                .values()
-                .find(|c| c.person_id == server.org().person("resident"))
-                .map(|c| c.contract_id)
-                .unwrap())
-        })
-        .unwrap();
-    let today = server.clock.now_utc().date_naive();
-    server
-        .register(talo_domain::register::RegisterCommand::EndContract(
-            talo_events_schema::register::ContractEnded {
-                contract_id: contract,
-                ends_on: today,
-            },
-        ))
-        .await;
-    let newcomer = Uuid::now_v7();
-    server
-        .register(talo_domain::register::RegisterCommand::RegisterPerson(
-            talo_events_schema::register::PersonRegistered {
-                person_id: newcomer,
-                name: "Uuno Uusi".into(),
-                email: None,
-                phone: None,
-            },
-        ))
-        .await;
-    server
-        .register(talo_domain::register::RegisterCommand::SignContract(
-            talo_events_schema::register::ContractSigned {
-                contract_id: Uuid::now_v7(),
-                apartment_id: server.apartment(demo::RENTAL, "A 4"),
-                person_id: newcomer,
-                kind: talo_events_schema::register::ContractKind::Lease,
-                starts_on: today.succ_opt().unwrap(),
-                ends_on: None,
-            },
-        ))
-        .await;
+    server.move_out(server.org().person("resident")).await;
     server.clock.advance(Duration::days(1));
+    let newcomer = server.move_in(server.apartment(demo::RENTAL, "A 4")).await;
 
     let former = view(&server, "resident", &id).await;
     assert_eq!(former["messages"].as_array().unwrap().len(), 2);
