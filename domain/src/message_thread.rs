@@ -52,23 +52,28 @@ impl MessageThread {
         for (event, at) in events {
             match (&mut state, event) {
                 (None, DomainEvent::MessageThreadStarted(e)) => {
-                    state = Some(MessageThread {
-                        message_thread_id: e.message_thread_id,
-                        property_id: e.property_id,
-                        apartment_id: e.apartment_id,
-                        resident_id: e.resident_id,
-                        started_on: local_date(at),
-                        status: MessageThreadStatus::New,
-                        handler_id: None,
-                        messages: Vec::new(),
-                        read_count: [0, 0],
-                    })
+                    state = Some(MessageThread::started(e, at))
                 }
                 (Some(s), event) => s.apply(event),
                 (None, _) => {}
             }
         }
         state
+    }
+
+    /// A thread as it is when just started, before its first message.
+    fn started(e: &MessageThreadStarted, at: DateTime<Utc>) -> Self {
+        MessageThread {
+            message_thread_id: e.message_thread_id,
+            property_id: e.property_id,
+            apartment_id: e.apartment_id,
+            resident_id: e.resident_id,
+            started_on: local_date(at),
+            status: MessageThreadStatus::New,
+            handler_id: None,
+            messages: Vec::new(),
+            read_count: [0, 0],
+        }
     }
 
     fn apply(&mut self, event: &DomainEvent) {
@@ -309,17 +314,7 @@ pub fn start(
         category: command.category,
         subject: command.subject,
     };
-    let thread = MessageThread {
-        message_thread_id: id,
-        property_id,
-        apartment_id: command.apartment_id,
-        resident_id: command.resident_id,
-        started_on: local_date(ctx.occurred_at),
-        status: MessageThreadStatus::New,
-        handler_id: None,
-        messages: Vec::new(),
-        read_count: [0, 0],
-    };
+    let thread = MessageThread::started(&started, ctx.occurred_at);
     let mut events = vec![started.into()];
     let sender_id = match command.opened_by {
         MessageSide::Resident => command.resident_id,

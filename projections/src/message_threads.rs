@@ -94,10 +94,14 @@ impl MessageThreadRecord {
     }
 
     /// Since when the resident has been waiting for us: the first of the resident's messages
-    /// after the office's last message, if the thread is open. Counted from the first, not
-    /// the latest, so writing "any news?" does not move a resident back in the queue.
+    /// after the office's last message, while the next move is ours (new or in progress).
+    /// Counted from the first, not the latest, so writing "any news?" does not move a resident
+    /// back in the queue.
     pub fn waiting_for_us_since(&self) -> Option<DateTime<Utc>> {
-        if self.status == MessageThreadStatus::Closed {
+        if !matches!(
+            self.status,
+            MessageThreadStatus::New | MessageThreadStatus::InProgress
+        ) {
             return None;
         }
         let answered = self
@@ -311,8 +315,9 @@ impl MessageThreadsView {
         Some((record, viewer(principal, &record.access())?))
     }
 
-    /// The threads the principal takes part in as a resident (of their apartments, or with
-    /// them), with how they see each.
+    /// The threads the principal takes part in as a resident (about their apartments, or with
+    /// them), with how they see each: as a resident, or as staff if they also work for the
+    /// property.
     pub fn for_resident(&self, principal: &Principal) -> Vec<(&MessageThreadRecord, Viewer)> {
         let mut ids: BTreeSet<Uuid> = principal
             .homes
@@ -330,10 +335,14 @@ impl MessageThreadsView {
         ids.iter()
             .filter_map(|id| self.threads.get(id))
             .filter(|t| t.organisation_id == principal.organisation_id)
-            .filter_map(|t| match viewer(principal, &t.access())? {
-                v @ (Viewer::Resident(_) | Viewer::FormerResident) => Some((t, v)),
-                _ => None,
+            .filter(|t| {
+                let access = t.access();
+                t.resident_id == principal.person_id
+                    || principal
+                        .occupant_role_since(access.apartment_id, access.started_on, false)
+                        .is_some()
             })
+            .filter_map(|t| Some((t, viewer(principal, &t.access())?)))
             .collect()
     }
 
@@ -361,7 +370,9 @@ impl MessageThreadsView {
             .filter(|t| !filter.assigned_to_me || t.handler_id == Some(principal.person_id))
             .filter(|t| !filter.unassigned_only || t.handler_id.is_none())
             .collect();
-        records.sort_by_key(|t| t.queue_key(order));
+        // The key scans a thread's messages ("waiting for us"): once per thread, not per
+        // comparison.
+        records.sort_by_cached_key(|t| t.queue_key(order));
         records
     }
 }

@@ -730,6 +730,25 @@ async fn the_queue_shows_who_has_waited_longest_for_us_and_filters_by_assignment
     .await
     .assert_refused("BAD_USER_INPUT", "message_thread.handler_not_office");
 
+    // A thread the office hands back to the resident (after a phone call, say) waits for
+    // them, not for us.
+    set_status(
+        &server,
+        "property_manager",
+        &complaint,
+        "WAITING_FOR_RESIDENT",
+    )
+    .await
+    .data();
+    assert_eq!(
+        ours(queue_ids(&server, "customer_service", json!({}), "WAITING_FOR_US").await),
+        [moving.as_str(), answered.as_str(), complaint.as_str()]
+    );
+    assert_eq!(
+        view(&server, "customer_service", &complaint).await["waitingForUsSeconds"],
+        Value::Null
+    );
+
     // Pages follow the order without repeating or skipping anything.
     let mut cursor: Option<String> = None;
     let mut paged = Vec::new();
@@ -933,4 +952,35 @@ async fn a_rebuild_from_zero_equals_the_live_thread_read_model() {
     let server = server.restart().await;
     assert_eq!(*server.talo.read_models.message_threads.read(), rebuilt);
     assert!(server.talo.read_models.message_threads.position() > Position::START);
+}
+
+#[tokio::test]
+async fn office_staff_who_live_in_a_property_find_their_own_threads_in_their_inbox() {
+    let server = TestServer::start().await;
+    let manager = server.org().person("property_manager");
+    let home = server.apartment(demo::RENTAL, "B 20");
+    server
+        .register(talo_domain::register::RegisterCommand::SignContract(
+            talo_events_schema::register::ContractSigned {
+                contract_id: Uuid::now_v7(),
+                apartment_id: home,
+                person_id: manager,
+                kind: talo_events_schema::register::ContractKind::Lease,
+                starts_on: server.today(),
+                ends_on: None,
+            },
+        ))
+        .await;
+    let id = start(&server, "property_manager", json!({ "apartmentId": home }))
+        .await
+        .data()["startMessageThread"]["messageThread"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let inbox = server.as_role("property_manager", INBOX, json!({})).await;
+    assert!(inbox_thread(inbox.data(), &id).is_some());
+    // Threads about other homes are in their queue, not in their inbox.
+    let other = start_as_resident(&server).await;
+    let inbox = server.as_role("property_manager", INBOX, json!({})).await;
+    assert!(inbox_thread(inbox.data(), &other).is_none());
 }

@@ -315,15 +315,21 @@ impl BulkNoticeNode {
             NoticeTarget::Apartments { apartment_ids } => apartment_ids.clone(),
             _ => Vec::new(),
         };
-        let apartment_codes = record
-            .recipients
-            .values()
+        // The audience's names and homes only for those who see it: a recipient's inbox does
+        // not look up a whole building.
+        let audience = viewer.sees_audience().then_some(&record.recipients);
+        let apartment_codes = audience
+            .into_iter()
+            .flat_map(|r| r.values())
             .flat_map(|r| r.apartment_ids.iter().copied())
             .chain(listed)
             .filter_map(|a| register.apartments.get(&a).map(|ap| (a, ap.code.clone())))
             .collect();
         BulkNoticeNode {
-            names: names(register, record.recipients.keys().copied()),
+            names: names(
+                register,
+                audience.into_iter().flat_map(|r| r.keys().copied()),
+            ),
             record: record.clone(),
             viewer,
             caller,
