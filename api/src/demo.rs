@@ -1,23 +1,28 @@
 //! The demo organisation: a management company with two housing companies, about forty
 //! apartments, residents, a shareholder, a board chair, office staff, two contractors, an
-//! auditor, some fault-report history in different states, property details and contacts, and
-//! a few documents in the archives. Seeded through the same commands as real use, so every
-//! event is valid. Tests seed it too (twice, for isolation between organisations).
+//! auditor, some fault-report history in different states, request forms with a filed request,
+//! a renovation request, announcements, message threads and a bulk notice, property details and
+//! contacts, and a few documents in the archives. Seeded through the same commands as real use,
+//! so every event is valid. Tests seed it too (twice, for isolation between organisations).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+use talo_domain::bulk_notice::SendBulkNotice;
 use talo_domain::calendar::local_date;
 use talo_domain::document::{AddDocument, DocumentFile};
 use talo_domain::fault_report::{FaultReportCommand as Step, ReportFault};
+use talo_domain::message_thread::{MessageThreadCommand as Thread, StartMessageThread};
 use talo_domain::register::RegisterCommand;
+use talo_events_schema::bulk_notice::NoticeTarget;
 use talo_events_schema::document::{DocumentAudience, DocumentCategory};
 use talo_events_schema::envelope::{Actor, Channel};
 use talo_events_schema::fault_report::{
     FaultCategory, FaultLocation, NoteVisibility, PetsOnPremises, TimeWindow,
 };
+use talo_events_schema::message_thread::{MessageCategory, MessageSide, MessageThreadStatus};
 use talo_events_schema::register::*;
 use uuid::Uuid;
 
@@ -386,6 +391,7 @@ pub async fn seed(
     seed_portal_requests(talo, &demo, now).await?;
     seed_property_register(talo, &demo, start).await?;
     seed_documents(talo, &demo, now).await?;
+    seed_messages(talo, &demo, now).await?;
     Ok(demo)
 }
 
@@ -984,6 +990,174 @@ async fn seed_portal_requests(
                 "water-outage",
             ),
             outage,
+        )
+        .await?;
+    Ok(())
+}
+
+/// A few message threads and a bulk notice: one answered, read and closed; one waiting for the
+/// office; one phoned in and being handled; a water outage notice to building A of the rental
+/// company.
+async fn seed_messages(
+    talo: &Talo,
+    demo: &DemoOrganisation,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let request = |role: &str, at: DateTime<Utc>, channel: Channel| Request {
+        caller: demo.caller(role),
+        channel,
+        occurred_at: at,
+        idempotency_key: None,
+        correlation_id: Uuid::now_v7(),
+    };
+    let start = |role: &'static str, at, channel, command: StartMessageThread| {
+        let r = request(role, at, channel);
+        async move { talo.dispatcher.start_message_thread(&r, command).await }
+    };
+    let step = |role: &'static str, at, channel, id, command| {
+        let r = request(role, at, channel);
+        async move { talo.dispatcher.message_thread_step(&r, id, command).await }
+    };
+    let thread =
+        |apartment: &str, resident: &str, category, subject: &str, body: &str| StartMessageThread {
+            message_thread_id: Uuid::now_v7(),
+            apartment_id: demo.apartments[apartment],
+            category,
+            subject: subject.into(),
+            message_id: Uuid::now_v7(),
+            body: body.into(),
+            resident_id: demo.person(resident),
+            opened_by: MessageSide::Resident,
+        };
+    let message = |body: &str| Thread::PostMessage {
+        message_id: Uuid::now_v7(),
+        body: body.into(),
+        on_behalf_of: None,
+    };
+
+    // 1. A sauna shift question, answered, read both ways and closed.
+    let t = now - Duration::days(6);
+    let sauna = thread(
+        &format!("{RENTAL}/A 4"),
+        "resident",
+        MessageCategory::ParkingAndSauna,
+        "Saunavuoro",
+        "Onko torstain saunavuoro vielä vapaana?",
+    );
+    let id = sauna.message_thread_id;
+    start("resident", t, Channel::Portal, sauna).await?;
+    let later = |hours| t + Duration::hours(hours);
+    let read = Thread::MarkRead {
+        up_to_message_id: None,
+    };
+    step(
+        "customer_service",
+        later(1),
+        Channel::Portal,
+        id,
+        read.clone(),
+    )
+    .await?;
+    step(
+        "customer_service",
+        later(2),
+        Channel::Portal,
+        id,
+        message("Torstain vuoro klo 19 on vapaa, varasimme sen teille."),
+    )
+    .await?;
+    step("resident", later(5), Channel::Portal, id, read).await?;
+    step(
+        "customer_service",
+        later(30),
+        Channel::Portal,
+        id,
+        Thread::SetStatus {
+            status: MessageThreadStatus::Closed,
+        },
+    )
+    .await?;
+
+    // 2. A renovation question, not yet answered: waiting for the office.
+    start(
+        "shareholder",
+        now - Duration::hours(5),
+        Channel::Portal,
+        thread(
+            &format!("{COOPERATIVE}/B 12"),
+            "shareholder",
+            MessageCategory::Renovation,
+            "Kylpyhuoneremontti",
+            "Aion uusia kylpyhuoneen laatoituksen. Mitä minun pitää toimittaa?",
+        ),
+    )
+    .await?;
+
+    // 3. Lost keys, phoned in to customer service, who took it and noted what was done.
+    let t = now - Duration::days(1);
+    let keys = thread(
+        &format!("{RENTAL}/A 5"),
+        "neighbour",
+        MessageCategory::KeysAndAccess,
+        "Kadonneet avaimet",
+        "Soitti: kadotti kotiavaimensa, tarvitsee uuden avaimen.",
+    );
+    let id = keys.message_thread_id;
+    start("customer_service", t, Channel::Phone, keys).await?;
+    step(
+        "customer_service",
+        t + Duration::minutes(5),
+        Channel::Phone,
+        id,
+        Thread::Assign {
+            handler_id: demo.person("customer_service"),
+        },
+    )
+    .await?;
+    step(
+        "customer_service",
+        t + Duration::minutes(6),
+        Channel::Phone,
+        id,
+        Thread::SetStatus {
+            status: MessageThreadStatus::InProgress,
+        },
+    )
+    .await?;
+    step(
+        "customer_service",
+        t + Duration::minutes(10),
+        Channel::Phone,
+        id,
+        Thread::AddNote {
+            note_id: Uuid::now_v7(),
+            text: "Avain tilattu lukkoliikkeestä, henkilöllisyys tarkistettava luovutettaessa."
+                .into(),
+        },
+    )
+    .await?;
+
+    // 4. A water outage in building A of the rental company, to everyone living there.
+    let building_id = talo.with_register(demo.caller("property_manager"), |register| {
+        register
+            .apartments
+            .get(&demo.apartments[&format!("{RENTAL}/A 4")])
+            .map(|a| a.building_id)
+            .ok_or_else(|| ApiError::Internal("demo apartment A 4 missing".into()))
+    })?;
+    talo.dispatcher
+        .send_bulk_notice(
+            &request(
+                "property_manager",
+                now - Duration::hours(20),
+                Channel::Portal,
+            ),
+            SendBulkNotice {
+                bulk_notice_id: Uuid::now_v7(),
+                target: NoticeTarget::Building { building_id },
+                subject: "Vesikatko A-rapussa".into(),
+                body: "A-rapun vesi katkaistaan huomenna klo 9-12 putkitöiden vuoksi.".into(),
+            },
         )
         .await?;
     Ok(())

@@ -13,10 +13,12 @@ use chrono::{DateTime, Utc};
 use talo_domain::Rejection;
 use talo_domain::access::Principal;
 use talo_domain::announcement::{self, Announcement, AnnouncementCommand, PublishAnnouncement};
+use talo_domain::bulk_notice::{self, BulkNotice, SendBulkNotice};
 use talo_domain::calendar::local_date;
 use talo_domain::decision::Decision;
 use talo_domain::document::{self, AddDocument, Document, DocumentCommand, UploadLimits};
 use talo_domain::fault_report::{self, Context, FaultReport, FaultReportCommand, ReportFault};
+use talo_domain::message_thread::{self, MessageThread, MessageThreadCommand, StartMessageThread};
 use talo_domain::register::{Register, RegisterCommand};
 use talo_domain::renovation::{
     self, RENOVATION_PREFIX, Renovation, RenovationCommand, RequestRenovation,
@@ -25,7 +27,7 @@ use talo_domain::request_form::{
     self, FileServiceRequest, FormDefinition, RequestForm, SERVICE_REQUEST_PREFIX, ServiceRequest,
     ServiceRequestCommand,
 };
-use talo_domain::ticket::{FAULT_REPORT_PREFIX, TicketSeries};
+use talo_domain::ticket::{FAULT_REPORT_PREFIX, MESSAGE_THREAD_PREFIX, TicketSeries};
 use talo_events_schema::envelope::{
     Actor, ActorRole, Channel, EventMetadata, NewEvent, Position, RecordedEvent,
 };
@@ -184,6 +186,128 @@ impl Dispatcher {
         .await
     }
 
+    /// Starts a message thread: checks it, issues its `YT` ticket number, records the start
+    /// with its first message.
+    pub async fn start_message_thread(
+        &self,
+        request: &Request,
+        command: StartMessageThread,
+    ) -> Result<Outcome, ApiError> {
+        let stream = streams::message_thread(command.message_thread_id);
+        self.create_numbered(
+            request,
+            &stream,
+            MESSAGE_THREAD_PREFIX,
+            command.message_thread_id,
+            "MessageThreadStarted",
+            |register, principal| {
+                message_thread::check_start(&command, &context(request, register, principal))
+                    .map(|_| ())
+            },
+            |ticket, register, principal| {
+                let decision = message_thread::start(
+                    command.clone(),
+                    ticket,
+                    &context(request, register, principal),
+                )?;
+                Ok(Decided {
+                    property_id: decision.events.first().and_then(property_of),
+                    decision,
+                })
+            },
+        )
+        .await
+    }
+
+    /// Takes a step on an existing message thread: a message, a note, an assignment, a status,
+    /// a read receipt.
+    pub async fn message_thread_step(
+        &self,
+        request: &Request,
+        message_thread_id: Uuid,
+        command: MessageThreadCommand,
+    ) -> Result<Outcome, ApiError> {
+        let stream = streams::message_thread(message_thread_id);
+        self.act_on(
+            request,
+            &stream,
+            command.event_type(),
+            |history, register, principal| {
+                let decoded = decode_all(history)?;
+                let state = MessageThread::fold(decoded.iter().map(|(e, at)| (e, *at)))
+                    .ok_or_else(|| ApiError::Rejected(message_thread::not_visible()))?;
+                let decision = message_thread::decide(
+                    &state,
+                    command.clone(),
+                    &context(request, register, principal),
+                )?;
+                Ok(Decided {
+                    decision,
+                    property_id: Some(state.property_id),
+                })
+            },
+        )
+        .await
+    }
+
+    /// Sends a bulk notice to the current occupants of its target. The notice's id comes from
+    /// the idempotency key, so a retry finds the notice its first try sent.
+    pub async fn send_bulk_notice(
+        &self,
+        request: &Request,
+        command: SendBulkNotice,
+    ) -> Result<Outcome, ApiError> {
+        let stream = streams::bulk_notice(command.bulk_notice_id);
+        self.act_on(
+            request,
+            &stream,
+            "BulkNoticeSent",
+            |history, register, principal| {
+                if !history.is_empty() {
+                    return Err(ApiError::Conflict {
+                        rule: "idempotency.key_reused",
+                        message: "idempotencyKey: this key names a notice sent by another request"
+                            .into(),
+                    });
+                }
+                let decision =
+                    bulk_notice::send(command.clone(), &context(request, register, principal))?;
+                Ok(Decided {
+                    property_id: decision.events.first().and_then(property_of),
+                    decision,
+                })
+            },
+        )
+        .await
+    }
+
+    /// A recipient marks a bulk notice read.
+    pub async fn mark_bulk_notice_read(
+        &self,
+        request: &Request,
+        bulk_notice_id: Uuid,
+    ) -> Result<Outcome, ApiError> {
+        let stream = streams::bulk_notice(bulk_notice_id);
+        self.act_on(
+            request,
+            &stream,
+            "BulkNoticeRead",
+            |history, register, principal| {
+                let decoded = decode_all(history)?;
+                let readers = history.iter().map(|e| e.metadata.actor.person_id);
+                let state = BulkNotice::fold(decoded.iter().map(|(e, _)| e).zip(readers))
+                    .ok_or_else(|| ApiError::Rejected(bulk_notice::not_visible()))?;
+                let decision =
+                    bulk_notice::mark_read(&state, &context(request, register, principal))?;
+                Ok(Decided {
+                    decision,
+                    property_id: Some(state.property_id),
+                })
+            },
+        )
+        .await
+    }
+
     /// Creates a new stream whose first event carries a ticket number (`YT-2026-000042`):
     /// `check` runs before a number is issued, so a request refused by a rule uses none;
     /// `create` makes the events with the number. The stream's id should come from the
@@ -282,7 +406,8 @@ impl Dispatcher {
                     decide(&history, register, principal)
                 })?;
                 if decided.decision.events.is_empty() {
-                    // Nothing new to record (a second read, say): answer with where things stand.
+                    // Nothing new to record (a second read, say): nothing is appended, and the
+                    // answer points at the stream as it stands.
                     let position = match history.last() {
                         Some(last) => last.position,
                         None => self.store.head().await?,
@@ -290,7 +415,7 @@ impl Dispatcher {
                     return Ok(Outcome {
                         stream: stream.to_owned(),
                         position,
-                        replayed: true,
+                        replayed: false,
                     });
                 }
                 let events = envelope(
@@ -940,10 +1065,12 @@ fn earlier_outcome(
     expected_type: &str,
     history: &[RecordedEvent],
 ) -> Result<Outcome, ApiError> {
-    match history.iter().find(|e| same_request(request, e)) {
+    let mut earlier = history.iter().filter(|e| same_request(request, e));
+    match earlier.next() {
         Some(e) if e.event_type == expected_type => Ok(Outcome {
             stream: e.stream.clone(),
-            position: e.position,
+            // The last event of that request, as its first answer said.
+            position: earlier.next_back().map_or(e.position, |last| last.position),
             replayed: true,
         }),
         Some(e) => Err(ApiError::Conflict {
@@ -1017,6 +1144,7 @@ fn step_event_type(command: &FaultReportCommand) -> &'static str {
     }
 }
 
+/// The property an event that creates or changes something of a property names.
 fn property_of(event: &DomainEvent) -> Option<Uuid> {
     match event {
         DomainEvent::PropertyRegistered(e) => Some(e.property_id),
@@ -1029,6 +1157,8 @@ fn property_of(event: &DomainEvent) -> Option<Uuid> {
         DomainEvent::PropertyDetailsRecorded(e) => Some(e.property_id),
         DomainEvent::PropertyContactSet(e) => Some(e.property_id),
         DomainEvent::PropertyContactRemoved(e) => Some(e.property_id),
+        DomainEvent::MessageThreadStarted(e) => Some(e.property_id),
+        DomainEvent::BulkNoticeSent(e) => Some(e.property_id),
         _ => None,
     }
 }

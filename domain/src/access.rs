@@ -2,9 +2,11 @@
 //! register. Every permission rule asks a [`Principal`]; the token only says who the person is.
 
 use chrono::NaiveDate;
-use talo_events_schema::envelope::ActorRole;
+use talo_events_schema::envelope::{ActorRole, Channel};
 use talo_events_schema::register::{BoardRole, ContractKind, StaffRole, StaffScope};
 use uuid::Uuid;
+
+use crate::rejection::Rejection;
 
 /// An apartment the person holds an active contract on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +73,21 @@ impl Principal {
             .map(Home::role)
     }
 
+    /// The role under which the person sees an apartment's records from `day` on: as an
+    /// occupant whose contract began on or before that day (a new tenant does not see the
+    /// previous tenant's affairs), or as any current occupant if `named` (the record is theirs).
+    pub fn occupant_role_since(
+        &self,
+        apartment_id: Uuid,
+        day: NaiveDate,
+        named: bool,
+    ) -> Option<ActorRole> {
+        self.homes
+            .iter()
+            .find(|h| h.apartment_id == apartment_id && (named || h.since <= day))
+            .map(Home::role)
+    }
+
     /// The role under which the person may act as an occupant somewhere in the property.
     pub fn occupant_role_in(&self, property_id: Uuid) -> Option<ActorRole> {
         self.homes
@@ -113,6 +130,17 @@ impl Principal {
         self.staff.iter().any(|g| g.role == StaffRole::Auditor)
     }
 
+    /// Refuses a person whose only standing is auditor: auditors read and change nothing.
+    pub fn refuse_auditor(&self) -> Result<(), Rejection> {
+        let only_auditor = self.is_auditor()
+            && self.homes.is_empty()
+            && self.staff.iter().all(|g| g.role == StaffRole::Auditor);
+        if only_auditor {
+            return Err(auditor_read_only());
+        }
+        Ok(())
+    }
+
     /// Contractor companies the person works for.
     pub fn contractor_companies(&self) -> impl Iterator<Item = Uuid> + '_ {
         self.staff
@@ -145,6 +173,20 @@ impl Principal {
         }
         unique
     }
+}
+
+/// The refusal of anything an auditor tries to change.
+pub fn auditor_read_only() -> Rejection {
+    Rejection::forbidden(
+        "auditor.read_only",
+        "auditors read the history and change nothing",
+    )
+}
+
+/// Whether a contact the office records on a resident's behalf came through a channel that
+/// says how the resident got in touch: phone, email or a visit to the office.
+pub fn is_on_behalf_channel(channel: Channel) -> bool {
+    matches!(channel, Channel::Phone | Channel::Email | Channel::Office)
 }
 
 pub fn staff_actor_role(role: StaffRole) -> ActorRole {
@@ -222,12 +264,10 @@ pub fn case_viewer(principal: &Principal, report: &CaseAccess) -> Option<Viewer>
     }
     let is_reporter = report.reporter_id == principal.person_id;
     let occupant_role = match report.apartment_id {
-        // A new tenant does not see the previous tenant's reports.
-        Some(apartment) => principal
-            .homes
-            .iter()
-            .find(|h| h.apartment_id == apartment && (is_reporter || h.since <= report.reported_on))
-            .map(Home::role),
+        // A new tenant does not see the previous tenant's cases.
+        Some(apartment) => {
+            principal.occupant_role_since(apartment, report.reported_on, is_reporter)
+        }
         None if is_reporter => principal.occupant_role_in(report.property_id),
         None => None,
     };

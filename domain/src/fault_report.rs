@@ -10,10 +10,9 @@ use talo_events_schema::fault_report::*;
 use talo_events_schema::ticket::TicketNumberIssued;
 use uuid::Uuid;
 
-use crate::access::{CaseAccess, Principal};
+use crate::access::{CaseAccess, auditor_read_only, is_on_behalf_channel};
 use crate::calendar::local_date;
-pub use crate::decision::Decision;
-use crate::register::Register;
+pub use crate::decision::{Context, Decision};
 use crate::rejection::{Rejection, require_text};
 
 pub const MAX_DESCRIPTION: usize = 4000;
@@ -189,19 +188,10 @@ pub enum FaultReportCommand {
     },
 }
 
-/// Everything a decision may look at besides the report itself.
-#[derive(Debug, Clone, Copy)]
-pub struct Context<'a> {
-    pub principal: &'a Principal,
-    pub register: &'a Register,
-    pub occurred_at: DateTime<Utc>,
-    pub channel: Channel,
-}
-
 /// Checks a new report and names the role the actor files it in. Call before issuing a ticket
 /// number, so a refused report does not use one up.
 pub fn check_report(command: &ReportFault, ctx: &Context<'_>) -> Result<ActorRole, Rejection> {
-    refuse_auditor(ctx.principal)?;
+    ctx.principal.refuse_auditor()?;
     let property = ctx
         .register
         .properties
@@ -311,10 +301,7 @@ pub fn check_report(command: &ReportFault, ctx: &Context<'_>) -> Result<ActorRol
                 "only the office may file a report on someone else's behalf",
             )
         })?;
-    if !matches!(
-        ctx.channel,
-        Channel::Phone | Channel::Email | Channel::Office
-    ) {
+    if !is_on_behalf_channel(ctx.channel) {
         return Err(Rejection::invalid(
             "channel",
             "fault_report.on_behalf_channel",
@@ -364,7 +351,7 @@ pub fn decide(
 ) -> Result<Decision, Rejection> {
     use FaultReportCommand as C;
     use FaultStatus as S;
-    refuse_auditor(ctx.principal)?;
+    ctx.principal.refuse_auditor()?;
     let access = FaultReportAccess::from(report);
     let viewer = viewer(ctx.principal, &access).ok_or_else(not_visible)?;
     match viewer {
@@ -605,26 +592,6 @@ fn status_word(status: FaultStatus) -> &'static str {
     }
 }
 
-fn refuse_auditor(principal: &Principal) -> Result<(), Rejection> {
-    let only_auditor = principal.is_auditor()
-        && principal.homes.is_empty()
-        && principal
-            .staff
-            .iter()
-            .all(|g| g.role == talo_events_schema::register::StaffRole::Auditor);
-    if only_auditor {
-        return Err(auditor_read_only());
-    }
-    Ok(())
-}
-
-fn auditor_read_only() -> Rejection {
-    Rejection::forbidden(
-        "auditor.read_only",
-        "auditors read the history and change nothing",
-    )
-}
-
 fn office_only(viewer: Viewer, what: &str) -> Result<(), Rejection> {
     match viewer {
         Viewer::Office(_) => Ok(()),
@@ -652,11 +619,7 @@ fn resident_or_office_on_behalf(
 ) -> Result<(), Rejection> {
     match viewer {
         Viewer::Occupant(_) => Ok(()),
-        Viewer::Office(_)
-            if matches!(channel, Channel::Phone | Channel::Email | Channel::Office) =>
-        {
-            Ok(())
-        }
+        Viewer::Office(_) if is_on_behalf_channel(channel) => Ok(()),
         Viewer::Office(_) => Err(Rejection::invalid(
             "channel",
             "fault_report.on_behalf_channel",

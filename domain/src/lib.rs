@@ -7,10 +7,12 @@
 
 pub mod access;
 pub mod announcement;
+pub mod bulk_notice;
 pub mod calendar;
 pub mod decision;
 pub mod document;
 pub mod fault_report;
+pub mod message_thread;
 pub mod register;
 pub mod rejection;
 pub mod renovation;

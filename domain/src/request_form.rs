@@ -18,8 +18,7 @@ use uuid::Uuid;
 
 use crate::access::{CaseAccess, Principal, Viewer, case_viewer};
 use crate::calendar::local_date;
-use crate::decision::Decision;
-use crate::register::Register;
+pub use crate::decision::{Context, Decision};
 use crate::rejection::{Rejection, require_text};
 
 /// The service request ticket series (palvelupyyntö).
@@ -440,15 +439,6 @@ pub struct FileServiceRequest {
     /// The resident it is for: the actor, or the person the office is helping.
     pub requester_id: Uuid,
     pub answers: Vec<Answer>,
-}
-
-/// Everything a decision may look at besides the request itself.
-#[derive(Debug, Clone, Copy)]
-pub struct Context<'a> {
-    pub principal: &'a Principal,
-    pub register: &'a Register,
-    pub occurred_at: DateTime<Utc>,
-    pub channel: Channel,
 }
 
 /// Checks a filing before a ticket number is issued; returns the role the actor files in.

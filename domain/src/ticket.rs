@@ -12,6 +12,9 @@ use crate::calendar::local_date;
 /// The fault report series.
 pub const FAULT_REPORT_PREFIX: &str = "VK";
 
+/// The message thread series (yhteydenotot).
+pub const MESSAGE_THREAD_PREFIX: &str = "YT";
+
 /// The state of one series: the last number issued, and in which year.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TicketSeries {

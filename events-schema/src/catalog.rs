@@ -8,8 +8,10 @@ use schemars::Schema;
 use serde_json::Value;
 
 use crate::announcement::*;
+use crate::bulk_notice::*;
 use crate::document::*;
 use crate::fault_report::*;
+use crate::message_thread::*;
 use crate::register::*;
 use crate::renovation::*;
 use crate::request_form::*;
@@ -163,6 +165,15 @@ catalog! {
     DocumentVersionAdded = 1,
     DocumentAudienceChanged = 1,
     DocumentWithdrawn = 1,
+    // Messages and bulk notices
+    MessageThreadStarted = 1,
+    MessagePosted = 1,
+    MessageThreadNoteAdded = 1,
+    MessageThreadAssigned = 1,
+    MessageThreadStatusChanged = 1,
+    MessageThreadRead = 1,
+    BulkNoticeSent = 1,
+    BulkNoticeRead = 1,
 }
 
 /// The current schema version of an event type, if the type is known.

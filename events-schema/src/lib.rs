@@ -5,10 +5,12 @@
 //! change to this crate and shows in review (and in the committed schemas under `schemas/`).
 
 pub mod announcement;
+pub mod bulk_notice;
 pub mod catalog;
 pub mod document;
 pub mod envelope;
 pub mod fault_report;
+pub mod message_thread;
 pub mod register;
 pub mod renovation;
 pub mod request_form;

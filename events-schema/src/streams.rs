@@ -12,6 +12,14 @@ pub fn fault_report(fault_report_id: Uuid) -> String {
     format!("fault-report-{fault_report_id}")
 }
 
+pub fn message_thread(message_thread_id: Uuid) -> String {
+    format!("message-thread-{message_thread_id}")
+}
+
+pub fn bulk_notice(bulk_notice_id: Uuid) -> String {
+    format!("bulk-notice-{bulk_notice_id}")
+}
+
 /// One series of ticket numbers (`VK`, `YT`, ...) of one organisation.
 pub fn tickets(prefix: &str, organisation_id: Uuid) -> String {
     format!("tickets-{prefix}-{organisation_id}")

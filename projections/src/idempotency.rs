@@ -17,6 +17,7 @@ pub struct KeyUse {
     /// The type of the first event the request wrote: a key reused for another kind of
     /// request is refused.
     pub event_type: String,
+    /// The position of the last event the request wrote, so a retry waits for all of them.
     pub position: Position,
 }
 
@@ -39,11 +40,19 @@ impl Projection for IdempotencyView {
             event.metadata.actor.person_id,
             key,
         );
-        self.uses.entry(key).or_insert_with(|| KeyUse {
-            stream: event.stream.clone(),
-            event_type: event.event_type.clone(),
-            position: event.position,
-        });
+        self.uses
+            .entry(key)
+            .and_modify(|used| {
+                // Later events of the same request: its answer points at the last of them.
+                if used.stream == event.stream {
+                    used.position = event.position;
+                }
+            })
+            .or_insert_with(|| KeyUse {
+                stream: event.stream.clone(),
+                event_type: event.event_type.clone(),
+                position: event.position,
+            });
     }
 }
 

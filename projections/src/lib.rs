@@ -7,10 +7,12 @@
 //! time-dependent ("overdue") is computed at query time with `now` passed in.
 
 pub mod announcements;
+pub mod bulk_notices;
 pub mod documents;
 pub mod engine;
 pub mod fault_reports;
 pub mod idempotency;
+pub mod message_threads;
 pub mod read_models;
 pub mod register;
 pub mod renovations;

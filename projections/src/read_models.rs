@@ -13,10 +13,12 @@ use talo_events_schema::envelope::Position;
 use talo_store::EventStore;
 
 use crate::announcements::AnnouncementsView;
+use crate::bulk_notices::BulkNoticesView;
 use crate::documents::DocumentsView;
 use crate::engine::{Lagging, Projection, ProjectionStatus, Running, SnapshotPolicy};
 use crate::fault_reports::FaultReportsView;
 use crate::idempotency::IdempotencyView;
+use crate::message_threads::MessageThreadsView;
 use crate::register::RegisterView;
 use crate::renovations::RenovationsView;
 use crate::service_requests::ServiceRequestsView;
@@ -71,6 +73,8 @@ pub struct ReadModels {
     pub renovations: Arc<Running<RenovationsView>>,
     pub announcements: Arc<Running<AnnouncementsView>>,
     pub documents: Arc<Running<DocumentsView>>,
+    pub message_threads: Arc<Running<MessageThreadsView>>,
+    pub bulk_notices: Arc<Running<BulkNoticesView>>,
     all: Vec<Arc<dyn Runner>>,
 }
 
@@ -91,6 +95,8 @@ impl ReadModels {
         let renovations = start(&store, options, &mut all).await;
         let announcements = start(&store, options, &mut all).await;
         let documents = start(&store, options, &mut all).await;
+        let message_threads = start(&store, options, &mut all).await;
+        let bulk_notices = start(&store, options, &mut all).await;
         Ok(ReadModels {
             register,
             fault_reports,
@@ -99,6 +105,8 @@ impl ReadModels {
             renovations,
             announcements,
             documents,
+            message_threads,
+            bulk_notices,
             all,
         })
     }

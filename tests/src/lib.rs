@@ -101,6 +101,59 @@ impl TestServer {
             .expect("register command");
     }
 
+    /// A new person moves into `apartment` of the first organisation on a lease from today;
+    /// returns their person id.
+    pub async fn move_in(&self, apartment: Uuid) -> Uuid {
+        use talo_domain::register::RegisterCommand;
+        use talo_events_schema::register::*;
+        let person_id = Uuid::now_v7();
+        self.register(RegisterCommand::RegisterPerson(PersonRegistered {
+            person_id,
+            name: "Uusi Asukas".into(),
+            email: None,
+            phone: None,
+        }))
+        .await;
+        self.register(RegisterCommand::SignContract(ContractSigned {
+            contract_id: Uuid::now_v7(),
+            apartment_id: apartment,
+            person_id,
+            kind: ContractKind::Lease,
+            starts_on: self.today(),
+            ends_on: None,
+        }))
+        .await;
+        person_id
+    }
+
+    /// Every contract of `person` in the first organisation ends today: they move out.
+    pub async fn move_out(&self, person: Uuid) {
+        let contracts: Vec<Uuid> = {
+            let view = self.talo.read_models.register.read();
+            let register = view.organisation(self.org().organisation_id).unwrap();
+            register
+                .contracts
+                .values()
+                .filter(|c| c.person_id == person)
+                .map(|c| c.contract_id)
+                .collect()
+        };
+        for contract_id in contracts {
+            self.register(talo_domain::register::RegisterCommand::EndContract(
+                talo_events_schema::register::ContractEnded {
+                    contract_id,
+                    ends_on: self.today(),
+                },
+            ))
+            .await;
+        }
+    }
+
+    /// Today at the properties, by the test's clock.
+    pub fn today(&self) -> chrono::NaiveDate {
+        talo_domain::calendar::local_date(self.clock.now_utc())
+    }
+
     /// A token for any person of the first organisation.
     pub fn token_for(&self, person_id: Uuid) -> String {
         let caller = talo_api::auth::Caller {
@@ -337,6 +390,14 @@ pub mod ops {
     }
 }
 
+/// `base` with the fields of `extra` added (an input with a test's own fields).
+pub fn merged(mut base: Value, extra: Value) -> Value {
+    if let (Some(base), Value::Object(extra)) = (base.as_object_mut(), extra) {
+        base.extend(extra);
+    }
+    base
+}
+
 /// A unique idempotency key.
 pub fn key() -> String {
     Uuid::now_v7().to_string()
@@ -367,10 +428,10 @@ pub async fn step(
     id: &str,
     fields: Value,
 ) -> Gql {
-    let mut input = json!({ "idempotencyKey": key(), "faultReportId": id });
-    if let (Some(input), Value::Object(extra)) = (input.as_object_mut(), fields) {
-        input.extend(extra);
-    }
+    let input = merged(
+        json!({ "idempotencyKey": key(), "faultReportId": id }),
+        fields,
+    );
     server
         .as_role(
             role,

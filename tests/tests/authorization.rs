@@ -390,63 +390,17 @@ async fn two_organisations_in_one_store_never_see_each_others_people_reports_or_
     assert_eq!(ours.data()["faultReport"]["ticket"], "VK-2026-000005");
 }
 
-async fn move_in(server: &TestServer, apartment: Uuid) -> Uuid {
-    use talo_domain::register::RegisterCommand;
-    use talo_events_schema::register::*;
-    let person_id = Uuid::now_v7();
-    server
-        .register(RegisterCommand::RegisterPerson(PersonRegistered {
-            person_id,
-            name: "Uusi Asukas".into(),
-            email: None,
-            phone: None,
-        }))
-        .await;
-    let today = talo_domain::calendar::local_date(server.clock.now_utc());
-    server
-        .register(RegisterCommand::SignContract(ContractSigned {
-            contract_id: Uuid::now_v7(),
-            apartment_id: apartment,
-            person_id,
-            kind: ContractKind::Lease,
-            starts_on: today,
-            ends_on: None,
-        }))
-        .await;
-    person_id
-}
-
 #[tokio::test]
 async fn a_new_tenant_sees_none_of_the_previous_tenants_reports_and_the_old_one_only_reads() {
-    use talo_domain::register::RegisterCommand;
     let server = TestServer::start().await;
     let id = report_as_resident(&server).await;
     acknowledge_and_assign(&server, &id).await;
     start_and_resolve(&server, &id).await;
 
     // The resident moves out; someone new moves in a day later.
-    let resident = server.org().person("resident");
-    let contract = {
-        let view = server.talo.read_models.register.read();
-        let register = view.organisation(server.org().organisation_id).unwrap();
-        register
-            .contracts
-            .values()
-            .find(|c| c.person_id == resident)
-            .unwrap()
-            .contract_id
-    };
-    let today = talo_domain::calendar::local_date(server.clock.now_utc());
-    server
-        .register(RegisterCommand::EndContract(
-            talo_events_schema::register::ContractEnded {
-                contract_id: contract,
-                ends_on: today,
-            },
-        ))
-        .await;
+    server.move_out(server.org().person("resident")).await;
     server.clock.advance(Duration::days(1));
-    let newcomer = move_in(&server, server.apartment(demo::RENTAL, "A 4")).await;
+    let newcomer = server.move_in(server.apartment(demo::RENTAL, "A 4")).await;
 
     let theirs = server
         .gql(
@@ -495,7 +449,7 @@ async fn a_new_tenant_sees_none_of_the_previous_tenants_reports_and_the_old_one_
 #[tokio::test]
 async fn a_co_occupant_sees_the_report_but_not_the_reporters_contact_details() {
     let server = TestServer::start().await;
-    let flatmate = move_in(&server, server.apartment(demo::RENTAL, "A 4")).await;
+    let flatmate = server.move_in(server.apartment(demo::RENTAL, "A 4")).await;
     let apartment = server.apartment(demo::RENTAL, "A 4");
     let filed = server
         .as_role("resident", ops::REPORT, json!({ "input": { "idempotencyKey": key(), "apartmentId": apartment, "category": "OTHER", "description": "x", "contactPhone": "+358 40 111 2222", "pets": { "present": true, "details": "koira" } } }))

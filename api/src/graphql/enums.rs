@@ -233,3 +233,65 @@ pub enum ContactKindGql {
     BoardChair,
     Other,
 }
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(
+    name = "MessageCategory",
+    remote = "talo_events_schema::message_thread::MessageCategory"
+)]
+pub enum MessageCategoryGql {
+    General,
+    Billing,
+    KeysAndAccess,
+    ParkingAndSauna,
+    Moving,
+    Renovation,
+    Complaint,
+    Other,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(
+    name = "MessageThreadStatus",
+    remote = "talo_events_schema::message_thread::MessageThreadStatus"
+)]
+pub enum MessageThreadStatusGql {
+    New,
+    InProgress,
+    WaitingForResident,
+    Closed,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(
+    name = "MessageSide",
+    remote = "talo_events_schema::message_thread::MessageSide"
+)]
+pub enum MessageSideGql {
+    Resident,
+    Staff,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(
+    name = "StatusChangeCause",
+    remote = "talo_events_schema::message_thread::StatusChangeCause"
+)]
+pub enum StatusChangeCauseGql {
+    Staff,
+    ResidentMessage,
+    StaffMessage,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+#[graphql(
+    name = "MessageThreadQueueOrder",
+    remote = "talo_projections::message_threads::ThreadQueueOrder"
+)]
+pub enum MessageThreadQueueOrderGql {
+    /// Oldest thread first.
+    #[default]
+    Age,
+    /// Longest waiting for our answer first; threads not waiting for us after them.
+    WaitingForUs,
+}

@@ -7,6 +7,7 @@ pub mod documents;
 pub mod enums;
 pub mod fault_reports;
 pub mod me;
+pub mod messages;
 pub mod pagination;
 pub mod property_register;
 pub mod renovations;
@@ -23,6 +24,7 @@ use crate::talo::Talo;
 pub struct Query(
     me::MeQuery,
     fault_reports::FaultReportQuery,
+    messages::MessageQuery,
     audit::AuditQuery,
     service_requests::ServiceRequestQuery,
     renovations::RenovationQuery,
@@ -39,6 +41,7 @@ pub struct Mutation(
     announcements::AnnouncementMutation,
     documents::DocumentMutation,
     property_register::PropertyRegisterMutation,
+    messages::MessageMutation,
 );
 
 pub type TaloSchema = Schema<Query, Mutation, EmptySubscription>;
