@@ -568,12 +568,8 @@ impl Dispatcher {
             command.request_id,
             "ServiceRequestFiled",
             |register, principal| {
-                request_form::check_filing(
-                    &form,
-                    &command,
-                    &form_context(request, register, principal),
-                )
-                .map(|_| ())
+                request_form::check_filing(&form, &command, &context(request, register, principal))
+                    .map(|_| ())
             },
             |ticket, register, principal| {
                 let property_id = register
@@ -584,7 +580,7 @@ impl Dispatcher {
                     &form,
                     command.clone(),
                     ticket,
-                    &form_context(request, register, principal),
+                    &context(request, register, principal),
                 )?;
                 Ok(Decided {
                     decision,
@@ -619,7 +615,7 @@ impl Dispatcher {
                 let decision = request_form::decide(
                     &state,
                     command.clone(),
-                    &form_context(request, register, principal),
+                    &context(request, register, principal),
                 )?;
                 Ok(Decided {
                     decision,
@@ -1084,19 +1080,6 @@ fn earlier_outcome(
             rule: "idempotency.key_reused",
             message: "idempotencyKey: this key names a record made by another request".into(),
         }),
-    }
-}
-
-fn form_context<'a>(
-    request: &Request,
-    register: &'a Register,
-    principal: &'a Principal,
-) -> request_form::Context<'a> {
-    request_form::Context {
-        principal,
-        register,
-        occurred_at: request.occurred_at,
-        channel: request.channel,
     }
 }
 

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use chrono::{Duration, Utc};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use talo_api::auth::{Caller, TokenKeys};
 use talo_api::demo::{self, DemoOrganisation};
 use talo_api::{Config, Talo, app};
@@ -28,19 +28,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve GraphQL (and GraphiQL) on the embedded event store.
-    Serve {
-        /// Data directory: event store, read-model snapshots, development secret.
-        #[arg(long, env = "TALO_DATA", default_value = "./data")]
-        data: PathBuf,
-        #[arg(long, env = "TALO_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
-        /// On an empty store, seed the demo organisation; print a token for each role.
-        #[arg(long, env = "TALO_DEMO")]
-        demo: bool,
-        /// HS256 secret for tokens; without it a development secret is kept in the data directory.
-        #[arg(long, env = "TALO_JWT_SECRET", hide_env_values = true)]
-        jwt_secret: Option<String>,
-    },
+    Serve(ServeArgs),
     /// Mint a development token for a person.
     Token {
         #[arg(long, env = "TALO_DATA", default_value = "./data")]
@@ -56,6 +44,27 @@ enum Command {
     },
 }
 
+#[derive(Args)]
+struct ServeArgs {
+    /// Data directory: event store, read-model snapshots, documents, development secret.
+    #[arg(long, env = "TALO_DATA", default_value = "./data")]
+    data: PathBuf,
+    #[arg(long, env = "TALO_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// On an empty store, seed the demo organisation; print a token for each role.
+    #[arg(long, env = "TALO_DEMO")]
+    demo: bool,
+    /// HS256 secret for tokens; without it a development secret is kept in the data directory.
+    #[arg(long, env = "TALO_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
+    /// Largest document upload, in bytes.
+    #[arg(long, env = "TALO_MAX_DOCUMENT_BYTES")]
+    max_document_bytes: Option<usize>,
+    /// Content types accepted for documents, comma-separated (replaces the defaults).
+    #[arg(long, env = "TALO_DOCUMENT_TYPES", value_delimiter = ',')]
+    document_types: Vec<String>,
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -66,12 +75,7 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command {
-        Command::Serve {
-            data,
-            listen,
-            demo,
-            jwt_secret,
-        } => serve(data, listen, demo, jwt_secret).await,
+        Command::Serve(args) => serve(args).await,
         Command::Token {
             data,
             person,
@@ -97,14 +101,23 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn serve(
-    data: PathBuf,
-    listen: SocketAddr,
-    with_demo: bool,
-    jwt_secret: Option<String>,
-) -> anyhow::Result<()> {
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let ServeArgs {
+        data,
+        listen,
+        demo: with_demo,
+        jwt_secret,
+        max_document_bytes,
+        document_types,
+    } = args;
     let mut config = Config::new(&data);
     config.jwt_secret = jwt_secret;
+    if let Some(max) = max_document_bytes {
+        config.limits.max_document_bytes = max;
+    }
+    if !document_types.is_empty() {
+        config.limits.allowed_document_types = document_types;
+    }
     let talo = Talo::open(config).await.context("starting Talo")?;
     if with_demo {
         let demo = demo_organisation(&talo, &data).await?;

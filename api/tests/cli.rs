@@ -172,3 +172,23 @@ fn demo_refuses_a_data_directory_with_other_history() {
         "{stderr}"
     );
 }
+
+#[test]
+fn serve_refuses_a_malformed_document_size_naming_the_flag() {
+    let data = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_talo"))
+        .args([
+            "serve",
+            "--data",
+            data.path().to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--max-document-bytes",
+            "lots",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--max-document-bytes"), "{stderr}");
+}
