@@ -11,6 +11,7 @@ use crate::announcement::*;
 use crate::bulk_notice::*;
 use crate::document::*;
 use crate::fault_report::*;
+use crate::ledger::*;
 use crate::message_thread::*;
 use crate::register::*;
 use crate::renovation::*;
@@ -174,6 +175,9 @@ catalog! {
     MessageThreadRead = 1,
     BulkNoticeSent = 1,
     BulkNoticeRead = 1,
+    // Ledger: charge lines (invoices and payments follow)
+    ChargeLineAdded = 1,
+    ChargeLineEnded = 1,
 }
 
 /// The current schema version of an event type, if the type is known.

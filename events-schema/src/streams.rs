@@ -45,3 +45,8 @@ pub fn announcement(announcement_id: Uuid) -> String {
 pub fn document(document_id: Uuid) -> String {
     format!("document-{document_id}")
 }
+
+/// The ledger of one contract: its charge lines, invoices and payments.
+pub fn ledger(contract_id: Uuid) -> String {
+    format!("ledger-{contract_id}")
+}
