@@ -33,7 +33,7 @@ use crate::talo::Talo;
 use talo_domain::announcement::PublishAnnouncement;
 
 /// The roles that get a demo token, in the order they are printed.
-pub const ROLES: [&str; 10] = [
+pub const ROLES: [&str; 11] = [
     "resident",
     "neighbour",
     "shareholder",
@@ -44,6 +44,7 @@ pub const ROLES: [&str; 10] = [
     "contractor",
     "other_contractor",
     "auditor",
+    "applicant",
 ];
 
 /// The ids a walkthrough or a test needs.
@@ -244,6 +245,7 @@ pub async fn seed(
         ("contractor", "Heikki Huoltomies"),
         ("other_contractor", "Pirjo Putkimies"),
         ("auditor", "Tilda Tarkastaja"),
+        ("applicant", "Hilla Hakija"),
     ];
     for (role, person_name) in named {
         let person_id = Uuid::now_v7();
@@ -392,6 +394,7 @@ pub async fn seed(
     seed_property_register(talo, &demo, start).await?;
     seed_documents(talo, &demo, now).await?;
     seed_messages(talo, &demo, now).await?;
+    seed_housing(talo, &demo, now).await?;
     Ok(demo)
 }
 
@@ -1159,6 +1162,33 @@ async fn seed_messages(
                 body: "A-rapun vesi katkaistaan huomenna klo 9-12 putkitöiden vuoksi.".into(),
             },
         )
+        .await?;
+    Ok(())
+}
+
+/// The applicant's rental housing application, waiting for an offer.
+async fn seed_housing(
+    talo: &Talo,
+    demo: &DemoOrganisation,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    use talo_domain::housing::FileApplication;
+    let request = demo_request(
+        demo,
+        "applicant",
+        now - Duration::days(10),
+        "housing-application",
+    );
+    let command = FileApplication {
+        application_id: request.new_entity_id("housing-application"),
+        household_size: 2,
+        desired_areas: vec!["Herttoniemi".into(), "Kulosaari".into()],
+        apartment_types: vec!["2h+k".into()],
+        max_rent_cents: 95_000,
+        move_in_from: local_date(now + Duration::days(30)),
+    };
+    talo.dispatcher
+        .file_housing_application(&request, command)
         .await?;
     Ok(())
 }

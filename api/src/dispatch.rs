@@ -18,6 +18,10 @@ use talo_domain::calendar::local_date;
 use talo_domain::decision::Decision;
 use talo_domain::document::{self, AddDocument, Document, DocumentCommand, UploadLimits};
 use talo_domain::fault_report::{self, Context, FaultReport, FaultReportCommand, ReportFault};
+use talo_domain::housing::{
+    self, ApplicationCommand, FileApplication, HousingApplication, HousingOffer, MakeOffer,
+    OfferCommand,
+};
 use talo_domain::message_thread::{self, MessageThread, MessageThreadCommand, StartMessageThread};
 use talo_domain::register::{Register, RegisterCommand};
 use talo_domain::renovation::{
@@ -873,6 +877,195 @@ impl Dispatcher {
         self.with_register(request, |register, principal| {
             decide(&history, register, principal).map(|_| ())
         })
+    }
+
+    /// An applicant files a rental housing application for themselves.
+    pub async fn file_housing_application(
+        &self,
+        request: &Request,
+        command: FileApplication,
+    ) -> Result<Outcome, ApiError> {
+        let stream = streams::housing_application(command.application_id);
+        self.act_on(
+            request,
+            &stream,
+            "HousingApplicationFiled",
+            |history, _register, principal| {
+                if !history.is_empty() {
+                    return Err(ApiError::Conflict {
+                        rule: "idempotency.key_reused",
+                        message:
+                            "idempotencyKey: this key names an application made by another request"
+                                .into(),
+                    });
+                }
+                Ok(Decided {
+                    decision: housing::file_application(
+                        command.clone(),
+                        principal,
+                        request.occurred_at,
+                    )?,
+                    property_id: None,
+                })
+            },
+        )
+        .await
+    }
+
+    pub async fn housing_application_step(
+        &self,
+        request: &Request,
+        application_id: Uuid,
+        command: ApplicationCommand,
+    ) -> Result<Outcome, ApiError> {
+        let expected = match command {
+            ApplicationCommand::Renew => "HousingApplicationRenewed",
+            ApplicationCommand::Withdraw { .. } => "HousingApplicationWithdrawn",
+        };
+        self.act_on(
+            request,
+            &streams::housing_application(application_id),
+            expected,
+            |history, _register, principal| {
+                let decoded = decode_all(history)?;
+                let state = HousingApplication::fold(decoded.iter().map(|(e, _)| e))
+                    .ok_or_else(|| ApiError::Rejected(housing::application_not_visible()))?;
+                Ok(Decided {
+                    decision: housing::decide_application(
+                        &state,
+                        command.clone(),
+                        principal,
+                        request.occurred_at,
+                    )?,
+                    property_id: None,
+                })
+            },
+        )
+        .await
+    }
+
+    /// The office offers a vacant apartment to an application.
+    pub async fn make_housing_offer(
+        &self,
+        request: &Request,
+        application_id: Uuid,
+        command: MakeOffer,
+    ) -> Result<Outcome, ApiError> {
+        let application_history = self
+            .read_whole_stream(&streams::housing_application(application_id))
+            .await?;
+        let application = application_history
+            .first()
+            .filter(|e| e.metadata.organisation_id == request.caller.organisation_id)
+            .map(|_| decode_all(&application_history))
+            .transpose()?
+            .and_then(|decoded| HousingApplication::fold(decoded.iter().map(|(e, _)| e)))
+            .ok_or_else(|| ApiError::Rejected(housing::application_not_visible()))?;
+        let pending = self
+            .read_models
+            .housing
+            .read()
+            .pending_on_apartment(command.apartment_id);
+        self.act_on(
+            request,
+            &streams::housing_offer(command.offer_id),
+            "HousingOfferMade",
+            |history, register, principal| {
+                if !history.is_empty() {
+                    return Err(ApiError::Conflict {
+                        rule: "idempotency.key_reused",
+                        message: "idempotencyKey: this key names an offer made by another request"
+                            .into(),
+                    });
+                }
+                let decision = housing::make_offer(
+                    &application,
+                    command.clone(),
+                    pending,
+                    principal,
+                    register,
+                    request.occurred_at,
+                )?;
+                let property_id = register
+                    .apartments
+                    .get(&command.apartment_id)
+                    .map(|a| a.property_id);
+                Ok(Decided {
+                    decision,
+                    property_id,
+                })
+            },
+        )
+        .await
+    }
+
+    /// Accepts, declines or expires an offer. An acceptance also signs the lease in the
+    /// register; its contract id comes from the offer, so a retry never signs twice.
+    pub async fn housing_offer_step(
+        &self,
+        request: &Request,
+        offer_id: Uuid,
+        command: OfferCommand,
+    ) -> Result<Outcome, ApiError> {
+        let expected = match command {
+            OfferCommand::Accept { .. } => "HousingOfferAccepted",
+            OfferCommand::Decline { .. } => "HousingOfferDeclined",
+            OfferCommand::Expire => "HousingOfferExpired",
+        };
+        let outcome = self
+            .act_on(
+                request,
+                &streams::housing_offer(offer_id),
+                expected,
+                |history, _register, principal| {
+                    let decoded = decode_all(history)?;
+                    let state = HousingOffer::fold(decoded.iter().map(|(e, _)| e))
+                        .ok_or_else(|| ApiError::Rejected(housing::offer_not_visible()))?;
+                    let decision = housing::decide_offer(
+                        &state,
+                        command.clone(),
+                        principal,
+                        request.occurred_at,
+                    )?;
+                    Ok(Decided {
+                        decision,
+                        property_id: Some(state.property_id),
+                    })
+                },
+            )
+            .await?;
+        if let OfferCommand::Accept { contract_id } = command {
+            let history = self
+                .read_whole_stream(&streams::housing_offer(offer_id))
+                .await?;
+            if let Some(offer) = HousingOffer::fold(decode_all(&history)?.iter().map(|(e, _)| e)) {
+                let lease = Request {
+                    idempotency_key: None,
+                    ..request.clone()
+                };
+                match self
+                    .register(
+                        &lease,
+                        Actor::SYSTEM,
+                        RegisterCommand::SignContract(housing::lease_for(&offer, contract_id)),
+                    )
+                    .await
+                {
+                    Ok(_)
+                    | Err(ApiError::Rejected(Rejection {
+                        rule: "register.contract_exists",
+                        ..
+                    })) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// The lease id an accepted offer signs.
+    pub fn lease_id_for(offer_id: Uuid) -> Uuid {
+        Uuid::new_v5(&KEYED_IDS, format!("lease/{offer_id}").as_bytes())
     }
 
     /// Builds the caller's principal from the register read model and runs `decide` with it.

@@ -12,6 +12,7 @@ pub mod calendar;
 pub mod decision;
 pub mod document;
 pub mod fault_report;
+pub mod housing;
 pub mod message_thread;
 pub mod register;
 pub mod rejection;

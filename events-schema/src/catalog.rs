@@ -11,6 +11,7 @@ use crate::announcement::*;
 use crate::bulk_notice::*;
 use crate::document::*;
 use crate::fault_report::*;
+use crate::housing::*;
 use crate::ledger::*;
 use crate::message_thread::*;
 use crate::register::*;
@@ -178,6 +179,14 @@ catalog! {
     // Ledger: charge lines (invoices and payments follow)
     ChargeLineAdded = 1,
     ChargeLineEnded = 1,
+    // Housing applications and offers
+    HousingApplicationFiled = 1,
+    HousingApplicationRenewed = 1,
+    HousingApplicationWithdrawn = 1,
+    HousingOfferMade = 1,
+    HousingOfferAccepted = 1,
+    HousingOfferDeclined = 1,
+    HousingOfferExpired = 1,
 }
 
 /// The current schema version of an event type, if the type is known.

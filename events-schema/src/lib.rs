@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod document;
 pub mod envelope;
 pub mod fault_report;
+pub mod housing;
 pub mod ledger;
 pub mod message_thread;
 pub mod register;

@@ -50,3 +50,11 @@ pub fn document(document_id: Uuid) -> String {
 pub fn ledger(contract_id: Uuid) -> String {
     format!("ledger-{contract_id}")
 }
+
+pub fn housing_application(application_id: Uuid) -> String {
+    format!("housing-application-{application_id}")
+}
+
+pub fn housing_offer(offer_id: Uuid) -> String {
+    format!("housing-offer-{offer_id}")
+}

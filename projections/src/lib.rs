@@ -11,6 +11,7 @@ pub mod bulk_notices;
 pub mod documents;
 pub mod engine;
 pub mod fault_reports;
+pub mod housing;
 pub mod idempotency;
 pub mod message_threads;
 pub mod read_models;

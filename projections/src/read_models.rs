@@ -17,6 +17,7 @@ use crate::bulk_notices::BulkNoticesView;
 use crate::documents::DocumentsView;
 use crate::engine::{Lagging, Projection, ProjectionStatus, Running, SnapshotPolicy};
 use crate::fault_reports::FaultReportsView;
+use crate::housing::HousingView;
 use crate::idempotency::IdempotencyView;
 use crate::message_threads::MessageThreadsView;
 use crate::register::RegisterView;
@@ -75,6 +76,7 @@ pub struct ReadModels {
     pub documents: Arc<Running<DocumentsView>>,
     pub message_threads: Arc<Running<MessageThreadsView>>,
     pub bulk_notices: Arc<Running<BulkNoticesView>>,
+    pub housing: Arc<Running<HousingView>>,
     all: Vec<Arc<dyn Runner>>,
 }
 
@@ -97,6 +99,7 @@ impl ReadModels {
         let documents = start(&store, options, &mut all).await;
         let message_threads = start(&store, options, &mut all).await;
         let bulk_notices = start(&store, options, &mut all).await;
+        let housing = start(&store, options, &mut all).await;
         Ok(ReadModels {
             register,
             fault_reports,
@@ -107,6 +110,7 @@ impl ReadModels {
             documents,
             message_threads,
             bulk_notices,
+            housing,
             all,
         })
     }

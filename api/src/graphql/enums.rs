@@ -295,3 +295,15 @@ pub enum MessageThreadQueueOrderGql {
     /// Longest waiting for our answer first; threads not waiting for us after them.
     WaitingForUs,
 }
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(
+    name = "HousingOfferStatus",
+    remote = "talo_domain::housing::OfferStatus"
+)]
+pub enum OfferStatusGql {
+    Pending,
+    Accepted,
+    Declined,
+    Expired,
+}

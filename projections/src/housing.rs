@@ -1,0 +1,249 @@
+//! Housing applications and offers: the applicant's own applications and offers, the office's
+//! offers per property, and which apartments are on offer right now.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use talo_domain::access::Principal;
+use talo_domain::housing::OfferStatus;
+use talo_events_schema::DomainEvent;
+use talo_events_schema::envelope::RecordedEvent;
+use uuid::Uuid;
+
+use crate::engine::Projection;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApplicationRecord {
+    pub application_id: Uuid,
+    pub organisation_id: Uuid,
+    pub applicant_id: Uuid,
+    pub household_size: u32,
+    pub desired_areas: Vec<String>,
+    pub apartment_types: Vec<String>,
+    pub max_rent_cents: i64,
+    pub move_in_from: NaiveDate,
+    pub valid_until: NaiveDate,
+    pub filed_at: DateTime<Utc>,
+    pub withdrawn: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OfferRecord {
+    pub offer_id: Uuid,
+    pub organisation_id: Uuid,
+    pub application_id: Uuid,
+    pub applicant_id: Uuid,
+    pub property_id: Uuid,
+    pub apartment_id: Uuid,
+    pub monthly_rent_cents: i64,
+    pub lease_starts_on: NaiveDate,
+    pub answer_by: DateTime<Utc>,
+    pub made_at: DateTime<Utc>,
+    pub status: OfferStatus,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub contract_id: Option<Uuid>,
+    pub decline_reason: Option<String>,
+}
+
+impl OfferRecord {
+    /// The status as of `now`: a pending offer past its deadline shows as expired even before
+    /// the expiry is recorded.
+    pub fn status_at(&self, now: DateTime<Utc>) -> OfferStatus {
+        if self.status == OfferStatus::Pending && now >= self.answer_by {
+            OfferStatus::Expired
+        } else {
+            self.status
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HousingView {
+    applications: BTreeMap<Uuid, ApplicationRecord>,
+    offers: BTreeMap<Uuid, OfferRecord>,
+}
+
+impl Projection for HousingView {
+    const NAME: &'static str = "housing";
+    const VERSION: u32 = 1;
+
+    fn apply(&mut self, event: &RecordedEvent, decoded: &DomainEvent) {
+        let at = event.metadata.occurred_at;
+        match decoded {
+            DomainEvent::HousingApplicationFiled(e) => {
+                self.applications.insert(
+                    e.application_id,
+                    ApplicationRecord {
+                        application_id: e.application_id,
+                        organisation_id: event.metadata.organisation_id,
+                        applicant_id: e.applicant_id,
+                        household_size: e.household_size,
+                        desired_areas: e.desired_areas.clone(),
+                        apartment_types: e.apartment_types.clone(),
+                        max_rent_cents: e.max_rent_cents,
+                        move_in_from: e.move_in_from,
+                        valid_until: e.valid_until,
+                        filed_at: at,
+                        withdrawn: false,
+                    },
+                );
+            }
+            DomainEvent::HousingApplicationRenewed(e) => {
+                if let Some(a) = self.applications.get_mut(&e.application_id) {
+                    a.valid_until = e.valid_until;
+                }
+            }
+            DomainEvent::HousingApplicationWithdrawn(e) => {
+                if let Some(a) = self.applications.get_mut(&e.application_id) {
+                    a.withdrawn = true;
+                }
+            }
+            DomainEvent::HousingOfferMade(e) => {
+                self.offers.insert(
+                    e.offer_id,
+                    OfferRecord {
+                        offer_id: e.offer_id,
+                        organisation_id: event.metadata.organisation_id,
+                        application_id: e.application_id,
+                        applicant_id: e.applicant_id,
+                        property_id: e.property_id,
+                        apartment_id: e.apartment_id,
+                        monthly_rent_cents: e.monthly_rent_cents,
+                        lease_starts_on: e.lease_starts_on,
+                        answer_by: e.answer_by,
+                        made_at: at,
+                        status: OfferStatus::Pending,
+                        answered_at: None,
+                        contract_id: None,
+                        decline_reason: None,
+                    },
+                );
+            }
+            DomainEvent::HousingOfferAccepted(e) => {
+                self.answer(e.offer_id, OfferStatus::Accepted, at, |o| {
+                    o.contract_id = Some(e.contract_id)
+                })
+            }
+            DomainEvent::HousingOfferDeclined(e) => {
+                self.answer(e.offer_id, OfferStatus::Declined, at, |o| {
+                    o.decline_reason = Some(e.reason.clone())
+                })
+            }
+            DomainEvent::HousingOfferExpired(e) => {
+                self.answer(e.offer_id, OfferStatus::Expired, at, |_| {})
+            }
+            _ => {}
+        }
+    }
+}
+
+impl HousingView {
+    fn answer(
+        &mut self,
+        offer_id: Uuid,
+        status: OfferStatus,
+        at: DateTime<Utc>,
+        also: impl FnOnce(&mut OfferRecord),
+    ) {
+        if let Some(o) = self.offers.get_mut(&offer_id) {
+            o.status = status;
+            o.answered_at = Some(at);
+            also(o);
+        }
+    }
+
+    pub fn application(&self, principal: &Principal, id: Uuid) -> Option<&ApplicationRecord> {
+        self.applications.get(&id).filter(|a| {
+            a.organisation_id == principal.organisation_id
+                && (a.applicant_id == principal.person_id || may_see_applications(principal))
+        })
+    }
+
+    /// The applicant's own applications, newest first.
+    pub fn my_applications(&self, principal: &Principal) -> Vec<&ApplicationRecord> {
+        let mut records: Vec<_> = self
+            .applications
+            .values()
+            .filter(|a| {
+                a.organisation_id == principal.organisation_id
+                    && a.applicant_id == principal.person_id
+            })
+            .collect();
+        records.sort_by_key(|a| std::cmp::Reverse((a.filed_at, a.application_id)));
+        records
+    }
+
+    /// Valid applications, oldest first: for the office choosing whom to offer to.
+    pub fn valid_applications(
+        &self,
+        principal: &Principal,
+        today: NaiveDate,
+    ) -> Vec<&ApplicationRecord> {
+        let mut records: Vec<_> = self
+            .applications
+            .values()
+            .filter(|a| {
+                a.organisation_id == principal.organisation_id
+                    && !a.withdrawn
+                    && today <= a.valid_until
+            })
+            .collect();
+        records.sort_by_key(|a| (a.filed_at, a.application_id));
+        records
+    }
+
+    pub fn offer(&self, principal: &Principal, id: Uuid) -> Option<&OfferRecord> {
+        self.offers.get(&id).filter(|o| {
+            o.organisation_id == principal.organisation_id
+                && (o.applicant_id == principal.person_id
+                    || principal.office_role_for(o.property_id).is_some()
+                    || principal.is_auditor())
+        })
+    }
+
+    /// Offers made to the applicant, newest first.
+    pub fn my_offers(&self, principal: &Principal) -> Vec<&OfferRecord> {
+        let mut records: Vec<_> = self
+            .offers
+            .values()
+            .filter(|o| {
+                o.organisation_id == principal.organisation_id
+                    && o.applicant_id == principal.person_id
+            })
+            .collect();
+        records.sort_by_key(|o| std::cmp::Reverse((o.made_at, o.offer_id)));
+        records
+    }
+
+    /// Offers in the properties the principal's office serves, newest first.
+    pub fn offers_for_office(&self, principal: &Principal) -> Vec<&OfferRecord> {
+        let mut records: Vec<_> = self
+            .offers
+            .values()
+            .filter(|o| {
+                o.organisation_id == principal.organisation_id
+                    && principal.office_role_for(o.property_id).is_some()
+            })
+            .collect();
+        records.sort_by_key(|o| std::cmp::Reverse((o.made_at, o.offer_id)));
+        records
+    }
+
+    /// Offers still waiting for an answer on an apartment.
+    pub fn pending_on_apartment(&self, apartment_id: Uuid) -> usize {
+        self.offers
+            .values()
+            .filter(|o| o.apartment_id == apartment_id && o.status == OfferStatus::Pending)
+            .count()
+    }
+}
+
+/// Office staff see every application of the organisation (they choose whom to offer to).
+fn may_see_applications(principal: &Principal) -> bool {
+    principal.is_auditor()
+        || principal
+            .staff
+            .iter()
+            .any(|g| talo_domain::access::OFFICE_ROLES.contains(&g.role))
+}

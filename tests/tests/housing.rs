@@ -1,0 +1,213 @@
+//! Rental housing applications and offers through GraphQL: an offer accepted into a lease, an
+//! offer that expires, and who may do what.
+
+use chrono::Duration;
+use serde_json::{Value, json};
+use talo_api::demo;
+use talo_tests::*;
+
+const APPLY: &str = "mutation($input: FileHousingApplicationInput!) { fileHousingApplication(input: $input) { application { id valid validUntil } } }";
+const OFFER: &str = "mutation($input: MakeHousingOfferInput!) { makeHousingOffer(input: $input) { offer { id status apartmentId apartmentCode answerBy } } }";
+
+/// A vacant apartment of the rental company (no lease in the demo).
+fn vacant(server: &TestServer) -> uuid::Uuid {
+    let view = server.talo.read_models.register.read();
+    let register = view.organisation(server.org().organisation_id).unwrap();
+    let rental = server.org().properties[demo::RENTAL];
+    register
+        .apartments
+        .values()
+        .filter(|a| a.property_id == rental)
+        .find(|a| {
+            !register
+                .contracts
+                .values()
+                .any(|c| c.apartment_id == a.apartment_id)
+        })
+        .expect("a vacant rental apartment")
+        .apartment_id
+}
+
+async fn apply(server: &TestServer) -> Value {
+    let input = json!({ "idempotencyKey": key(), "householdSize": 2, "desiredAreas": ["Herttoniemi"], "apartmentTypes": ["2h+k"], "maxRentCents": 95000, "moveInFrom": "2026-04-01" });
+    server
+        .as_role("applicant", APPLY, json!({ "input": input }))
+        .await
+        .data()["fileHousingApplication"]["application"]["id"]
+        .clone()
+}
+
+async fn offer(server: &TestServer, application: &Value) -> Gql {
+    let answer_by = server.clock.now_utc() + Duration::days(3);
+    let input = json!({ "idempotencyKey": key(), "applicationId": application, "apartmentId": vacant(server), "monthlyRentCents": 89000, "leaseStartsOn": "2026-04-01", "answerBy": answer_by });
+    server
+        .as_role("customer_service", OFFER, json!({ "input": input }))
+        .await
+}
+
+async fn answer(server: &TestServer, role: &str, mutation: &str, offer: &Value) -> Gql {
+    let query = format!(
+        "mutation($input: HousingOfferStepInput!) {{ {mutation}(input: $input) {{ offer {{ status contractId }} }} }}"
+    );
+    server.as_role(role, &query, json!({ "input": { "idempotencyKey": key(), "offerId": offer, "reason": "Liian kaukana" } })).await
+}
+
+#[tokio::test]
+async fn an_accepted_offer_becomes_the_applicants_lease() {
+    let server = TestServer::start().await;
+    let application = apply(&server).await;
+    let made = offer(&server, &application).await;
+    let offer_id = made.data()["makeHousingOffer"]["offer"]["id"].clone();
+    assert_eq!(
+        made.data()["makeHousingOffer"]["offer"]["status"],
+        "PENDING"
+    );
+    let mine = server
+        .as_role(
+            "applicant",
+            "{ myHousingOffers { id status monthlyRentCents } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(mine.data()["myHousingOffers"][0]["monthlyRentCents"], 89000);
+
+    let accepted = answer(&server, "applicant", "acceptHousingOffer", &offer_id).await;
+    assert_eq!(
+        accepted.data()["acceptHousingOffer"]["offer"]["status"],
+        "ACCEPTED"
+    );
+    let contract = accepted.data()["acceptHousingOffer"]["offer"]["contractId"].clone();
+    assert!(contract.is_string());
+    // The lease is in the register: from its start day the applicant is a resident there.
+    server
+        .clock
+        .set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 4, 1, 9, 0, 0).unwrap());
+    let me = server
+        .as_role(
+            "applicant",
+            "{ me { roles homes { apartmentId kind } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(me.data()["me"]["roles"], json!(["RESIDENT"]));
+    assert_eq!(
+        me.data()["me"]["homes"][0]["apartmentId"],
+        offered_apartment(&made)
+    );
+    // Answering twice is refused.
+    answer(&server, "applicant", "declineHousingOffer", &offer_id)
+        .await
+        .assert_refused("CONFLICT", "housing.offer_answered");
+}
+
+/// The apartment an offer was made for.
+fn offered_apartment(made: &Gql) -> Value {
+    made.body["data"]["makeHousingOffer"]["offer"]["apartmentId"].clone()
+}
+
+#[tokio::test]
+async fn an_unanswered_offer_expires() {
+    let server = TestServer::start().await;
+    let application = apply(&server).await;
+    let offer_id =
+        offer(&server, &application).await.data()["makeHousingOffer"]["offer"]["id"].clone();
+    answer(&server, "customer_service", "expireHousingOffer", &offer_id)
+        .await
+        .assert_refused("CONFLICT", "housing.offer_not_due");
+    server.clock.advance(Duration::days(4));
+    let shown = server
+        .as_role(
+            "applicant",
+            "query($id: UUID!) { housingOffer(id: $id) { status } }",
+            json!({ "id": offer_id }),
+        )
+        .await;
+    assert_eq!(
+        shown.data()["housingOffer"]["status"],
+        "EXPIRED",
+        "past its deadline it shows as expired"
+    );
+    answer(&server, "applicant", "acceptHousingOffer", &offer_id)
+        .await
+        .assert_refused("CONFLICT", "housing.offer_expired");
+    let expired = answer(&server, "customer_service", "expireHousingOffer", &offer_id).await;
+    assert_eq!(
+        expired.data()["expireHousingOffer"]["offer"]["status"],
+        "EXPIRED"
+    );
+    // The apartment can be offered again.
+    offer(&server, &application).await.data();
+}
+
+#[tokio::test]
+async fn who_may_apply_offer_and_answer() {
+    let server = TestServer::start().await;
+    let application = apply(&server).await;
+    let answer_by = server.clock.now_utc() + Duration::days(3);
+    let input = |apartment: uuid::Uuid| json!({ "idempotencyKey": key(), "applicationId": application, "apartmentId": apartment, "monthlyRentCents": 89000, "leaseStartsOn": "2026-04-01", "answerBy": answer_by });
+    server
+        .as_role(
+            "resident",
+            OFFER,
+            json!({ "input": input(vacant(&server)) }),
+        )
+        .await
+        .assert_refused("FORBIDDEN", "housing.office_only");
+    server
+        .as_role(
+            "customer_service",
+            OFFER,
+            json!({ "input": input(server.apartment(demo::RENTAL, "A 4")) }),
+        )
+        .await
+        .assert_refused("CONFLICT", "housing.apartment_not_vacant");
+    server
+        .as_role(
+            "customer_service",
+            OFFER,
+            json!({ "input": input(server.apartment(demo::COOPERATIVE, "A 2")) }),
+        )
+        .await
+        .assert_refused("BAD_USER_INPUT", "housing.rental_apartments_only");
+    let offer_id =
+        offer(&server, &application).await.data()["makeHousingOffer"]["offer"]["id"].clone();
+    offer(&server, &application)
+        .await
+        .assert_refused("CONFLICT", "housing.apartment_already_offered");
+    answer(&server, "resident", "acceptHousingOffer", &offer_id)
+        .await
+        .assert_refused("NOT_FOUND", "housing.offer_not_visible");
+    answer(&server, "customer_service", "acceptHousingOffer", &offer_id)
+        .await
+        .assert_refused("FORBIDDEN", "housing.applicant_only");
+    let bad = json!({ "idempotencyKey": key(), "householdSize": 0, "desiredAreas": ["x"], "apartmentTypes": ["x"], "maxRentCents": 1, "moveInFrom": "2026-04-01" });
+    server
+        .as_role("applicant", APPLY, json!({ "input": bad }))
+        .await
+        .assert_refused("BAD_USER_INPUT", "housing.household_size");
+    assert_eq!(
+        server
+            .as_role(
+                "applicant",
+                "{ housingApplications { totalCount } }",
+                json!({})
+            )
+            .await
+            .code(),
+        "FORBIDDEN"
+    );
+    let listed = server
+        .as_role(
+            "customer_service",
+            "{ housingApplications { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        listed.data()["housingApplications"]["totalCount"]
+            .as_u64()
+            .unwrap()
+            >= 2,
+        "the demo's and this one"
+    );
+}
