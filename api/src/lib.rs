@@ -15,6 +15,7 @@ pub mod graphql;
 pub mod http;
 pub mod keyed_locks;
 pub mod metrics;
+pub mod notifier;
 pub mod talo;
 
 pub use http::app;

@@ -33,6 +33,10 @@ pub struct Config {
     pub read_your_writes_timeout: Duration,
     pub snapshots: SnapshotPolicy,
     pub limits: Limits,
+    /// Whether the notification outbox runs (queueing and delivering).
+    pub notifications: bool,
+    /// Where notifications go; without one they are written under `DATA/outbox/`.
+    pub notification_transport: Option<Arc<dyn crate::notifier::Transport>>,
 }
 
 /// Limits against abusive or accidental heavy requests.
@@ -85,6 +89,8 @@ impl Config {
             read_your_writes_timeout: Duration::from_secs(5),
             snapshots: SnapshotPolicy::default(),
             limits: Limits::default(),
+            notifications: true,
+            notification_transport: None,
         }
     }
 }
@@ -114,6 +120,8 @@ pub struct Talo {
     pub metrics: Metrics,
     /// Document content, by hash.
     pub blobs: BlobStore,
+    /// The notification outbox's tasks, stopped before the store closes.
+    background: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl Talo {
@@ -170,7 +178,12 @@ impl Talo {
             config.read_your_writes_timeout,
         );
         let blobs = BlobStore::new(&data_dir);
-        Ok(Arc::new(Talo {
+        let transport = config.notification_transport.clone().unwrap_or_else(|| {
+            Arc::new(crate::notifier::FileTransport {
+                dir: data_dir.join("outbox"),
+            })
+        });
+        let talo = Arc::new(Talo {
             blobs,
             config,
             store,
@@ -178,7 +191,16 @@ impl Talo {
             dispatcher,
             keys,
             metrics,
-        }))
+            background: std::sync::Mutex::new(Vec::new()),
+        });
+        if talo.config.notifications {
+            let tasks = crate::notifier::spawn(&talo, transport);
+            talo.background
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend(tasks);
+        }
+        Ok(talo)
     }
 
     /// The upload limits, as the domain checks them.
@@ -227,12 +249,25 @@ impl Talo {
 
     /// Stops the read models (writing their snapshots) and closes the store.
     pub async fn shutdown(&self) {
+        self.stop_background();
         self.read_models.shutdown().await;
         self.store.close().await;
     }
 
+    fn stop_background(&self) {
+        for task in self
+            .background
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
+            task.abort();
+        }
+    }
+
     /// Stops as a crash would: no final snapshots. For tests of crash recovery.
     pub async fn crash(&self) {
+        self.stop_background();
         self.read_models.abort();
         self.store.close().await;
     }

@@ -14,6 +14,7 @@ pub mod document;
 pub mod fault_report;
 pub mod housing;
 pub mod message_thread;
+pub mod notification;
 pub mod register;
 pub mod rejection;
 pub mod renovation;

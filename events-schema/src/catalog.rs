@@ -14,6 +14,7 @@ use crate::fault_report::*;
 use crate::housing::*;
 use crate::ledger::*;
 use crate::message_thread::*;
+use crate::notification::*;
 use crate::register::*;
 use crate::renovation::*;
 use crate::request_form::*;
@@ -187,6 +188,11 @@ catalog! {
     HousingOfferAccepted = 1,
     HousingOfferDeclined = 1,
     HousingOfferExpired = 1,
+    // Notifications
+    NotificationQueued = 1,
+    NotificationSent = 1,
+    NotificationDelivered = 1,
+    NotificationFailed = 1,
 }
 
 /// The current schema version of an event type, if the type is known.

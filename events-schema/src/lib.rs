@@ -13,6 +13,7 @@ pub mod fault_report;
 pub mod housing;
 pub mod ledger;
 pub mod message_thread;
+pub mod notification;
 pub mod register;
 pub mod renovation;
 pub mod request_form;

@@ -58,3 +58,7 @@ pub fn housing_application(application_id: Uuid) -> String {
 pub fn housing_offer(offer_id: Uuid) -> String {
     format!("housing-offer-{offer_id}")
 }
+
+pub fn notification(notification_id: Uuid) -> String {
+    format!("notification-{notification_id}")
+}

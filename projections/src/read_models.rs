@@ -20,6 +20,7 @@ use crate::fault_reports::FaultReportsView;
 use crate::housing::HousingView;
 use crate::idempotency::IdempotencyView;
 use crate::message_threads::MessageThreadsView;
+use crate::notifications::NotificationsView;
 use crate::register::RegisterView;
 use crate::renovations::RenovationsView;
 use crate::service_requests::ServiceRequestsView;
@@ -77,6 +78,7 @@ pub struct ReadModels {
     pub message_threads: Arc<Running<MessageThreadsView>>,
     pub bulk_notices: Arc<Running<BulkNoticesView>>,
     pub housing: Arc<Running<HousingView>>,
+    pub notifications: Arc<Running<NotificationsView>>,
     all: Vec<Arc<dyn Runner>>,
 }
 
@@ -100,6 +102,7 @@ impl ReadModels {
         let message_threads = start(&store, options, &mut all).await;
         let bulk_notices = start(&store, options, &mut all).await;
         let housing = start(&store, options, &mut all).await;
+        let notifications = start(&store, options, &mut all).await;
         Ok(ReadModels {
             register,
             fault_reports,
@@ -111,6 +114,7 @@ impl ReadModels {
             message_threads,
             bulk_notices,
             housing,
+            notifications,
             all,
         })
     }

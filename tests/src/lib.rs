@@ -77,6 +77,38 @@ impl TestServer {
         }
     }
 
+    /// One demo organisation with the notification outbox delivering through `transport`.
+    pub async fn with_notifications(transport: Arc<dyn talo_api::notifier::Transport>) -> Self {
+        let dir = Arc::new(tempfile::tempdir().expect("temporary directory"));
+        let clock = ManualClock::new(start_time());
+        let mut config = config(&dir, &clock);
+        config.notifications = true;
+        config.notification_transport = Some(transport);
+        let talo = Talo::open(config).await.expect("talo opens");
+        let demo = demo::seed(&talo, "Isännöinti Yksi Oy", "1572860-0", clock.now_utc())
+            .await
+            .expect("demo seeds");
+        TestServer {
+            router: app(talo.clone()),
+            talo,
+            dir,
+            clock,
+            orgs: vec![demo],
+            read_your_writes_timeout: std::time::Duration::from_secs(5),
+        }
+    }
+
+    /// Waits (up to ten seconds) until `check` holds: for work Talo does in the background.
+    pub async fn eventually(&self, what: &str, mut check: impl FnMut() -> bool) {
+        for _ in 0..200 {
+            if check() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("gave up waiting for {what}");
+    }
+
     /// Runs a register command as Talo itself in the first organisation (moving people in and
     /// out, say), the way the demo seeding does.
     pub async fn register(&self, command: talo_domain::register::RegisterCommand) {
@@ -312,6 +344,9 @@ async fn open(
 pub fn config(dir: &TempDir, clock: &ManualClock) -> Config {
     let mut config = Config::new(dir.path());
     config.clock = Arc::new(clock.clone());
+    // The outbox appends to the log on its own schedule; tests of it turn it on
+    // (`TestServer::with_notifications`), others compare the log's head undisturbed.
+    config.notifications = false;
     config.snapshots = talo_projections::engine::SnapshotPolicy {
         every_events: u64::MAX,
         every: std::time::Duration::from_secs(24 * 3600),

@@ -307,3 +307,26 @@ pub enum OfferStatusGql {
     Declined,
     Expired,
 }
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(
+    name = "NotificationChannel",
+    remote = "talo_events_schema::notification::NotificationChannel"
+)]
+pub enum NotificationChannelGql {
+    Sms,
+    Email,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(
+    name = "DeliveryStatus",
+    remote = "talo_projections::notifications::DeliveryStatus"
+)]
+pub enum DeliveryStatusGql {
+    Queued,
+    Sent,
+    Delivered,
+    Failed,
+    GaveUp,
+}

@@ -9,6 +9,7 @@ pub mod fault_reports;
 pub mod housing;
 pub mod me;
 pub mod messages;
+pub mod notifications;
 pub mod pagination;
 pub mod property_register;
 pub mod renovations;
@@ -33,6 +34,7 @@ pub struct Query(
     documents::DocumentQuery,
     property_register::PropertyRegisterQuery,
     housing::HousingQuery,
+    notifications::NotificationQuery,
 );
 
 #[derive(MergedObject, Default)]

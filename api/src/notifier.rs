@@ -1,0 +1,245 @@
+//! The notification outbox at work: one task follows the log and queues a notification for
+//! every person an event matters to (ids derived from the causing event, so following the log
+//! again after a restart queues nothing twice); another delivers what is due through a
+//! [`Transport`] and records sent, delivered or failed with the next try's time.
+//!
+//! The embedded default transport writes each notification as a JSON line to
+//! `DATA/outbox/<channel>.jsonl`, where a gateway (or a person testing) picks them up.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use talo_domain::notification::{Audience, addresses, notices_for, retry_at};
+use talo_events_schema::envelope::{
+    Actor, Channel, EventMetadata, NewEvent, Position, RecordedEvent,
+};
+use talo_events_schema::notification::*;
+use talo_events_schema::{DomainEvent, streams};
+use talo_projections::notifications::NotificationRecord;
+use talo_store::ExpectedRevision;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::talo::Talo;
+
+/// Namespace of notification ids derived from their cause.
+const NOTIFICATION_IDS: Uuid = Uuid::from_u128(0x3c5e_0a11_9d2b_4e61_8f3a_0b7e_4a11_0a11);
+
+/// How often the deliverer looks for due notifications.
+const DELIVERY_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Sends one notification; `Err` carries why it failed, for the log and the retry.
+pub trait Transport: Send + Sync + 'static {
+    fn deliver(&self, notification: &NotificationRecord) -> Result<(), String>;
+}
+
+/// Appends each notification as a JSON line to a file per channel.
+pub struct FileTransport {
+    pub dir: PathBuf,
+}
+
+impl Transport for FileTransport {
+    fn deliver(&self, n: &NotificationRecord) -> Result<(), String> {
+        let file = match n.channel {
+            NotificationChannel::Sms => "sms.jsonl",
+            NotificationChannel::Email => "email.jsonl",
+        };
+        std::fs::create_dir_all(&self.dir).map_err(|e| format!("outbox directory: {e}"))?;
+        let line = serde_json::json!({
+            "notification_id": n.notification_id,
+            "to": n.address,
+            "subject": n.subject,
+            "body": n.body,
+        });
+        let mut out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(file))
+            .map_err(|e| format!("{file}: {e}"))?;
+        writeln!(out, "{line}")
+            .and_then(|_| out.sync_data())
+            .map_err(|e| format!("{file}: {e}"))
+    }
+}
+
+/// Starts the queueing and delivering tasks.
+pub fn spawn(talo: &Arc<Talo>, transport: Arc<dyn Transport>) -> Vec<JoinHandle<()>> {
+    vec![
+        tokio::spawn(enqueue(talo.clone())),
+        tokio::spawn(deliver(talo.clone(), transport)),
+    ]
+}
+
+async fn enqueue(talo: Arc<Talo>) {
+    let mut audience = Audience::default();
+    let mut events = talo.store.subscribe_all(Position::START);
+    while let Some(item) = events.next().await {
+        let Ok(event) = item else { break };
+        let Ok(decoded) = DomainEvent::from_json(
+            &event.event_type,
+            event.schema_version,
+            event.payload.clone(),
+        ) else {
+            continue;
+        };
+        let notices = notices_for(&decoded, &audience);
+        audience.apply(&decoded);
+        for notice in notices {
+            let targets = talo
+                .read_models
+                .register
+                .read()
+                .organisation(event.metadata.organisation_id)
+                .and_then(|r| r.persons.get(&notice.person_id))
+                .map(addresses)
+                .unwrap_or_default();
+            for (channel, address) in targets {
+                let id = Uuid::new_v5(
+                    &NOTIFICATION_IDS,
+                    format!("{}/{}/{:?}", event.event_id, notice.person_id, channel).as_bytes(),
+                );
+                let queued = NotificationQueued {
+                    notification_id: id,
+                    person_id: notice.person_id,
+                    channel,
+                    address,
+                    subject: notice.subject.clone(),
+                    body: notice.body.clone(),
+                    cause_event_id: event.event_id,
+                    cause_type: event.event_type.clone(),
+                };
+                // Already queued (the log is followed again from the start after a restart):
+                // the stream exists and nothing is appended.
+                let _ = talo
+                    .store
+                    .append(
+                        &streams::notification(id),
+                        ExpectedRevision::NoStream,
+                        vec![system_event(
+                            &event,
+                            id,
+                            queued.into(),
+                            event.metadata.occurred_at,
+                        )],
+                    )
+                    .await;
+            }
+        }
+    }
+}
+
+async fn deliver(talo: Arc<Talo>, transport: Arc<dyn Transport>) {
+    loop {
+        tokio::time::sleep(DELIVERY_INTERVAL).await;
+        let now = talo.now();
+        let due: Vec<NotificationRecord> = talo
+            .read_models
+            .notifications
+            .read()
+            .due(now)
+            .into_iter()
+            .cloned()
+            .collect();
+        for n in due {
+            let attempt = n.attempts + 1;
+            let outcome: Vec<DomainEvent> = match transport.deliver(&n) {
+                Ok(()) => vec![
+                    NotificationSent {
+                        notification_id: n.notification_id,
+                        attempt,
+                    }
+                    .into(),
+                    NotificationDelivered {
+                        notification_id: n.notification_id,
+                    }
+                    .into(),
+                ],
+                Err(error) => {
+                    tracing::warn!(notification = %n.notification_id, attempt, %error, "notification not delivered");
+                    vec![
+                        NotificationFailed {
+                            notification_id: n.notification_id,
+                            attempt,
+                            error,
+                            retry_at: retry_at(attempt, now),
+                        }
+                        .into(),
+                    ]
+                }
+            };
+            let events = outcome
+                .into_iter()
+                .map(|e| NewEvent {
+                    event_id: Uuid::now_v7(),
+                    event_type: e.event_type().to_owned(),
+                    schema_version: e.schema_version(),
+                    metadata: metadata(n.organisation_id, None, Uuid::now_v7(), now),
+                    payload: e.to_json(),
+                })
+                .collect();
+            match talo
+                .store
+                .append(
+                    &streams::notification(n.notification_id),
+                    ExpectedRevision::StreamExists,
+                    events,
+                )
+                .await
+            {
+                // Wait until the outbox shows it, so the next round does not send it again.
+                Ok(result) => {
+                    let _ = talo
+                        .read_models
+                        .wait_for(result.position, Duration::from_secs(5))
+                        .await;
+                }
+                Err(e) => {
+                    tracing::error!(notification = %n.notification_id, error = %e, "delivery outcome not recorded")
+                }
+            }
+        }
+    }
+}
+
+fn system_event(
+    cause: &RecordedEvent,
+    id: Uuid,
+    event: DomainEvent,
+    at: chrono::DateTime<chrono::Utc>,
+) -> NewEvent {
+    let mut meta = metadata(
+        cause.metadata.organisation_id,
+        cause.metadata.property_id,
+        cause.metadata.correlation_id,
+        at,
+    );
+    meta.causation_id = Some(cause.event_id);
+    NewEvent {
+        event_id: Uuid::new_v5(&NOTIFICATION_IDS, format!("{id}/queued").as_bytes()),
+        event_type: event.event_type().to_owned(),
+        schema_version: event.schema_version(),
+        metadata: meta,
+        payload: event.to_json(),
+    }
+}
+
+fn metadata(
+    organisation_id: Uuid,
+    property_id: Option<Uuid>,
+    correlation_id: Uuid,
+    at: chrono::DateTime<chrono::Utc>,
+) -> EventMetadata {
+    EventMetadata {
+        occurred_at: at,
+        actor: Actor::SYSTEM,
+        channel: Channel::System,
+        correlation_id,
+        causation_id: None,
+        organisation_id,
+        property_id,
+        idempotency_key: None,
+    }
+}

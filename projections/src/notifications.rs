@@ -1,0 +1,183 @@
+//! The notification outbox: every notification with its delivery status, what is due for
+//! (re)delivery, each person's own notifications, and counts per channel for the reports.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use talo_events_schema::DomainEvent;
+use talo_events_schema::envelope::RecordedEvent;
+use talo_events_schema::notification::NotificationChannel;
+use uuid::Uuid;
+
+use crate::engine::Projection;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Queued,
+    Sent,
+    Delivered,
+    /// Failed; tried again at `retry_at`.
+    Failed,
+    /// Failed too many times: nobody will try again.
+    GaveUp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotificationRecord {
+    pub notification_id: Uuid,
+    pub organisation_id: Uuid,
+    pub person_id: Uuid,
+    pub channel: NotificationChannel,
+    pub address: String,
+    pub subject: String,
+    pub body: String,
+    pub cause_type: String,
+    pub queued_at: DateTime<Utc>,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub retry_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// Notifications per channel and status over a period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChannelCounts {
+    pub queued: u32,
+    pub delivered: u32,
+    pub failed_attempts: u32,
+    pub gave_up: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NotificationsView {
+    records: BTreeMap<Uuid, NotificationRecord>,
+}
+
+impl Projection for NotificationsView {
+    const NAME: &'static str = "notifications";
+    const VERSION: u32 = 1;
+
+    fn apply(&mut self, event: &RecordedEvent, decoded: &DomainEvent) {
+        let at = event.metadata.occurred_at;
+        match decoded {
+            DomainEvent::NotificationQueued(e) => {
+                self.records.insert(
+                    e.notification_id,
+                    NotificationRecord {
+                        notification_id: e.notification_id,
+                        organisation_id: event.metadata.organisation_id,
+                        person_id: e.person_id,
+                        channel: e.channel,
+                        address: e.address.clone(),
+                        subject: e.subject.clone(),
+                        body: e.body.clone(),
+                        cause_type: e.cause_type.clone(),
+                        queued_at: at,
+                        status: DeliveryStatus::Queued,
+                        attempts: 0,
+                        last_error: None,
+                        retry_at: None,
+                        delivered_at: None,
+                    },
+                );
+            }
+            DomainEvent::NotificationSent(e) => {
+                if let Some(r) = self.records.get_mut(&e.notification_id) {
+                    r.status = DeliveryStatus::Sent;
+                    r.attempts = e.attempt;
+                }
+            }
+            DomainEvent::NotificationDelivered(e) => {
+                if let Some(r) = self.records.get_mut(&e.notification_id) {
+                    r.status = DeliveryStatus::Delivered;
+                    r.delivered_at = Some(at);
+                    r.retry_at = None;
+                }
+            }
+            DomainEvent::NotificationFailed(e) => {
+                if let Some(r) = self.records.get_mut(&e.notification_id) {
+                    r.attempts = e.attempt;
+                    r.last_error = Some(e.error.clone());
+                    r.retry_at = e.retry_at;
+                    r.status = if e.retry_at.is_some() {
+                        DeliveryStatus::Failed
+                    } else {
+                        DeliveryStatus::GaveUp
+                    };
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl NotificationsView {
+    /// Queued ones, and failed ones whose retry time has come: what the deliverer sends next.
+    pub fn due(&self, now: DateTime<Utc>) -> Vec<&NotificationRecord> {
+        self.records
+            .values()
+            .filter(|r| {
+                r.status == DeliveryStatus::Queued
+                    || (r.status == DeliveryStatus::Failed && r.retry_at.is_some_and(|t| t <= now))
+            })
+            .collect()
+    }
+
+    /// A person's own notifications, newest first.
+    pub fn for_person(&self, organisation_id: Uuid, person_id: Uuid) -> Vec<&NotificationRecord> {
+        let mut records: Vec<_> = self
+            .records
+            .values()
+            .filter(|r| r.organisation_id == organisation_id && r.person_id == person_id)
+            .collect();
+        records.sort_by_key(|r| std::cmp::Reverse((r.queued_at, r.notification_id)));
+        records
+    }
+
+    /// The organisation's notifications, newest first, optionally only those in one status.
+    pub fn outbox(
+        &self,
+        organisation_id: Uuid,
+        status: Option<DeliveryStatus>,
+    ) -> Vec<&NotificationRecord> {
+        let mut records: Vec<_> = self
+            .records
+            .values()
+            .filter(|r| {
+                r.organisation_id == organisation_id && status.is_none_or(|s| r.status == s)
+            })
+            .collect();
+        records.sort_by_key(|r| std::cmp::Reverse((r.queued_at, r.notification_id)));
+        records
+    }
+
+    /// Counts per channel of notifications queued in `[from, until)`.
+    pub fn counts(
+        &self,
+        organisation_id: Uuid,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> BTreeMap<&'static str, ChannelCounts> {
+        let mut counts: BTreeMap<&'static str, ChannelCounts> = BTreeMap::new();
+        for r in self.records.values().filter(|r| {
+            r.organisation_id == organisation_id && from <= r.queued_at && r.queued_at < until
+        }) {
+            let name = match r.channel {
+                NotificationChannel::Sms => "sms",
+                NotificationChannel::Email => "email",
+            };
+            let c = counts.entry(name).or_default();
+            c.queued += 1;
+            c.delivered += u32::from(r.status == DeliveryStatus::Delivered);
+            c.failed_attempts += match r.status {
+                DeliveryStatus::Delivered | DeliveryStatus::Sent => r.attempts.saturating_sub(1),
+                _ => r.attempts,
+            };
+            c.gave_up += u32::from(r.status == DeliveryStatus::GaveUp);
+        }
+        counts
+    }
+}

@@ -1,0 +1,277 @@
+//! The notification outbox: events that matter to a person become SMS and email notifications,
+//! delivered through the transport with their status recorded, retried after failures, and
+//! counted per channel.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::Duration;
+use serde_json::json;
+use talo_api::notifier::{FileTransport, Transport};
+use talo_projections::notifications::NotificationRecord;
+use talo_tests::*;
+
+/// Keeps what it was given; fails while `failing` is set.
+#[derive(Default)]
+struct Recording {
+    sent: Mutex<Vec<NotificationRecord>>,
+    failing: Mutex<bool>,
+}
+
+impl Transport for Recording {
+    fn deliver(&self, n: &NotificationRecord) -> Result<(), String> {
+        if *self.failing.lock().unwrap() {
+            return Err("gateway unreachable".into());
+        }
+        self.sent.lock().unwrap().push(n.clone());
+        Ok(())
+    }
+}
+
+const MINE: &str = "{ myNotifications { channel address subject status causeType attempts } }";
+
+async fn mine(server: &TestServer, role: &str) -> Vec<serde_json::Value> {
+    server.as_role(role, MINE, json!({})).await.data()["myNotifications"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn a_reporter_is_told_by_sms_and_email_when_their_report_is_acknowledged() {
+    let transport = Arc::new(Recording::default());
+    let server = TestServer::with_notifications(transport.clone()).await;
+    let id = report_as_resident(&server).await;
+    step(
+        &server,
+        "customer_service",
+        "acknowledgeFaultReport",
+        "FaultReportStepInput",
+        &id,
+        json!({}),
+    )
+    .await
+    .data();
+    let ticket = server
+        .as_role("resident", ops::FAULT_REPORT, json!({ "id": id }))
+        .await
+        .data()["faultReport"]["ticket"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sent = || {
+        transport
+            .sent
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|n| n.subject.contains(&ticket))
+            .count()
+    };
+    server
+        .eventually("both notifications delivered", || sent() == 2)
+        .await;
+    server
+        .eventually("the outbox shows them delivered", || {
+            let view = server.talo.read_models.notifications.read();
+            view.for_person(
+                server.org().organisation_id,
+                server.org().person("resident"),
+            )
+            .iter()
+            .filter(|n| {
+                n.subject.contains(&ticket)
+                    && n.status == talo_projections::notifications::DeliveryStatus::Delivered
+            })
+            .count()
+                == 2
+        })
+        .await;
+    let notes = mine(&server, "resident").await;
+    let about: Vec<_> = notes
+        .iter()
+        .filter(|n| n["subject"].as_str().unwrap().contains(&ticket))
+        .collect();
+    let channels: Vec<&str> = about
+        .iter()
+        .map(|n| n["channel"].as_str().unwrap())
+        .collect();
+    assert!(
+        channels.contains(&"SMS") && channels.contains(&"EMAIL"),
+        "{about:?}"
+    );
+    assert!(
+        about
+            .iter()
+            .all(|n| n["status"] == "DELIVERED" && n["causeType"] == "FaultReportAcknowledged")
+    );
+    // Nobody else sees them.
+    assert!(
+        mine(&server, "neighbour")
+            .await
+            .iter()
+            .all(|n| !n["subject"].as_str().unwrap().contains(&ticket))
+    );
+}
+
+#[tokio::test]
+async fn failed_deliveries_are_retried_with_back_off_and_then_given_up() {
+    let transport = Arc::new(Recording::default());
+    *transport.failing.lock().unwrap() = true;
+    let server = TestServer::with_notifications(transport.clone()).await;
+    let id = report_as_resident(&server).await;
+    step(
+        &server,
+        "customer_service",
+        "acknowledgeFaultReport",
+        "FaultReportStepInput",
+        &id,
+        json!({}),
+    )
+    .await
+    .data();
+    let ticket = server
+        .as_role("resident", ops::FAULT_REPORT, json!({ "id": id }))
+        .await
+        .data()["faultReport"]["ticket"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let person = server.org().person("resident");
+    // This report's two notifications (SMS and email), followed by their attempts; the demo's
+    // own history is notified too, on its own schedule.
+    let ours = || -> Vec<NotificationRecord> {
+        let view = server.talo.read_models.notifications.read();
+        view.for_person(server.org().organisation_id, person)
+            .into_iter()
+            .filter(|n| n.subject.contains(&ticket))
+            .cloned()
+            .collect()
+    };
+    let attempts = || ours().iter().map(|n| n.attempts).min().unwrap_or(0);
+    server
+        .eventually("a first failed attempt of both", || {
+            ours().len() == 2 && attempts() >= 1
+        })
+        .await;
+    let failed = mine(&server, "resident").await;
+    assert!(
+        failed
+            .iter()
+            .any(|n| n["status"] == "FAILED" && n["subject"].as_str().unwrap().contains(&ticket))
+    );
+    // Each retry waits its turn: 1, 5, 30 and 120 minutes after the failure before it.
+    for minutes in [1, 5, 30, 120] {
+        let before = attempts();
+        server.clock.advance(Duration::minutes(minutes));
+        server
+            .eventually("the next attempt", || attempts() > before)
+            .await;
+    }
+    server
+        .eventually("given up after five attempts", || {
+            ours().iter().all(|n| {
+                n.status == talo_projections::notifications::DeliveryStatus::GaveUp
+                    && n.attempts == 5
+            })
+        })
+        .await;
+    let counts = server
+        .as_role("property_manager", "query($from: DateTime!, $until: DateTime!) { notificationCounts(from: $from, until: $until) { channel queued delivered failedAttempts gaveUp } }", json!({ "from": "2026-03-01T00:00:00Z", "until": "2026-03-31T00:00:00Z" }))
+        .await;
+    let rows = counts.data()["notificationCounts"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        rows.iter()
+            .all(|r| r["gaveUp"].as_u64().unwrap() >= 1
+                && r["failedAttempts"].as_u64().unwrap() >= 5),
+        "{rows:?}"
+    );
+    assert!(
+        transport.sent.lock().unwrap().is_empty(),
+        "nothing got through"
+    );
+    assert_eq!(server.as_role("resident", "query($from: DateTime!, $until: DateTime!) { notificationCounts(from: $from, until: $until) { channel } }", json!({ "from": "2026-03-01T00:00:00Z", "until": "2026-03-31T00:00:00Z" })).await.code(), "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn the_default_outbox_writes_a_file_per_channel() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::with_notifications(Arc::new(FileTransport {
+        dir: dir.path().to_path_buf(),
+    }))
+    .await;
+    let id = report_as_resident(&server).await;
+    step(
+        &server,
+        "customer_service",
+        "acknowledgeFaultReport",
+        "FaultReportStepInput",
+        &id,
+        json!({}),
+    )
+    .await
+    .data();
+    let email = dir.path().join("email.jsonl");
+    server
+        .eventually("the resident's email in the outbox file", || {
+            std::fs::read_to_string(&email)
+                .is_ok_and(|t| t.contains("resident@example.fi") && t.contains("vastaanotettu"))
+        })
+        .await;
+    assert!(
+        std::fs::read_to_string(dir.path().join("sms.jsonl"))
+            .unwrap()
+            .contains("+358 40 555 0100")
+    );
+}
+
+#[tokio::test]
+async fn an_applicant_is_told_of_an_offer() {
+    let transport = Arc::new(Recording::default());
+    let server = TestServer::with_notifications(transport.clone()).await;
+    let applications = server
+        .as_role(
+            "customer_service",
+            "{ housingApplications { edges { node { id applicantId } } } }",
+            json!({}),
+        )
+        .await;
+    let application = applications.data()["housingApplications"]["edges"][0]["node"]["id"].clone();
+    let vacant = {
+        let view = server.talo.read_models.register.read();
+        let register = view.organisation(server.org().organisation_id).unwrap();
+        let rental = server.org().properties[talo_api::demo::RENTAL];
+        register
+            .apartments
+            .values()
+            .filter(|a| a.property_id == rental)
+            .find(|a| {
+                !register
+                    .contracts
+                    .values()
+                    .any(|c| c.apartment_id == a.apartment_id)
+            })
+            .unwrap()
+            .apartment_id
+    };
+    let input = json!({ "idempotencyKey": key(), "applicationId": application, "apartmentId": vacant, "monthlyRentCents": 89050, "leaseStartsOn": "2026-04-01", "answerBy": server.clock.now_utc() + Duration::days(3) });
+    server.as_role("customer_service", "mutation($input: MakeHousingOfferInput!) { makeHousingOffer(input: $input) { offer { id } } }", json!({ "input": input })).await.data();
+    server
+        .eventually("the offer notification", || {
+            transport
+                .sent
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|n| n.cause_type == "HousingOfferMade" && n.body.contains("890,50"))
+        })
+        .await;
+    assert!(
+        mine(&server, "applicant")
+            .await
+            .iter()
+            .any(|n| n["causeType"] == "HousingOfferMade")
+    );
+}
