@@ -50,3 +50,8 @@ pub fn document(document_id: Uuid) -> String {
 pub fn ledger(contract_id: Uuid) -> String {
     format!("ledger-{contract_id}")
 }
+
+/// A bookable resource (a sauna, a parking area, a laundry room) and all its bookings.
+pub fn resource(resource_id: Uuid) -> String {
+    format!("resource-{resource_id}")
+}
