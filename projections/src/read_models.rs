@@ -13,6 +13,7 @@ use talo_events_schema::envelope::Position;
 use talo_store::EventStore;
 
 use crate::announcements::AnnouncementsView;
+use crate::bookings::BookingsView;
 use crate::bulk_notices::BulkNoticesView;
 use crate::documents::DocumentsView;
 use crate::engine::{Lagging, Projection, ProjectionStatus, Running, SnapshotPolicy};
@@ -75,6 +76,7 @@ pub struct ReadModels {
     pub documents: Arc<Running<DocumentsView>>,
     pub message_threads: Arc<Running<MessageThreadsView>>,
     pub bulk_notices: Arc<Running<BulkNoticesView>>,
+    pub bookings: Arc<Running<BookingsView>>,
     all: Vec<Arc<dyn Runner>>,
 }
 
@@ -97,6 +99,7 @@ impl ReadModels {
         let documents = start(&store, options, &mut all).await;
         let message_threads = start(&store, options, &mut all).await;
         let bulk_notices = start(&store, options, &mut all).await;
+        let bookings = start(&store, options, &mut all).await;
         Ok(ReadModels {
             register,
             fault_reports,
@@ -107,6 +110,7 @@ impl ReadModels {
             documents,
             message_threads,
             bulk_notices,
+            bookings,
             all,
         })
     }

@@ -295,3 +295,15 @@ pub enum MessageThreadQueueOrderGql {
     /// Longest waiting for our answer first; threads not waiting for us after them.
     WaitingForUs,
 }
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(
+    name = "ResourceKind",
+    remote = "talo_events_schema::booking::ResourceKind"
+)]
+pub enum ResourceKindGql {
+    Sauna,
+    Parking,
+    Laundry,
+    CommonRoom,
+}

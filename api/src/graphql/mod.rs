@@ -3,6 +3,7 @@
 
 pub mod announcements;
 pub mod audit;
+pub mod bookings;
 pub mod documents;
 pub mod enums;
 pub mod fault_reports;
@@ -31,6 +32,7 @@ pub struct Query(
     announcements::AnnouncementQuery,
     documents::DocumentQuery,
     property_register::PropertyRegisterQuery,
+    bookings::BookingQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -42,6 +44,7 @@ pub struct Mutation(
     documents::DocumentMutation,
     property_register::PropertyRegisterMutation,
     messages::MessageMutation,
+    bookings::BookingMutation,
 );
 
 pub type TaloSchema = Schema<Query, Mutation, EmptySubscription>;
