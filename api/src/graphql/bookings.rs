@@ -235,8 +235,9 @@ fn visible<'v>(
 
 fn require_office(principal: &Principal, property_id: Uuid, what: &str) -> Result<(), ApiError> {
     if principal.office_role_for(property_id).is_none() && !principal.is_auditor() {
-        return Err(ApiError::Forbidden(format!(
-            "{what}: only the property's office sees every booking"
+        return Err(ApiError::Rejected(talo_domain::Rejection::forbidden(
+            "booking.office_only",
+            format!("{what}: only the property's office sees every booking"),
         )));
     }
     Ok(())
@@ -256,9 +257,10 @@ impl BookingQuery {
         let session = Session::of(ctx).gql()?;
         with_bookings(&session, |principal, _register, view| {
             if !principal.sees_property(property_id) {
-                return Err(ApiError::Forbidden(
-                    "propertyId: only the property's residents, owners and office see its resources".into(),
-                ));
+                return Err(ApiError::Rejected(talo_domain::Rejection::forbidden(
+                    "booking.not_resident",
+                    "propertyId: only the property's residents, owners and office see its resources",
+                )));
             }
             Ok(view
                 .of_property(principal.organisation_id, property_id)
