@@ -1113,7 +1113,11 @@ impl Dispatcher {
         let ours = history
             .iter()
             .zip(&decoded)
-            .filter(|(recorded, _)| same_request(request, recorded))
+            // This try's events (by correlation), or a first try's (by idempotency key).
+            .filter(|(recorded, _)| {
+                recorded.metadata.correlation_id == request.correlation_id
+                    || same_request(request, recorded)
+            })
             .map(|(recorded, (event, at))| (event, *at, recorded.metadata.actor.role));
         let changes: Vec<_> = ours
             .flat_map(|(event, at, role)| {
