@@ -459,7 +459,7 @@ async fn the_first_in_the_parking_queue_gets_the_freed_space_automatically() {
     server
         .as_role(
             "resident",
-            &format!("query($r: UUID!) {{ parkingQueue(resourceId: $r) {{ id }} }}"),
+            "query($r: UUID!) { parkingQueue(resourceId: $r) { id } }",
             json!({ "r": parking }),
         )
         .await
@@ -542,7 +542,7 @@ async fn the_demo_has_a_sauna_parking_and_a_laundry_and_the_office_sees_every_bo
     server
         .as_role(
             "resident",
-            &format!("query($p: UUID!) {{ propertyBookings(propertyId: $p) {{ id }} }}"),
+            "query($p: UUID!) { propertyBookings(propertyId: $p) { id } }",
             json!({ "p": property }),
         )
         .await
