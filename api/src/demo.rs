@@ -395,6 +395,7 @@ pub async fn seed(
     seed_documents(talo, &demo, now).await?;
     seed_messages(talo, &demo, now).await?;
     seed_housing(talo, &demo, now).await?;
+    seed_bookings(talo, &demo, now).await?;
     Ok(demo)
 }
 
@@ -1189,6 +1190,115 @@ async fn seed_housing(
     };
     talo.dispatcher
         .file_housing_application(&request, command)
+        .await?;
+    Ok(())
+}
+
+/// The rental property's sauna (weekly shifts, one held by A 5), parking area (AP-1 rented by
+/// A 5, with its monthly charge on A 5's lease) and laundry room, defined by the property
+/// manager. A 4 books nothing, so the walkthrough can.
+async fn seed_bookings(
+    talo: &Talo,
+    demo: &DemoOrganisation,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    use talo_domain::booking::{BookingCommand, DefineResource};
+    use talo_events_schema::booking::{BookingRules, ResourceKind, WeeklyShift};
+
+    let request = |role: &str, at: DateTime<Utc>| Request {
+        caller: demo.caller(role),
+        channel: Channel::Portal,
+        occurred_at: at,
+        idempotency_key: None,
+        correlation_id: Uuid::now_v7(),
+    };
+    let defined_at = now - Duration::days(30);
+    let hour = |h| chrono::NaiveTime::from_hms_opt(h, 0, 0).unwrap_or_default();
+    let shift = |id: &str, weekday, h| WeeklyShift {
+        shift_id: id.into(),
+        weekday,
+        starts_at: hour(h),
+        ends_at: hour(h + 1),
+    };
+    let rules = |max_active, max_days_ahead, cancel_hours_before, price_cents| BookingRules {
+        max_active_per_apartment: max_active,
+        max_days_ahead,
+        cancel_hours_before,
+        price_cents,
+        vat_rate_bp: 0,
+    };
+    let property_id = demo.properties[RENTAL];
+    let define =
+        |kind, name: &str, rules, shifts, spaces, hours: Option<(u32, u32)>| DefineResource {
+            resource_id: Uuid::now_v7(),
+            property_id,
+            kind,
+            name: name.into(),
+            rules,
+            shifts,
+            spaces,
+            opens_at: hours.map(|(o, _)| hour(o)),
+            closes_at: hours.map(|(_, c)| hour(c)),
+        };
+    let sauna = define(
+        ResourceKind::Sauna,
+        "Saunavuorot",
+        rules(1, 30, 0, 1500),
+        vec![
+            shift("tue-18", 2, 18),
+            shift("tue-19", 2, 19),
+            shift("thu-18", 4, 18),
+            shift("thu-19", 4, 19),
+            shift("fri-20", 5, 20),
+        ],
+        Vec::new(),
+        None,
+    );
+    let parking = define(
+        ResourceKind::Parking,
+        "Autopaikat",
+        rules(1, 30, 0, 3500),
+        Vec::new(),
+        vec!["AP-1".into(), "AP-2".into(), "AP-3".into()],
+        None,
+    );
+    let laundry = define(
+        ResourceKind::Laundry,
+        "Pesutupa",
+        rules(2, 7, 3, 0),
+        Vec::new(),
+        Vec::new(),
+        Some((7, 22)),
+    );
+    let (sauna_id, parking_id) = (sauna.resource_id, parking.resource_id);
+    for resource in [sauna, parking, laundry] {
+        talo.dispatcher
+            .define_bookable_resource(&request("property_manager", defined_at), resource)
+            .await?;
+    }
+    let booked_at = now - Duration::days(20);
+    let a5 = demo.apartments[&format!("{RENTAL}/A 5")];
+    talo.dispatcher
+        .booking_step(
+            &request("neighbour", booked_at),
+            sauna_id,
+            BookingCommand::BookSaunaShift {
+                booking_id: Uuid::now_v7(),
+                apartment_id: a5,
+                shift_id: "thu-18".into(),
+            },
+        )
+        .await?;
+    talo.dispatcher
+        .booking_step(
+            &request("neighbour", booked_at),
+            parking_id,
+            BookingCommand::BookParkingSpace {
+                booking_id: Uuid::now_v7(),
+                apartment_id: a5,
+                space: Some("AP-1".into()),
+            },
+        )
         .await?;
     Ok(())
 }

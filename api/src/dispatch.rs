@@ -13,6 +13,8 @@ use chrono::{DateTime, Utc};
 use talo_domain::Rejection;
 use talo_domain::access::Principal;
 use talo_domain::announcement::{self, Announcement, AnnouncementCommand, PublishAnnouncement};
+use talo_domain::booking::{self, BookableResource, BookingCommand, DefineResource};
+use talo_domain::booking_charge::{self, ChargeChange};
 use talo_domain::bulk_notice::{self, BulkNotice, SendBulkNotice};
 use talo_domain::calendar::local_date;
 use talo_domain::decision::Decision;
@@ -1228,6 +1230,137 @@ impl Dispatcher {
                 lag,
             })?;
         Ok(outcome)
+    }
+    /// The office makes a resource of a property bookable.
+    pub async fn define_bookable_resource(
+        &self,
+        request: &Request,
+        command: DefineResource,
+    ) -> Result<Outcome, ApiError> {
+        let property_id = Some(command.property_id);
+        self.act_on(
+            request,
+            &streams::resource(command.resource_id),
+            "BookableResourceDefined",
+            |history, register, principal| {
+                let decoded = decode_all(history)?;
+                let existing = BookableResource::fold(decoded.iter().map(|(e, at)| (e, *at)));
+                Ok(Decided {
+                    decision: booking::define(
+                        existing.as_ref(),
+                        command.clone(),
+                        principal,
+                        register,
+                    )?,
+                    property_id,
+                })
+            },
+        )
+        .await
+    }
+
+    /// Books, queues or cancels on a resource's stream (where a lost race is decided again, so
+    /// one slot has one holder), then starts or ends the monthly charges this caused in the
+    /// contracts' ledgers. A retry finds its booking in the stream and settles the charges
+    /// again, which adds nothing twice.
+    pub async fn booking_step(
+        &self,
+        request: &Request,
+        resource_id: Uuid,
+        command: BookingCommand,
+    ) -> Result<Outcome, ApiError> {
+        let expected = match &command {
+            BookingCommand::BookSaunaShift { .. } => "SaunaShiftBooked",
+            BookingCommand::BookParkingSpace { .. } => "ParkingSpaceBooked",
+            BookingCommand::JoinParkingQueue { .. } => "ParkingQueueJoined",
+            BookingCommand::BookRoom { .. } => "RoomBooked",
+            BookingCommand::Cancel { .. } => "BookingCancelled",
+        };
+        let stream = streams::resource(resource_id);
+        let outcome = self
+            .act_on(
+                request,
+                &stream,
+                expected,
+                |history, register, principal| {
+                    let decoded = decode_all(history)?;
+                    let state = BookableResource::fold(decoded.iter().map(|(e, at)| (e, *at)))
+                        .ok_or_else(|| ApiError::Rejected(booking::not_visible()))?;
+                    let decision = booking::decide(
+                        &state,
+                        command.clone(),
+                        &context(request, register, principal),
+                    )?;
+                    Ok(Decided {
+                        decision,
+                        property_id: Some(state.property_id),
+                    })
+                },
+            )
+            .await?;
+        let history = self.read_whole_stream(&stream).await?;
+        let decoded = decode_all(&history)?;
+        let Some(resource) = BookableResource::fold(decoded.iter().map(|(e, at)| (e, *at))) else {
+            return Ok(outcome);
+        };
+        let ours = history
+            .iter()
+            .zip(&decoded)
+            // This try's events (by correlation), or a first try's (by idempotency key).
+            .filter(|(recorded, _)| {
+                recorded.metadata.correlation_id == request.correlation_id
+                    || same_request(request, recorded)
+            })
+            .map(|(recorded, (event, at))| (event, *at, recorded.metadata.actor.role));
+        let changes: Vec<_> = ours
+            .flat_map(|(event, at, role)| {
+                booking_charge::changes_for(&resource, [(event, at)])
+                    .into_iter()
+                    .map(move |c| (c, role))
+            })
+            .collect();
+        let mut last = outcome.clone();
+        for (change, role) in changes {
+            let mut charging = request.clone();
+            // Its own key: the booking's key names the booking on the resource's stream.
+            charging.idempotency_key = request.idempotency_key.as_ref().map(|key| {
+                let booking = match &change {
+                    ChargeChange::Add { booking_id, .. } | ChargeChange::End { booking_id, .. } => {
+                        booking_id
+                    }
+                };
+                format!("{key}#charge-{booking}")
+            });
+            let expected = match &change {
+                ChargeChange::Add { .. } => "ChargeLineAdded",
+                ChargeChange::End { .. } => "ChargeLineEnded",
+            };
+            let charged = self
+                .act_on(
+                    &charging,
+                    &streams::ledger(change.contract_id()),
+                    expected,
+                    |history, _register, _principal| {
+                        let decoded = decode_all(history)?;
+                        Ok(Decided {
+                            decision: booking_charge::decide(
+                                decoded.iter().map(|(e, _)| e),
+                                change.clone(),
+                                role,
+                            ),
+                            property_id: Some(resource.property_id),
+                        })
+                    },
+                )
+                .await?;
+            if charged.position > last.position {
+                last.position = charged.position;
+            }
+        }
+        Ok(Outcome {
+            position: last.position,
+            ..outcome
+        })
     }
 }
 

@@ -7,6 +7,8 @@
 
 pub mod access;
 pub mod announcement;
+pub mod booking;
+pub mod booking_charge;
 pub mod bulk_notice;
 pub mod calendar;
 pub mod decision;

@@ -8,6 +8,7 @@ use schemars::Schema;
 use serde_json::Value;
 
 use crate::announcement::*;
+use crate::booking::*;
 use crate::bulk_notice::*;
 use crate::document::*;
 use crate::fault_report::*;
@@ -193,6 +194,13 @@ catalog! {
     NotificationSent = 1,
     NotificationDelivered = 1,
     NotificationFailed = 1,
+    // Bookings
+    BookableResourceDefined = 1,
+    SaunaShiftBooked = 1,
+    ParkingSpaceBooked = 1,
+    ParkingQueueJoined = 1,
+    RoomBooked = 1,
+    BookingCancelled = 1,
 }
 
 /// The current schema version of an event type, if the type is known.

@@ -5,6 +5,7 @@
 //! change to this crate and shows in review (and in the committed schemas under `schemas/`).
 
 pub mod announcement;
+pub mod booking;
 pub mod bulk_notice;
 pub mod catalog;
 pub mod document;

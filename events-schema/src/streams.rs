@@ -62,3 +62,8 @@ pub fn housing_offer(offer_id: Uuid) -> String {
 pub fn notification(notification_id: Uuid) -> String {
     format!("notification-{notification_id}")
 }
+
+/// A bookable resource (a sauna, a parking area, a laundry room) and all its bookings.
+pub fn resource(resource_id: Uuid) -> String {
+    format!("resource-{resource_id}")
+}

@@ -13,6 +13,7 @@ use talo_events_schema::envelope::Position;
 use talo_store::EventStore;
 
 use crate::announcements::AnnouncementsView;
+use crate::bookings::BookingsView;
 use crate::bulk_notices::BulkNoticesView;
 use crate::documents::DocumentsView;
 use crate::engine::{Lagging, Projection, ProjectionStatus, Running, SnapshotPolicy};
@@ -79,6 +80,7 @@ pub struct ReadModels {
     pub bulk_notices: Arc<Running<BulkNoticesView>>,
     pub housing: Arc<Running<HousingView>>,
     pub notifications: Arc<Running<NotificationsView>>,
+    pub bookings: Arc<Running<BookingsView>>,
     all: Vec<Arc<dyn Runner>>,
 }
 
@@ -103,6 +105,7 @@ impl ReadModels {
         let bulk_notices = start(&store, options, &mut all).await;
         let housing = start(&store, options, &mut all).await;
         let notifications = start(&store, options, &mut all).await;
+        let bookings = start(&store, options, &mut all).await;
         Ok(ReadModels {
             register,
             fault_reports,
@@ -115,6 +118,7 @@ impl ReadModels {
             bulk_notices,
             housing,
             notifications,
+            bookings,
             all,
         })
     }

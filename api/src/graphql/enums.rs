@@ -330,3 +330,15 @@ pub enum DeliveryStatusGql {
     Failed,
     GaveUp,
 }
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(
+    name = "ResourceKind",
+    remote = "talo_events_schema::booking::ResourceKind"
+)]
+pub enum ResourceKindGql {
+    Sauna,
+    Parking,
+    Laundry,
+    CommonRoom,
+}

@@ -3,6 +3,7 @@
 
 pub mod announcements;
 pub mod audit;
+pub mod bookings;
 pub mod documents;
 pub mod enums;
 pub mod fault_reports;
@@ -35,6 +36,7 @@ pub struct Query(
     property_register::PropertyRegisterQuery,
     housing::HousingQuery,
     notifications::NotificationQuery,
+    bookings::BookingQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -47,6 +49,7 @@ pub struct Mutation(
     property_register::PropertyRegisterMutation,
     messages::MessageMutation,
     housing::HousingMutation,
+    bookings::BookingMutation,
 );
 
 pub type TaloSchema = Schema<Query, Mutation, EmptySubscription>;
