@@ -47,7 +47,7 @@ pub struct Notice {
 }
 
 /// What `event` makes worth telling, and to whom: an offer made, a fault report's progress, a
-/// reply from the office.
+/// reply from the office, a booking confirmed.
 pub fn notices_for(event: &DomainEvent, audience: &Audience) -> Vec<Notice> {
     let report = |id: &Uuid, what: &str| {
         audience
@@ -86,6 +86,34 @@ pub fn notices_for(event: &DomainEvent, audience: &Audience) -> Vec<Notice> {
                 body: "Asiakaspalvelu on vastannut viestiisi. Lue vastaus asukasportaalista."
                     .to_owned(),
             }),
+        DomainEvent::SaunaShiftBooked(e) => Some(Notice {
+            person_id: e.booked_by,
+            subject: "Saunavuoro varattu".to_owned(),
+            body: format!(
+                "Saunavuorosi on varattu {} alkaen{}.",
+                e.starts_on.format("%-d.%-m.%Y"),
+                monthly(e.monthly_price_cents)
+            ),
+        }),
+        DomainEvent::ParkingSpaceBooked(e) => Some(Notice {
+            person_id: e.booked_by,
+            subject: format!("Autopaikka {} varattu", e.space),
+            body: format!(
+                "Autopaikka {} on sinun {} alkaen{}.",
+                e.space,
+                e.starts_on.format("%-d.%-m.%Y"),
+                monthly(e.monthly_price_cents)
+            ),
+        }),
+        DomainEvent::RoomBooked(e) => Some(Notice {
+            person_id: e.booked_by,
+            subject: "Varaus vahvistettu".to_owned(),
+            body: format!(
+                "Varauksesi {} - {} (UTC) on vahvistettu.",
+                e.starts_at.format("%-d.%-m.%Y %H:%M"),
+                e.ends_at.format("%H:%M")
+            ),
+        }),
         DomainEvent::HousingOfferMade(e) => Some(Notice {
             person_id: e.applicant_id,
             subject: "Asuntotarjous".to_owned(),
@@ -100,6 +128,14 @@ pub fn notices_for(event: &DomainEvent, audience: &Audience) -> Vec<Notice> {
         _ => None,
     };
     notice.into_iter().collect()
+}
+
+fn monthly(cents: i64) -> String {
+    if cents == 0 {
+        String::new()
+    } else {
+        format!(", {},{:02} €/kk", cents / 100, cents % 100)
+    }
 }
 
 /// Where a person can be reached: SMS to their phone, email to their address.
@@ -169,6 +205,30 @@ mod tests {
         assert_eq!(notices.len(), 1);
         assert_eq!(notices[0].person_id, reporter);
         assert!(notices[0].subject.contains("VK-2026-000001"));
+    }
+
+    #[test]
+    fn the_booker_hears_that_a_parking_space_is_theirs() {
+        use talo_events_schema::booking::ParkingSpaceBooked;
+        let booker = Uuid::now_v7();
+        let booked = DomainEvent::ParkingSpaceBooked(ParkingSpaceBooked {
+            resource_id: Uuid::nil(),
+            booking_id: Uuid::nil(),
+            space: "AP-2".into(),
+            apartment_id: Uuid::nil(),
+            booked_by: booker,
+            starts_on: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+            monthly_price_cents: 3500,
+            contract_id: None,
+            from_queue: false,
+        });
+        let notices = notices_for(&booked, &Audience::default());
+        assert_eq!(notices[0].person_id, booker);
+        assert!(
+            notices[0].body.contains("35,00 €/kk"),
+            "{}",
+            notices[0].body
+        );
     }
 
     #[test]
