@@ -175,9 +175,13 @@ catalog! {
     MessageThreadRead = 1,
     BulkNoticeSent = 1,
     BulkNoticeRead = 1,
-    // Ledger: charge lines (invoices and payments follow)
+    // Ledger: charge lines, invoices, payments and the unmatched payments queue
     ChargeLineAdded = 1,
     ChargeLineEnded = 1,
+    InvoiceIssued = 1,
+    PaymentReceived = 1,
+    UnmatchedPaymentReceived = 1,
+    UnmatchedPaymentAllocated = 1,
 }
 
 /// The current schema version of an event type, if the type is known.

@@ -50,3 +50,8 @@ pub fn document(document_id: Uuid) -> String {
 pub fn ledger(contract_id: Uuid) -> String {
     format!("ledger-{contract_id}")
 }
+
+/// The payments of one organisation that matched no contract, waiting for the office.
+pub fn payments(organisation_id: Uuid) -> String {
+    format!("payments-{organisation_id}")
+}
