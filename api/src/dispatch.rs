@@ -44,7 +44,7 @@ use crate::keyed_locks::KeyedLocks;
 use crate::metrics::Metrics;
 
 /// How many times a write that lost a race is decided again before giving up.
-const MAX_ATTEMPTS: usize = 8;
+pub(crate) const MAX_ATTEMPTS: usize = 8;
 
 /// One request's context: who, through which channel, when, and under which idempotency key.
 #[derive(Debug, Clone)]
@@ -94,14 +94,14 @@ pub struct Outcome {
 }
 
 pub struct Dispatcher {
-    store: Arc<dyn EventStore>,
-    read_models: Arc<ReadModels>,
-    metrics: Metrics,
-    read_your_writes_timeout: Duration,
+    pub(crate) store: Arc<dyn EventStore>,
+    pub(crate) read_models: Arc<ReadModels>,
+    pub(crate) metrics: Metrics,
+    pub(crate) read_your_writes_timeout: Duration,
     /// Requests in flight per idempotency key: a retry waits for the first try to finish.
     in_flight: KeyedLocks,
     /// Writers per stream (a report, a ticket series, a register) on this node.
-    streams: KeyedLocks,
+    pub(crate) streams: KeyedLocks,
 }
 
 impl Dispatcher {
@@ -877,7 +877,7 @@ impl Dispatcher {
 
     /// Builds the caller's principal from the register read model and runs `decide` with it.
     /// The read lock is held only for this synchronous call.
-    fn with_register<T>(
+    pub(crate) fn with_register<T>(
         &self,
         request: &Request,
         decide: impl FnOnce(&Register, &Principal) -> Result<T, ApiError>,
@@ -896,7 +896,7 @@ impl Dispatcher {
         decide(register, &principal)
     }
 
-    async fn issue_ticket(
+    pub(crate) async fn issue_ticket(
         &self,
         request: &Request,
         prefix: &str,
@@ -940,7 +940,10 @@ impl Dispatcher {
         Err(busy(&stream))
     }
 
-    async fn read_whole_stream(&self, stream: &str) -> Result<Vec<RecordedEvent>, ApiError> {
+    pub(crate) async fn read_whole_stream(
+        &self,
+        stream: &str,
+    ) -> Result<Vec<RecordedEvent>, ApiError> {
         let mut events = Vec::new();
         loop {
             let from = StreamFrom::Revision(events.len() as u64);
@@ -956,7 +959,7 @@ impl Dispatcher {
         }
     }
 
-    async fn append(
+    pub(crate) async fn append(
         &self,
         stream: &str,
         expected: ExpectedRevision,
@@ -983,7 +986,7 @@ impl Dispatcher {
     /// Runs `work` once per idempotency key: a retry of a finished request returns the first
     /// one's outcome; a retry of one still running waits for it. Then waits until the read
     /// models show the change.
-    async fn idempotent(
+    pub(crate) async fn idempotent(
         &self,
         request: &Request,
         expected_type: &str,
@@ -1027,18 +1030,27 @@ impl Dispatcher {
             }
             None => work.await?,
         };
+        self.visible(outcome.position).await?;
+        Ok(outcome)
+    }
+
+    /// Waits until the read models show `position`: what a write answers only after.
+    pub(crate) async fn visible(&self, position: Position) -> Result<(), ApiError> {
         self.read_models
-            .wait_for(outcome.position, self.read_your_writes_timeout)
+            .wait_for(position, self.read_your_writes_timeout)
             .await
             .map_err(|lag| ApiError::NotYetVisible {
-                position: outcome.position.to_string(),
+                position: position.to_string(),
                 lag,
-            })?;
-        Ok(outcome)
+            })
     }
 }
 
-fn context<'a>(request: &Request, register: &'a Register, principal: &'a Principal) -> Context<'a> {
+pub(crate) fn context<'a>(
+    request: &Request,
+    register: &'a Register,
+    principal: &'a Principal,
+) -> Context<'a> {
     Context {
         principal,
         register,
@@ -1083,7 +1095,7 @@ fn earlier_outcome(
     }
 }
 
-fn busy(stream: &str) -> ApiError {
+pub(crate) fn busy(stream: &str) -> ApiError {
     ApiError::Conflict {
         rule: "store.too_much_contention",
         message: format!("`{stream}` is changing too fast; try again"),
@@ -1159,7 +1171,7 @@ pub fn decode_all(events: &[RecordedEvent]) -> Result<Vec<(DomainEvent, DateTime
         .collect()
 }
 
-fn envelope(
+pub(crate) fn envelope(
     request: &Request,
     role: ActorRole,
     property_id: Option<Uuid>,

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use talo_domain::access::Principal;
 use talo_domain::calendar::local_date;
 use talo_domain::document::UploadLimits;
+use talo_domain::reference::Iban;
 use talo_domain::register::Register;
 use talo_projections::engine::SnapshotPolicy;
 use talo_projections::{ReadModels, ReadModelsOptions};
@@ -33,6 +34,8 @@ pub struct Config {
     pub read_your_writes_timeout: Duration,
     pub snapshots: SnapshotPolicy,
     pub limits: Limits,
+    /// The account invoices ask to be paid to; bank statements of other accounts are refused.
+    pub bank_account: Iban,
 }
 
 /// Limits against abusive or accidental heavy requests.
@@ -46,6 +49,8 @@ pub struct Limits {
     pub max_document_bytes: usize,
     /// Media types the document archive accepts.
     pub allowed_document_types: Vec<String>,
+    /// Largest bank statement (camt.054) accepted for import.
+    pub max_statement_bytes: usize,
 }
 
 /// PDF, the common image formats, plain text and the Office formats (old and OOXML).
@@ -72,6 +77,7 @@ impl Default for Limits {
             max_page_size: 100,
             max_document_bytes: 20 * 1024 * 1024,
             allowed_document_types: DEFAULT_DOCUMENT_TYPES.map(String::from).to_vec(),
+            max_statement_bytes: 5 * 1024 * 1024,
         }
     }
 }
@@ -85,6 +91,7 @@ impl Config {
             read_your_writes_timeout: Duration::from_secs(5),
             snapshots: SnapshotPolicy::default(),
             limits: Limits::default(),
+            bank_account: crate::demo::demo_bank_account(),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod documents;
 pub mod engine;
 pub mod fault_reports;
 pub mod idempotency;
+pub mod ledger;
 pub mod message_threads;
 pub mod read_models;
 pub mod register;

@@ -18,6 +18,7 @@ use crate::documents::DocumentsView;
 use crate::engine::{Lagging, Projection, ProjectionStatus, Running, SnapshotPolicy};
 use crate::fault_reports::FaultReportsView;
 use crate::idempotency::IdempotencyView;
+use crate::ledger::LedgersView;
 use crate::message_threads::MessageThreadsView;
 use crate::register::RegisterView;
 use crate::renovations::RenovationsView;
@@ -75,6 +76,7 @@ pub struct ReadModels {
     pub documents: Arc<Running<DocumentsView>>,
     pub message_threads: Arc<Running<MessageThreadsView>>,
     pub bulk_notices: Arc<Running<BulkNoticesView>>,
+    pub ledgers: Arc<Running<LedgersView>>,
     all: Vec<Arc<dyn Runner>>,
 }
 
@@ -97,6 +99,7 @@ impl ReadModels {
         let documents = start(&store, options, &mut all).await;
         let message_threads = start(&store, options, &mut all).await;
         let bulk_notices = start(&store, options, &mut all).await;
+        let ledgers = start(&store, options, &mut all).await;
         Ok(ReadModels {
             register,
             fault_reports,
@@ -107,6 +110,7 @@ impl ReadModels {
             documents,
             message_threads,
             bulk_notices,
+            ledgers,
             all,
         })
     }

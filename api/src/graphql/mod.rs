@@ -6,6 +6,7 @@ pub mod audit;
 pub mod documents;
 pub mod enums;
 pub mod fault_reports;
+pub mod ledger;
 pub mod me;
 pub mod messages;
 pub mod pagination;
@@ -31,6 +32,7 @@ pub struct Query(
     announcements::AnnouncementQuery,
     documents::DocumentQuery,
     property_register::PropertyRegisterQuery,
+    ledger::LedgerQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -42,6 +44,7 @@ pub struct Mutation(
     documents::DocumentMutation,
     property_register::PropertyRegisterMutation,
     messages::MessageMutation,
+    ledger::LedgerMutation,
 );
 
 pub type TaloSchema = Schema<Query, Mutation, EmptySubscription>;
