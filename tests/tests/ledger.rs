@@ -1125,3 +1125,52 @@ async fn the_ledgers_read_model_rebuilds_to_the_same_state() {
         before
     );
 }
+
+#[tokio::test]
+async fn invoice_and_charge_line_input_is_checked_by_field() {
+    let server = TestServer::start().await;
+    let contract = contract_of(&server, "resident");
+    const SEPARATE: &str = r#"mutation($input: IssueSeparateInvoiceInput!) { issueSeparateInvoice(input: $input) { invoice { id } } }"#;
+    let separate = |fields: Value| {
+        let server = &server;
+        async move {
+            let mut input = json!({ "idempotencyKey": key(), "contractId": contract, "lines": [
+                { "kind": "DAMAGE", "description": "Oven korjaus", "amountCents": 25000, "vatRateBp": 2550 } ] });
+            if let (Some(input), Value::Object(extra)) = (input.as_object_mut(), fields) {
+                input.extend(extra);
+            }
+            server
+                .as_role("customer_service", SEPARATE, json!({ "input": input }))
+                .await
+        }
+    };
+    separate(json!({ "lines": [] }))
+        .await
+        .assert_refused("BAD_USER_INPUT", "ledger.lines_count");
+    separate(json!({ "dueOn": "2026-03-01" }))
+        .await
+        .assert_refused("BAD_USER_INPUT", "ledger.due_in_past");
+    separate(json!({ "lines": [{ "kind": "KEY", "description": "Avain", "amountCents": 100, "vatRateBp": 12000 }] }))
+        .await
+        .assert_refused("BAD_USER_INPUT", "ledger.vat_rate_range");
+    separate(json!({ "contractId": Uuid::now_v7() }))
+        .await
+        .assert_refused("NOT_FOUND", "ledger.contract_unknown");
+    let add = server
+        .as_role(
+            "property_manager",
+            ADD_CHARGE_LINE,
+            json!({ "input": { "idempotencyKey": key(), "contractId": contract, "kind": "RENT", "description": "Vuokra", "monthlyAmountCents": 0, "startsOn": "2026-04-01" } }),
+        )
+        .await;
+    add.assert_refused("BAD_USER_INPUT", "ledger.amount_positive");
+    assert_eq!(
+        add.body["errors"][0]["extensions"]["field"],
+        "monthly_amount_cents"
+    );
+    const END: &str = r#"mutation($input: EndChargeLineInput!) { endChargeLine(input: $input) { ledger { contractId } } }"#;
+    server
+        .as_role("property_manager", END, json!({ "input": { "idempotencyKey": key(), "contractId": contract, "chargeLineId": Uuid::now_v7(), "endsOn": "2026-04-30" } }))
+        .await
+        .assert_refused("NOT_FOUND", "ledger.charge_line_unknown");
+}
