@@ -44,7 +44,7 @@ use crate::keyed_locks::KeyedLocks;
 use crate::metrics::Metrics;
 
 /// How many times a write that lost a race is decided again before giving up.
-pub(crate) const MAX_ATTEMPTS: usize = 8;
+const MAX_ATTEMPTS: usize = 8;
 
 /// One request's context: who, through which channel, when, and under which idempotency key.
 #[derive(Debug, Clone)]
@@ -96,12 +96,12 @@ pub struct Outcome {
 pub struct Dispatcher {
     pub(crate) store: Arc<dyn EventStore>,
     pub(crate) read_models: Arc<ReadModels>,
-    pub(crate) metrics: Metrics,
-    pub(crate) read_your_writes_timeout: Duration,
+    metrics: Metrics,
+    read_your_writes_timeout: Duration,
     /// Requests in flight per idempotency key: a retry waits for the first try to finish.
     in_flight: KeyedLocks,
     /// Writers per stream (a report, a ticket series, a register) on this node.
-    pub(crate) streams: KeyedLocks,
+    streams: KeyedLocks,
 }
 
 impl Dispatcher {
@@ -959,7 +959,7 @@ impl Dispatcher {
         }
     }
 
-    pub(crate) async fn append(
+    async fn append(
         &self,
         stream: &str,
         expected: ExpectedRevision,
@@ -986,7 +986,7 @@ impl Dispatcher {
     /// Runs `work` once per idempotency key: a retry of a finished request returns the first
     /// one's outcome; a retry of one still running waits for it. Then waits until the read
     /// models show the change.
-    pub(crate) async fn idempotent(
+    async fn idempotent(
         &self,
         request: &Request,
         expected_type: &str,
@@ -1030,19 +1030,14 @@ impl Dispatcher {
             }
             None => work.await?,
         };
-        self.visible(outcome.position).await?;
-        Ok(outcome)
-    }
-
-    /// Waits until the read models show `position`: what a write answers only after.
-    pub(crate) async fn visible(&self, position: Position) -> Result<(), ApiError> {
         self.read_models
-            .wait_for(position, self.read_your_writes_timeout)
+            .wait_for(outcome.position, self.read_your_writes_timeout)
             .await
             .map_err(|lag| ApiError::NotYetVisible {
-                position: position.to_string(),
+                position: outcome.position.to_string(),
                 lag,
-            })
+            })?;
+        Ok(outcome)
     }
 }
 
@@ -1095,7 +1090,7 @@ fn earlier_outcome(
     }
 }
 
-pub(crate) fn busy(stream: &str) -> ApiError {
+fn busy(stream: &str) -> ApiError {
     ApiError::Conflict {
         rule: "store.too_much_contention",
         message: format!("`{stream}` is changing too fast; try again"),
@@ -1171,7 +1166,7 @@ pub fn decode_all(events: &[RecordedEvent]) -> Result<Vec<(DomainEvent, DateTime
         .collect()
 }
 
-pub(crate) fn envelope(
+fn envelope(
     request: &Request,
     role: ActorRole,
     property_id: Option<Uuid>,

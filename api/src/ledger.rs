@@ -20,16 +20,13 @@ use talo_domain::money::Month;
 use talo_domain::payment_queue::{self, PaymentQueue};
 use talo_domain::reference::{Iban, Reference};
 use talo_domain::register::Register;
-use talo_events_schema::envelope::Position;
+use talo_events_schema::envelope::ActorRole;
 use talo_events_schema::ledger::{PaymentSource, UnmatchedPaymentReceived, UnmatchedReason};
 use talo_events_schema::streams;
-use talo_store::ExpectedRevision;
 use uuid::Uuid;
 
 use crate::camt054::{Statement, StatementPayment};
-use crate::dispatch::{
-    Decided, Dispatcher, MAX_ATTEMPTS, Outcome, Request, busy, context, decode_all, envelope,
-};
+use crate::dispatch::{Decided, Dispatcher, Outcome, Request, context, decode_all};
 use crate::error::ApiError;
 
 /// Namespace of payment ids derived from a bank's id of the payment.
@@ -114,96 +111,89 @@ impl Dispatcher {
     }
 
     /// Numbers and issues the invoice `draft` finds on the contract's ledger. The number is
-    /// taken only once there is something to issue, and kept if the write has to be decided
-    /// again; the answer's position is the invoice's, or the stream's last for nothing new.
-    /// Does not wait for the read models.
+    /// taken only once the ledger as it stands has something to issue; the write itself is
+    /// [`Dispatcher::act_on`]'s, deciding again on a fresh ledger if another writer got there
+    /// first (a concurrent run then finds the month invoiced, and the number stays unused).
     async fn issue_invoice(
         &self,
         request: &Request,
         contract_id: Uuid,
         iban: &Iban,
         draft: impl Fn(&Ledger, &Context<'_>) -> Result<MonthlyInvoicing, Rejection>,
-    ) -> Result<(Issued, Position), ApiError> {
+    ) -> Result<(Issued, Outcome), ApiError> {
         let stream = streams::ledger(contract_id);
-        let _writing = self.streams.lock(&stream).await;
-        let mut number = None;
-        for _ in 0..MAX_ATTEMPTS {
-            let mut history = self.read_whole_stream(&stream).await?;
-            let expected = match history.len() {
-                0 => ExpectedRevision::NoStream,
-                n => ExpectedRevision::Exact(n as u64 - 1),
+        let mut history = self.read_whole_stream(&stream).await?;
+        let position = match history.last() {
+            Some(e) => e.position,
+            None => self.store.head().await?,
+        };
+        let nothing_new = |issued| {
+            let outcome = Outcome {
+                stream: stream.clone(),
+                position,
+                replayed: true,
             };
-            let last = match history.last() {
-                Some(e) => e.position,
-                None => self.store.head().await?,
-            };
-            if history
-                .first()
-                .is_some_and(|e| e.metadata.organisation_id != request.caller.organisation_id)
-            {
-                history.clear();
-            }
-            let decoded = decode_all(&history)?;
-            let state = Ledger::fold(decoded.iter().map(|(e, _)| e));
-            let found = self.with_register(request, |register, principal| {
-                Ok(draft(&state, &context(request, register, principal))?)
-            })?;
-            let draft: InvoiceDraft = match found {
-                MonthlyInvoicing::Draft(d) => d,
-                MonthlyInvoicing::AlreadyInvoiced(invoice_id) => {
-                    return Ok((Issued::AlreadyInvoiced { invoice_id }, last));
-                }
-                MonthlyInvoicing::NothingToInvoice => return Ok((Issued::NothingToInvoice, last)),
-            };
-            let invoice_id = draft.invoice_id;
-            if state.invoice(invoice_id).is_some() {
-                return Ok((Issued::AlreadyInvoiced { invoice_id }, last));
-            }
-            if number.is_none() {
-                number = Some(
-                    self.issue_ticket(request, ledger::INVOICE_PREFIX, invoice_id)
-                        .await?,
-                );
-            }
-            let Some(ticket) = number.as_ref() else {
-                continue;
-            };
-            let decided = self.with_register(request, |register, principal| {
-                let decision = ledger::issue(
-                    &state,
-                    draft.clone(),
-                    ticket,
-                    iban,
-                    &context(request, register, principal),
-                )?;
-                Ok(Decided {
-                    decision,
-                    property_id: property_of_contract(register, contract_id),
-                })
-            })?;
-            if decided.decision.events.is_empty() {
-                return Ok((Issued::AlreadyInvoiced { invoice_id }, last));
-            }
-            let events = envelope(
-                request,
-                decided.decision.role,
-                decided.property_id,
-                decided.decision.events,
-                request.caller.organisation_id,
-            );
-            match self.append(&stream, expected, events).await {
-                Ok(result) => return Ok((Issued::New { invoice_id }, result.position)),
-                Err(ApiError::Conflict {
-                    rule: "store.wrong_expected_version",
-                    ..
-                }) => {
-                    self.metrics.command_retried();
-                    continue;
-                }
-                Err(e) => return Err(e),
-            }
+            Ok((issued, outcome))
+        };
+        if history
+            .first()
+            .is_some_and(|e| e.metadata.organisation_id != request.caller.organisation_id)
+        {
+            history.clear();
         }
-        Err(busy(&stream))
+        let state = Ledger::fold(decode_all(&history)?.iter().map(|(e, _)| e));
+        let found = self.with_register(request, |register, principal| {
+            Ok(draft(&state, &context(request, register, principal))?)
+        })?;
+        let invoice_id = match found {
+            MonthlyInvoicing::Draft(d) if state.invoice(d.invoice_id).is_none() => d.invoice_id,
+            MonthlyInvoicing::Draft(d) => {
+                return nothing_new(Issued::AlreadyInvoiced {
+                    invoice_id: d.invoice_id,
+                });
+            }
+            MonthlyInvoicing::AlreadyInvoiced(invoice_id) => {
+                return nothing_new(Issued::AlreadyInvoiced { invoice_id });
+            }
+            MonthlyInvoicing::NothingToInvoice => return nothing_new(Issued::NothingToInvoice),
+        };
+        let ticket = self
+            .issue_ticket(request, ledger::INVOICE_PREFIX, invoice_id)
+            .await?;
+        let issued = AtomicBool::new(false);
+        let outcome = self
+            .act_on(
+                request,
+                &stream,
+                "InvoiceIssued",
+                |history, register, principal| {
+                    let decoded = decode_all(history)?;
+                    let state = Ledger::fold(decoded.iter().map(|(e, _)| e));
+                    let ctx = context(request, register, principal);
+                    let decision = match draft(&state, &ctx)? {
+                        MonthlyInvoicing::Draft(d) => {
+                            ledger::issue(&state, d, &ticket, iban, &ctx)?
+                        }
+                        // Invoiced meanwhile: nothing is recorded, so no role is either.
+                        _ => Decision {
+                            events: vec![],
+                            role: ActorRole::System,
+                        },
+                    };
+                    issued.store(!decision.events.is_empty(), Ordering::Relaxed);
+                    Ok(Decided {
+                        decision,
+                        property_id: property_of_contract(register, contract_id),
+                    })
+                },
+            )
+            .await?;
+        let issued = if issued.into_inner() {
+            Issued::New { invoice_id }
+        } else {
+            Issued::AlreadyInvoiced { invoice_id }
+        };
+        Ok((issued, outcome))
     }
 
     /// Issues one invoice outside the monthly run (separate, security deposit). Its id comes
@@ -215,20 +205,12 @@ impl Dispatcher {
         iban: &Iban,
         draft: impl Fn(&Ledger, &Context<'_>) -> Result<InvoiceDraft, Rejection>,
     ) -> Result<Outcome, ApiError> {
-        let stream = streams::ledger(contract_id);
-        self.idempotent(request, "InvoiceIssued", &stream, async {
-            let (issued, position) = self
-                .issue_invoice(request, contract_id, iban, |state, ctx| {
-                    draft(state, ctx).map(MonthlyInvoicing::Draft)
-                })
-                .await?;
-            Ok(Outcome {
-                stream: stream.clone(),
-                position,
-                replayed: !matches!(issued, Issued::New { .. }),
+        let (_, outcome) = self
+            .issue_invoice(request, contract_id, iban, |state, ctx| {
+                draft(state, ctx).map(MonthlyInvoicing::Draft)
             })
-        })
-        .await
+            .await?;
+        Ok(outcome)
     }
 
     /// Invoices `month` for every contract the caller keeps (on `property_id`, or on all their
@@ -251,19 +233,13 @@ impl Dispatcher {
             )?)
         })?;
         let mut runs = Vec::with_capacity(contracts.len());
-        let mut reached = None;
         for contract_id in contracts {
             let result = self
                 .issue_invoice(request, contract_id, iban, |state, ctx| {
                     ledger::draft_monthly(state, contract_id, month, ctx)
                 })
                 .await
-                .map(|(issued, position)| {
-                    if matches!(issued, Issued::New { .. }) {
-                        reached = reached.max(Some(position));
-                    }
-                    issued
-                });
+                .map(|(issued, _)| issued);
             if let Err(e @ (ApiError::Internal(_) | ApiError::Conflict { .. })) = &result {
                 tracing::warn!(%contract_id, error = %e, "monthly invoicing of a contract failed");
             }
@@ -271,9 +247,6 @@ impl Dispatcher {
                 contract_id,
                 result,
             });
-        }
-        if let Some(position) = reached {
-            self.visible(position).await?;
         }
         Ok(runs)
     }

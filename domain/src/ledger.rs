@@ -381,15 +381,6 @@ pub enum LedgerReader {
     Auditor,
 }
 
-impl LedgerReader {
-    pub fn role(self) -> ActorRole {
-        match self {
-            LedgerReader::Holder(r) | LedgerReader::Office(r) => r,
-            LedgerReader::Auditor => ActorRole::Auditor,
-        }
-    }
-}
-
 /// Whether and how `principal` reads the ledger of `contract`, on property `property_id`.
 pub fn reader(
     principal: &Principal,

@@ -7,7 +7,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use talo_domain::ledger::Ledger;
 use talo_domain::payment_queue::PaymentQueue;
@@ -22,8 +21,6 @@ pub struct ContractLedger {
     pub contract_id: Uuid,
     pub organisation_id: Uuid,
     pub ledger: Ledger,
-    /// When each invoice and payment was recorded, by id.
-    pub recorded_at: BTreeMap<Uuid, DateTime<Utc>>,
     pub last_position: Position,
 }
 
@@ -42,8 +39,6 @@ pub struct OrganisationLedgers {
     /// Bank ids (AcctSvcrRef) of payments recorded anywhere: in a ledger or in the queue.
     pub external_ids: BTreeMap<String, Uuid>,
     pub queue: PaymentQueue,
-    /// When each queued payment arrived, by id.
-    pub queued_at: BTreeMap<Uuid, DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -58,7 +53,6 @@ impl Projection for LedgersView {
 
     fn apply(&mut self, event: &RecordedEvent, decoded: &DomainEvent) {
         let org_id = event.metadata.organisation_id;
-        let at = event.metadata.occurred_at;
         let contract_id = match decoded {
             DomainEvent::ChargeLineAdded(e) => e.contract_id,
             DomainEvent::ChargeLineEnded(e) => e.contract_id,
@@ -69,7 +63,6 @@ impl Projection for LedgersView {
                 if let Some(external) = &e.external_id {
                     org.external_ids.insert(external.clone(), e.payment_id);
                 }
-                org.queued_at.insert(e.payment_id, at);
                 org.queue.apply(decoded);
                 return;
             }
@@ -92,7 +85,6 @@ impl Projection for LedgersView {
                 contract_id,
                 organisation_id: org_id,
                 ledger: Ledger::default(),
-                recorded_at: BTreeMap::new(),
                 last_position: event.position,
             });
         match decoded {
@@ -104,13 +96,11 @@ impl Projection for LedgersView {
                         invoice_id: e.invoice_id,
                     },
                 );
-                record.recorded_at.insert(e.invoice_id, at);
             }
             DomainEvent::PaymentReceived(e) => {
                 if let Some(external) = &e.external_id {
                     org.external_ids.insert(external.clone(), e.payment_id);
                 }
-                record.recorded_at.insert(e.payment_id, at);
             }
             _ => {}
         }
