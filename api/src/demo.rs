@@ -15,6 +15,7 @@ use talo_domain::calendar::local_date;
 use talo_domain::document::{AddDocument, DocumentFile};
 use talo_domain::fault_report::{FaultReportCommand as Step, ReportFault};
 use talo_domain::message_thread::{MessageThreadCommand as Thread, StartMessageThread};
+use talo_domain::reference::Iban;
 use talo_domain::register::RegisterCommand;
 use talo_events_schema::bulk_notice::NoticeTarget;
 use talo_events_schema::document::{DocumentAudience, DocumentCategory};
@@ -107,6 +108,15 @@ pub const RENTAL: &str = "Vuokratalo Oy Rantapuisto";
 pub const COOPERATIVE: &str = "As Oy Koivukuja";
 pub const MAINTENANCE: &str = "Kiinteistöhuolto Kuusi Oy";
 pub const PLUMBERS: &str = "Putki-Pro Oy";
+
+/// The account the demo organisation's invoices are paid to: the account of Finance Finland's
+/// virtual barcode examples.
+pub const DEMO_IBAN: &str = "FI79 4405 2020 0360 82";
+
+/// [`DEMO_IBAN`], checked.
+pub fn demo_bank_account() -> Iban {
+    Iban::parse("iban", DEMO_IBAN).unwrap_or_else(|e| panic!("the demo IBAN: {e}"))
+}
 
 const OTHER_RESIDENTS: [&str; 24] = [
     "Aleksi Virtanen",
@@ -395,6 +405,7 @@ pub async fn seed(
     seed_documents(talo, &demo, now).await?;
     seed_messages(talo, &demo, now).await?;
     seed_housing(talo, &demo, now).await?;
+    seed_ledger(talo, &demo, now).await?;
     seed_bookings(talo, &demo, now).await?;
     Ok(demo)
 }
@@ -1299,6 +1310,157 @@ async fn seed_bookings(
                 space: Some("AP-1".into()),
             },
         )
+        .await?;
+    Ok(())
+}
+
+/// Charge lines on every contract (rent and water on the rental company's leases; maintenance
+/// charge, financing charge and water on the cooperative's shareholdings), the previous and
+/// the current month invoiced, and the previous month paid by everyone except the neighbour
+/// (in arrears); the shareholder paid 100,00 € extra, which the current month consumed. One
+/// bank payment with a mistyped reference waits in the unmatched queue.
+async fn seed_ledger(
+    talo: &Talo,
+    demo: &DemoOrganisation,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    use talo_domain::ledger::{self, AddChargeLine, ReceivePayment};
+    use talo_domain::money::Month;
+    use talo_events_schema::ledger::{
+        ChargeKind, PaymentSource, UnmatchedPaymentReceived, UnmatchedReason,
+    };
+
+    let request = |role: &str, at: DateTime<Utc>| Request {
+        caller: demo.caller(role),
+        channel: Channel::Office,
+        occurred_at: at,
+        idempotency_key: None,
+        correlation_id: Uuid::now_v7(),
+    };
+    let contracts: Vec<(Uuid, ContractKind, u32, Uuid, chrono::NaiveDate)> =
+        talo.with_register(demo.caller("property_manager"), |register| {
+            Ok(register
+                .contracts
+                .values()
+                .filter_map(|c| {
+                    let a = register.apartments.get(&c.apartment_id)?;
+                    Some((
+                        c.contract_id,
+                        c.kind,
+                        a.floor_area_dm2,
+                        c.person_id,
+                        c.starts_on,
+                    ))
+                })
+                .collect())
+        })?;
+    let setup = request("property_manager", now - Duration::days(60));
+    for (contract_id, kind, area_dm2, _, starts_on) in &contracts {
+        // Per square metre a month: rent 18,00 €, maintenance 4,60 €, financing 2,10 €.
+        let lines: Vec<(ChargeKind, &str, i64)> = match kind {
+            ContractKind::Lease => vec![
+                (ChargeKind::Rent, "Vuokra", i64::from(*area_dm2) * 18),
+                (ChargeKind::WaterAdvance, "Vesimaksu", 2_200),
+            ],
+            ContractKind::Shareholding => vec![
+                (
+                    ChargeKind::MaintenanceCharge,
+                    "Hoitovastike",
+                    i64::from(*area_dm2) * 46 / 10,
+                ),
+                (
+                    ChargeKind::FinancingCharge,
+                    "Rahoitusvastike",
+                    i64::from(*area_dm2) * 21 / 10,
+                ),
+                (ChargeKind::WaterAdvance, "Vesiennakko", 2_500),
+            ],
+        };
+        for (charge, description, cents) in lines {
+            let command = AddChargeLine {
+                contract_id: *contract_id,
+                charge_line_id: Uuid::now_v7(),
+                kind: charge,
+                description: description.into(),
+                monthly_amount_cents: cents,
+                vat_rate_bp: 0,
+                starts_on: *starts_on,
+            };
+            talo.dispatcher
+                .ledger_step(&setup, *contract_id, "ChargeLineAdded", |state, ctx| {
+                    ledger::add_charge_line(state, command.clone(), ctx)
+                })
+                .await?;
+        }
+    }
+    let current = Month::of(local_date(now));
+    let previous = Month::of(current.first_day() - Duration::days(1));
+    let before = Month::of(previous.first_day() - Duration::days(1));
+    let iban = &talo.config.bank_account;
+    let noon = |date: chrono::NaiveDate| date.and_hms_opt(10, 0, 0).unwrap_or_default().and_utc();
+    for (month, run_on) in [(previous, before.day(20)), (current, previous.day(20))] {
+        talo.dispatcher
+            .run_monthly_invoicing(
+                &request("property_manager", noon(run_on)),
+                month,
+                None,
+                iban,
+            )
+            .await?;
+    }
+    let paid_on = previous.day(3);
+    let bank = request("customer_service", noon(paid_on));
+    for (contract_id, _, _, person_id, _) in &contracts {
+        if *person_id == demo.person("neighbour") {
+            continue;
+        }
+        let invoice = talo
+            .read_models
+            .ledgers
+            .read()
+            .contract(demo.organisation_id, *contract_id)
+            .and_then(|c| c.ledger.invoices.first().cloned());
+        let Some(invoice) = invoice else { continue };
+        let extra = if *person_id == demo.person("shareholder") {
+            10_000
+        } else {
+            0
+        };
+        let external_id = format!(
+            "DEMO-{}-{}",
+            paid_on.format("%Y%m%d"),
+            invoice.invoice_number
+        );
+        let command = ReceivePayment {
+            contract_id: *contract_id,
+            payment_id: crate::ledger::bank_payment_id(demo.organisation_id, &external_id),
+            source: PaymentSource::BankStatement,
+            external_id: Some(external_id),
+            amount_cents: invoice.total_cents + extra,
+            booked_on: paid_on,
+            matched_reference: Some(invoice.reference.clone()),
+            reference: Some(invoice.reference.clone()),
+            payer_name: None,
+        };
+        talo.dispatcher
+            .ledger_step(&bank, *contract_id, "PaymentReceived", |state, ctx| {
+                ledger::receive_payment(state, command.clone(), ctx)
+            })
+            .await?;
+    }
+    // A payment whose reference lost a digit on the way.
+    let external_id = format!("DEMO-{}-UNMATCHED", paid_on.format("%Y%m%d"));
+    let queued = UnmatchedPaymentReceived {
+        payment_id: crate::ledger::bank_payment_id(demo.organisation_id, &external_id),
+        external_id: Some(external_id),
+        amount_cents: 4_500,
+        booked_on: paid_on,
+        reference: Some("2026000012".into()),
+        payer_name: Some("Virtanen Aleksi".into()),
+        reason: UnmatchedReason::ReferenceInvalid,
+    };
+    talo.dispatcher
+        .queue_unmatched_payment(&bank, queued)
         .await?;
     Ok(())
 }

@@ -100,8 +100,8 @@ pub struct Outcome {
 }
 
 pub struct Dispatcher {
-    store: Arc<dyn EventStore>,
-    read_models: Arc<ReadModels>,
+    pub(crate) store: Arc<dyn EventStore>,
+    pub(crate) read_models: Arc<ReadModels>,
     metrics: Metrics,
     read_your_writes_timeout: Duration,
     /// Requests in flight per idempotency key: a retry waits for the first try to finish.
@@ -1072,7 +1072,7 @@ impl Dispatcher {
 
     /// Builds the caller's principal from the register read model and runs `decide` with it.
     /// The read lock is held only for this synchronous call.
-    fn with_register<T>(
+    pub(crate) fn with_register<T>(
         &self,
         request: &Request,
         decide: impl FnOnce(&Register, &Principal) -> Result<T, ApiError>,
@@ -1091,7 +1091,7 @@ impl Dispatcher {
         decide(register, &principal)
     }
 
-    async fn issue_ticket(
+    pub(crate) async fn issue_ticket(
         &self,
         request: &Request,
         prefix: &str,
@@ -1135,7 +1135,10 @@ impl Dispatcher {
         Err(busy(&stream))
     }
 
-    async fn read_whole_stream(&self, stream: &str) -> Result<Vec<RecordedEvent>, ApiError> {
+    pub(crate) async fn read_whole_stream(
+        &self,
+        stream: &str,
+    ) -> Result<Vec<RecordedEvent>, ApiError> {
         let mut events = Vec::new();
         loop {
             let from = StreamFrom::Revision(events.len() as u64);
@@ -1364,7 +1367,11 @@ impl Dispatcher {
     }
 }
 
-fn context<'a>(request: &Request, register: &'a Register, principal: &'a Principal) -> Context<'a> {
+pub(crate) fn context<'a>(
+    request: &Request,
+    register: &'a Register,
+    principal: &'a Principal,
+) -> Context<'a> {
     Context {
         principal,
         register,

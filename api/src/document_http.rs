@@ -56,7 +56,7 @@ pub fn error_response(error: &ApiError) -> Response {
     (status, Json(body)).into_response()
 }
 
-fn caller(talo: &Talo, headers: &HeaderMap) -> Result<Caller, ApiError> {
+pub(crate) fn caller(talo: &Talo, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let value = headers
         .get(header::AUTHORIZATION)
         .ok_or_else(ApiError::unauthenticated)?

@@ -1,5 +1,6 @@
 //! The HTTP surface: `/graphql` (POST), GraphiQL at `/`, `/healthz`, `/readyz`, `/metrics`,
-//! and the document archive's file endpoints (`document_http.rs`).
+//! the document archive's file endpoints (`document_http.rs`) and the bank statement import
+//! (`ledger_http.rs`).
 //!
 //! The token and the body are checked here, before GraphQL runs: a malformed token or body is
 //! answered with a GraphQL-shaped error and never reaches a resolver, let alone the domain.
@@ -19,6 +20,7 @@ use serde_json::json;
 use crate::document_http;
 use crate::graphql::session::RequestTime;
 use crate::graphql::{TaloSchema, schema};
+use crate::ledger_http;
 use crate::talo::Talo;
 
 #[derive(Clone)]
@@ -38,6 +40,7 @@ pub fn app(talo: Arc<Talo>) -> Router {
     let max_body = talo.config.limits.max_body_bytes;
     // Files are larger than GraphQL requests: the upload routes have their own limit.
     let max_document = DefaultBodyLimit::max(talo.config.limits.max_document_bytes);
+    let max_statement = DefaultBodyLimit::max(talo.config.limits.max_statement_bytes);
     let state = AppState {
         schema: schema(talo.clone()),
         talo,
@@ -57,6 +60,10 @@ pub fn app(talo: Arc<Talo>) -> Router {
             post(document_http::upload_version).layer(max_document),
         )
         .route("/documents/{id}/content", get(document_http::download))
+        .route(
+            "/ledger/camt054",
+            post(ledger_http::import_camt054).layer(max_statement),
+        )
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
 }

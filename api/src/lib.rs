@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod blobs;
+pub mod camt054;
 pub mod clock;
 pub mod demo;
 pub mod dispatch;
@@ -14,6 +15,8 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod keyed_locks;
+pub mod ledger;
+pub mod ledger_http;
 pub mod metrics;
 pub mod notifier;
 pub mod talo;

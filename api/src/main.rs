@@ -63,6 +63,10 @@ struct ServeArgs {
     /// Content types accepted for documents, comma-separated (replaces the defaults).
     #[arg(long, env = "TALO_DOCUMENT_TYPES", value_delimiter = ',')]
     document_types: Vec<String>,
+    /// The organisation's bank account (IBAN) printed on invoices; bank statements of other
+    /// accounts are refused. Defaults to the demo account.
+    #[arg(long, env = "TALO_IBAN")]
+    iban: Option<String>,
 }
 
 #[tokio::main]
@@ -109,6 +113,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         jwt_secret,
         max_document_bytes,
         document_types,
+        iban,
     } = args;
     let mut config = Config::new(&data);
     config.jwt_secret = jwt_secret;
@@ -117,6 +122,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     if !document_types.is_empty() {
         config.limits.allowed_document_types = document_types;
+    }
+    if let Some(iban) = iban {
+        config.bank_account = talo_domain::reference::Iban::parse("iban", &iban)
+            .map_err(|e| anyhow::anyhow!("--iban: {e}"))?;
     }
     let talo = Talo::open(config).await.context("starting Talo")?;
     if with_demo {

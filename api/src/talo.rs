@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use talo_domain::access::Principal;
 use talo_domain::calendar::local_date;
 use talo_domain::document::UploadLimits;
+use talo_domain::reference::Iban;
 use talo_domain::register::Register;
 use talo_projections::engine::SnapshotPolicy;
 use talo_projections::{ReadModels, ReadModelsOptions};
@@ -37,6 +38,8 @@ pub struct Config {
     pub notifications: bool,
     /// Where notifications go; without one they are written under `DATA/outbox/`.
     pub notification_transport: Option<Arc<dyn crate::notifier::Transport>>,
+    /// The account invoices ask to be paid to; bank statements of other accounts are refused.
+    pub bank_account: Iban,
 }
 
 /// Limits against abusive or accidental heavy requests.
@@ -50,6 +53,8 @@ pub struct Limits {
     pub max_document_bytes: usize,
     /// Media types the document archive accepts.
     pub allowed_document_types: Vec<String>,
+    /// Largest bank statement (camt.054) accepted for import.
+    pub max_statement_bytes: usize,
 }
 
 /// PDF, the common image formats, plain text and the Office formats (old and OOXML).
@@ -76,6 +81,7 @@ impl Default for Limits {
             max_page_size: 100,
             max_document_bytes: 20 * 1024 * 1024,
             allowed_document_types: DEFAULT_DOCUMENT_TYPES.map(String::from).to_vec(),
+            max_statement_bytes: 5 * 1024 * 1024,
         }
     }
 }
@@ -91,6 +97,7 @@ impl Config {
             limits: Limits::default(),
             notifications: true,
             notification_transport: None,
+            bank_account: crate::demo::demo_bank_account(),
         }
     }
 }

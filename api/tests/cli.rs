@@ -192,3 +192,26 @@ fn serve_refuses_a_malformed_document_size_naming_the_flag() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--max-document-bytes"), "{stderr}");
 }
+
+#[test]
+fn serve_refuses_an_iban_with_wrong_check_digits_naming_the_flag() {
+    let data = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_talo"))
+        .args([
+            "serve",
+            "--data",
+            data.path().to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--iban",
+            "FI79 4405 2020 0360 83",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--iban: iban: `FI79 4405 2020 0360 83`: the check digits do not match"),
+        "{stderr}"
+    );
+}

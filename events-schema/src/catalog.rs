@@ -178,7 +178,7 @@ catalog! {
     MessageThreadRead = 1,
     BulkNoticeSent = 1,
     BulkNoticeRead = 1,
-    // Ledger: charge lines (invoices and payments follow)
+    // Ledger: charge lines, invoices, payments and the unmatched payments queue
     ChargeLineAdded = 1,
     ChargeLineEnded = 1,
     // Housing applications and offers
@@ -201,6 +201,10 @@ catalog! {
     ParkingQueueJoined = 1,
     RoomBooked = 1,
     BookingCancelled = 1,
+    InvoiceIssued = 1,
+    PaymentReceived = 1,
+    UnmatchedPaymentReceived = 1,
+    UnmatchedPaymentAllocated = 1,
 }
 
 /// The current schema version of an event type, if the type is known.

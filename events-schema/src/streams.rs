@@ -67,3 +67,8 @@ pub fn notification(notification_id: Uuid) -> String {
 pub fn resource(resource_id: Uuid) -> String {
     format!("resource-{resource_id}")
 }
+
+/// The payments of one organisation that matched no contract, waiting for the office.
+pub fn payments(organisation_id: Uuid) -> String {
+    format!("payments-{organisation_id}")
+}

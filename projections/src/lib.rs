@@ -14,6 +14,7 @@ pub mod engine;
 pub mod fault_reports;
 pub mod housing;
 pub mod idempotency;
+pub mod ledger;
 pub mod message_threads;
 pub mod notifications;
 pub mod read_models;

@@ -20,6 +20,7 @@ use crate::engine::{Lagging, Projection, ProjectionStatus, Running, SnapshotPoli
 use crate::fault_reports::FaultReportsView;
 use crate::housing::HousingView;
 use crate::idempotency::IdempotencyView;
+use crate::ledger::LedgersView;
 use crate::message_threads::MessageThreadsView;
 use crate::notifications::NotificationsView;
 use crate::register::RegisterView;
@@ -81,6 +82,7 @@ pub struct ReadModels {
     pub housing: Arc<Running<HousingView>>,
     pub notifications: Arc<Running<NotificationsView>>,
     pub bookings: Arc<Running<BookingsView>>,
+    pub ledgers: Arc<Running<LedgersView>>,
     all: Vec<Arc<dyn Runner>>,
 }
 
@@ -106,6 +108,7 @@ impl ReadModels {
         let housing = start(&store, options, &mut all).await;
         let notifications = start(&store, options, &mut all).await;
         let bookings = start(&store, options, &mut all).await;
+        let ledgers = start(&store, options, &mut all).await;
         Ok(ReadModels {
             register,
             fault_reports,
@@ -119,6 +122,7 @@ impl ReadModels {
             housing,
             notifications,
             bookings,
+            ledgers,
             all,
         })
     }

@@ -57,6 +57,8 @@ fn input(resource_id: &str, apartment: Uuid, extra: Value) -> Value {
     json!({ "input": merged(json!({ "idempotencyKey": key(), "resourceId": resource_id, "apartmentId": apartment }), extra) })
 }
 
+/// The charge-line events bookings wrote to a contract's ledger (which also holds the office's
+/// own charge lines, invoices and payments).
 async fn ledger(server: &TestServer, contract_id: Uuid) -> Vec<DomainEvent> {
     server
         .talo
@@ -72,6 +74,11 @@ async fn ledger(server: &TestServer, contract_id: Uuid) -> Vec<DomainEvent> {
         .iter()
         .map(|e| {
             DomainEvent::from_json(&e.event_type, e.schema_version, e.payload.clone()).unwrap()
+        })
+        .filter(|e| match e {
+            DomainEvent::ChargeLineAdded(added) => added.booking_id.is_some(),
+            DomainEvent::ChargeLineEnded(_) => true,
+            _ => false,
         })
         .collect()
 }

@@ -8,6 +8,7 @@ pub mod documents;
 pub mod enums;
 pub mod fault_reports;
 pub mod housing;
+pub mod ledger;
 pub mod me;
 pub mod messages;
 pub mod notifications;
@@ -37,6 +38,7 @@ pub struct Query(
     housing::HousingQuery,
     notifications::NotificationQuery,
     bookings::BookingQuery,
+    ledger::LedgerQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -50,6 +52,7 @@ pub struct Mutation(
     messages::MessageMutation,
     housing::HousingMutation,
     bookings::BookingMutation,
+    ledger::LedgerMutation,
 );
 
 pub type TaloSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -1,0 +1,1247 @@
+//! Own finances (oma talous) and the ledger in GraphQL: a contract's standing (arrears or
+//! prepayment), charge lines, invoices with their references and virtual barcodes, payments
+//! by date range; the office's arrears list with ageing and the unmatched payments queue; and
+//! the office's mutations: charge lines, the monthly run, separate and deposit invoices,
+//! payments and their allocation. Bank statements come in over HTTP (`ledger_http.rs`).
+
+use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
+use chrono::NaiveDate;
+use talo_domain::access::Principal;
+use talo_domain::calendar::local_date;
+use talo_domain::ledger::{
+    self, AddChargeLine, Ageing, Invoice, Ledger, LedgerReader, ReceivePayment, SeparateInvoice,
+    SeparateLine, Standing,
+};
+use talo_domain::money::Month;
+use talo_domain::payment_queue;
+use talo_domain::reference::{Iban, Reference, group_national, group_rf, virtual_barcode};
+use talo_domain::register::{Contract, Register};
+use talo_events_schema::envelope::Channel;
+use talo_events_schema::ledger::{ChargeKind, InvoiceLineKind, PaymentSource};
+use uuid::Uuid;
+
+use super::enums::ContractKindGql;
+use super::session::Session;
+use crate::dispatch::Outcome;
+use crate::error::{ApiError, IntoGraphql};
+use crate::ledger::Issued;
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "ChargeKind", remote = "talo_events_schema::ledger::ChargeKind")]
+pub enum ChargeKindGql {
+    Rent,
+    MaintenanceCharge,
+    FinancingCharge,
+    WaterAdvance,
+    Parking,
+    Sauna,
+    Other,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(
+    name = "InvoiceKind",
+    remote = "talo_events_schema::ledger::InvoiceKind"
+)]
+pub enum InvoiceKindGql {
+    Monthly,
+    Final,
+    Separate,
+    SecurityDeposit,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(
+    name = "InvoiceLineKind",
+    remote = "talo_events_schema::ledger::InvoiceLineKind"
+)]
+pub enum InvoiceLineKindGql {
+    Rent,
+    MaintenanceCharge,
+    FinancingCharge,
+    WaterAdvance,
+    Parking,
+    Sauna,
+    Key,
+    Damage,
+    SecurityDeposit,
+    Other,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(
+    name = "PaymentSource",
+    remote = "talo_events_schema::ledger::PaymentSource"
+)]
+pub enum PaymentSourceGql {
+    Manual,
+    BankStatement,
+    UnmatchedQueue,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(
+    name = "UnmatchedReason",
+    remote = "talo_events_schema::ledger::UnmatchedReason"
+)]
+pub enum UnmatchedReasonGql {
+    NoReference,
+    ReferenceInvalid,
+    ReferenceUnknown,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(
+    name = "StandingStatus",
+    remote = "talo_domain::ledger::StandingStatus"
+)]
+pub enum StandingStatusGql {
+    Arrears,
+    Due,
+    Settled,
+    Prepaid,
+}
+
+/// Where an invoice stands today.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum InvoiceStatus {
+    /// Open, not yet due.
+    Open,
+    /// Open and past its due date.
+    Overdue,
+    Paid,
+}
+
+/// Which invoices to list.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum InvoiceFilter {
+    All,
+    /// Open and overdue.
+    Unpaid,
+    Paid,
+}
+
+/// Overdue money by days past the due date.
+#[derive(SimpleObject)]
+pub struct AgeingView {
+    days_0_to_30_cents: i64,
+    days_31_to_60_cents: i64,
+    days_61_to_90_cents: i64,
+    over_90_cents: i64,
+    total_cents: i64,
+}
+
+impl From<Ageing> for AgeingView {
+    fn from(a: Ageing) -> Self {
+        AgeingView {
+            days_0_to_30_cents: a.days_0_30_cents,
+            days_31_to_60_cents: a.days_31_60_cents,
+            days_61_to_90_cents: a.days_61_90_cents,
+            over_90_cents: a.over_90_cents,
+            total_cents: a.total(),
+        }
+    }
+}
+
+/// A contract's money position today. `balanceCents` is what is owed (negative: paid in
+/// advance) and equals `overdueCents + dueLaterCents - prepaymentCents`.
+#[derive(SimpleObject)]
+pub struct StandingView {
+    as_of: NaiveDate,
+    status: StandingStatusGql,
+    balance_cents: i64,
+    /// Arrears: open on invoices past their due date.
+    overdue_cents: i64,
+    due_later_cents: i64,
+    prepayment_cents: i64,
+    invoiced_cents: i64,
+    received_cents: i64,
+    ageing: AgeingView,
+}
+
+impl StandingView {
+    fn new(s: Standing, as_of: NaiveDate) -> Self {
+        StandingView {
+            as_of,
+            status: s.status().into(),
+            balance_cents: s.balance_cents,
+            overdue_cents: s.overdue_cents,
+            due_later_cents: s.due_later_cents,
+            prepayment_cents: s.prepayment_cents,
+            invoiced_cents: s.invoiced_cents,
+            received_cents: s.received_cents,
+            ageing: s.ageing.into(),
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ChargeLineView {
+    id: Uuid,
+    kind: ChargeKindGql,
+    description: String,
+    monthly_amount_cents: i64,
+    vat_rate_bp: u32,
+    starts_on: NaiveDate,
+    ends_on: Option<NaiveDate>,
+    /// The booking that added it (parking, sauna).
+    booking_id: Option<Uuid>,
+    /// Charged for the current month.
+    active: bool,
+}
+
+#[derive(SimpleObject)]
+pub struct InvoiceLineView {
+    kind: InvoiceLineKindGql,
+    description: String,
+    charge_line_id: Option<Uuid>,
+    amount_cents: i64,
+    vat_rate_bp: u32,
+    vat_cents: i64,
+}
+
+/// The part of a payment that settled an invoice.
+#[derive(SimpleObject)]
+pub struct InvoicePaymentView {
+    payment_id: Uuid,
+    booked_on: NaiveDate,
+    amount_cents: i64,
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "Invoice")]
+pub struct InvoiceNode {
+    id: Uuid,
+    contract_id: Uuid,
+    /// `LA-2026-000042`.
+    number: String,
+    kind: InvoiceKindGql,
+    /// The month invoiced, `2026-04`, for monthly and final invoices.
+    period: Option<String>,
+    issued_on: NaiveDate,
+    due_on: NaiveDate,
+    status: InvoiceStatus,
+    /// The national reference in groups of five, as printed.
+    reference: String,
+    /// The same, digits only, as a bank app wants it.
+    reference_digits: String,
+    /// The RF creditor reference in groups of four.
+    rf_reference: String,
+    /// The account to pay to, in groups of four.
+    iban: String,
+    total_cents: i64,
+    vat_cents: i64,
+    paid_cents: i64,
+    open_cents: i64,
+    paid_on: Option<NaiveDate>,
+    /// Days past the due date today (0 when not overdue or paid).
+    days_past_due: i64,
+    lines: Vec<InvoiceLineView>,
+    /// What settled it: payments (and prepayment, as a payment of the contract's credit).
+    payments: Vec<InvoicePaymentView>,
+    /// Prepayment applied when the invoice was issued.
+    prepayment_applied_cents: i64,
+    /// The 54-digit virtual barcode, version 4 (national reference), for the amount still
+    /// open; null once paid or when the account or amount cannot be carried.
+    virtual_barcode: Option<String>,
+    /// The same with the RF reference: version 5.
+    virtual_barcode_rf: Option<String>,
+}
+
+impl InvoiceNode {
+    fn new(contract_id: Uuid, invoice: &Invoice, ledger: &Ledger, today: NaiveDate) -> Self {
+        let open = invoice.open_cents();
+        let barcode = |text: &str| {
+            let iban = Iban::parse("iban", &invoice.iban).ok()?;
+            let reference = Reference::parse("reference", text).ok()?;
+            (open > 0)
+                .then(|| virtual_barcode(&iban, open, &reference, Some(invoice.due_on)))
+                .flatten()
+        };
+        let status = if open <= 0 {
+            InvoiceStatus::Paid
+        } else if invoice.days_past_due(today) > 0 {
+            InvoiceStatus::Overdue
+        } else {
+            InvoiceStatus::Open
+        };
+        let payments = ledger
+            .payments
+            .iter()
+            .flat_map(|p| {
+                p.allocations
+                    .iter()
+                    .filter(|a| a.invoice_id == invoice.invoice_id)
+                    .map(|a| InvoicePaymentView {
+                        payment_id: p.payment_id,
+                        booked_on: p.booked_on,
+                        amount_cents: a.amount_cents,
+                    })
+            })
+            .collect::<Vec<_>>();
+        let from_payments: i64 = payments.iter().map(|p| p.amount_cents).sum();
+        InvoiceNode {
+            id: invoice.invoice_id,
+            contract_id,
+            number: invoice.invoice_number.clone(),
+            kind: invoice.kind.into(),
+            period: invoice.period.clone(),
+            issued_on: invoice.issued_on,
+            due_on: invoice.due_on,
+            status,
+            reference: group_national(&invoice.reference),
+            reference_digits: invoice.reference.clone(),
+            rf_reference: group_rf(&invoice.rf_reference),
+            iban: Iban::parse("iban", &invoice.iban)
+                .map(|i| i.grouped())
+                .unwrap_or_else(|_| invoice.iban.clone()),
+            total_cents: invoice.total_cents,
+            vat_cents: invoice.vat_cents,
+            paid_cents: invoice.paid_cents,
+            open_cents: open,
+            paid_on: invoice.paid_on,
+            days_past_due: if open > 0 {
+                invoice.days_past_due(today).max(0)
+            } else {
+                0
+            },
+            lines: invoice
+                .lines
+                .iter()
+                .map(|l| InvoiceLineView {
+                    kind: l.kind.into(),
+                    description: l.description.clone(),
+                    charge_line_id: l.charge_line_id,
+                    amount_cents: l.amount_cents,
+                    vat_rate_bp: l.vat_rate_bp,
+                    vat_cents: l.vat_cents,
+                })
+                .collect(),
+            prepayment_applied_cents: invoice.paid_cents - from_payments,
+            payments,
+            virtual_barcode: barcode(&invoice.reference),
+            virtual_barcode_rf: barcode(&invoice.rf_reference),
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct PaymentAllocationView {
+    invoice_id: Uuid,
+    invoice_number: String,
+    amount_cents: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct PaymentView {
+    id: Uuid,
+    source: PaymentSourceGql,
+    /// The bank's id of the payment.
+    external_id: Option<String>,
+    amount_cents: i64,
+    booked_on: NaiveDate,
+    reference: Option<String>,
+    payer_name: Option<String>,
+    /// The invoices it settled, oldest due first.
+    allocations: Vec<PaymentAllocationView>,
+    /// What was left over as prepayment.
+    prepayment_cents: i64,
+}
+
+/// One contract's ledger as the caller may see it today.
+pub struct ContractLedger {
+    contract: Contract,
+    apartment_code: String,
+    property_id: Uuid,
+    property_name: String,
+    holder_name: String,
+    ledger: Ledger,
+    today: NaiveDate,
+    reader: LedgerReader,
+}
+
+#[Object]
+impl ContractLedger {
+    async fn contract_id(&self) -> Uuid {
+        self.contract.contract_id
+    }
+
+    async fn kind(&self) -> ContractKindGql {
+        self.contract.kind.into()
+    }
+
+    async fn apartment_id(&self) -> Uuid {
+        self.contract.apartment_id
+    }
+
+    async fn apartment_code(&self) -> &str {
+        &self.apartment_code
+    }
+
+    async fn property_id(&self) -> Uuid {
+        self.property_id
+    }
+
+    async fn property_name(&self) -> &str {
+        &self.property_name
+    }
+
+    async fn holder_name(&self) -> &str {
+        &self.holder_name
+    }
+
+    async fn starts_on(&self) -> NaiveDate {
+        self.contract.starts_on
+    }
+
+    async fn ends_on(&self) -> Option<NaiveDate> {
+        self.contract.ends_on
+    }
+
+    /// The caller may change it (the property's manager or customer service).
+    async fn can_manage(&self) -> bool {
+        matches!(self.reader, LedgerReader::Office(_))
+    }
+
+    /// Where the contract stands today: arrears, due, settled or prepaid.
+    async fn standing(&self) -> StandingView {
+        StandingView::new(self.ledger.standing(self.today), self.today)
+    }
+
+    async fn charge_lines(&self) -> Vec<ChargeLineView> {
+        let month = Month::of(self.today);
+        self.ledger
+            .charge_lines
+            .iter()
+            .map(|l| ChargeLineView {
+                id: l.charge_line_id,
+                kind: l.kind.into(),
+                description: l.description.clone(),
+                monthly_amount_cents: l.monthly_amount_cents,
+                vat_rate_bp: l.vat_rate_bp,
+                starts_on: l.starts_on,
+                ends_on: l.ends_on,
+                booking_id: l.booking_id,
+                active: l.charges(month),
+            })
+            .collect()
+    }
+
+    /// Invoices, most recently due first.
+    async fn invoices(&self, filter: Option<InvoiceFilter>) -> Vec<InvoiceNode> {
+        let filter = filter.unwrap_or(InvoiceFilter::All);
+        let mut invoices: Vec<InvoiceNode> = self
+            .ledger
+            .invoices
+            .iter()
+            .filter(|i| match filter {
+                InvoiceFilter::All => true,
+                InvoiceFilter::Unpaid => i.is_open(),
+                InvoiceFilter::Paid => !i.is_open(),
+            })
+            .map(|i| InvoiceNode::new(self.contract.contract_id, i, &self.ledger, self.today))
+            .collect();
+        invoices.reverse();
+        invoices.sort_by_key(|i| std::cmp::Reverse(i.due_on));
+        invoices
+    }
+
+    /// Payments booked from `from` to `to` (both included, either open), newest first.
+    async fn payments(
+        &self,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Vec<PaymentView>> {
+        let run = || {
+            if let (Some(f), Some(t)) = (from, to)
+                && t < f
+            {
+                return Err(ApiError::bad_input(
+                    "to",
+                    "ledger.date_range",
+                    "must not be before `from`",
+                ));
+            }
+            let number = |id: Uuid| {
+                self.ledger
+                    .invoice(id)
+                    .map(|i| i.invoice_number.clone())
+                    .unwrap_or_default()
+            };
+            let mut found: Vec<PaymentView> = self
+                .ledger
+                .payments
+                .iter()
+                .filter(|p| {
+                    from.is_none_or(|f| p.booked_on >= f) && to.is_none_or(|t| p.booked_on <= t)
+                })
+                .map(|p| PaymentView {
+                    id: p.payment_id,
+                    source: p.source.into(),
+                    external_id: p.external_id.clone(),
+                    amount_cents: p.amount_cents,
+                    booked_on: p.booked_on,
+                    reference: p.reference.clone(),
+                    payer_name: p.payer_name.clone(),
+                    allocations: p
+                        .allocations
+                        .iter()
+                        .map(|a| PaymentAllocationView {
+                            invoice_id: a.invoice_id,
+                            invoice_number: number(a.invoice_id),
+                            amount_cents: a.amount_cents,
+                        })
+                        .collect(),
+                    prepayment_cents: p.prepayment_cents,
+                })
+                .collect();
+            found.reverse();
+            found.sort_by_key(|p| std::cmp::Reverse(p.booked_on));
+            Ok(found)
+        };
+        run().gql()
+    }
+}
+
+/// The ledger of `contract_id` as `principal` may see it, or NOT_FOUND.
+fn contract_ledger(
+    session: &Session<'_>,
+    principal: &Principal,
+    contract_id: Uuid,
+) -> Result<ContractLedger, ApiError> {
+    let today = local_date(session.now);
+    let org = session.caller.organisation_id;
+    session.talo.with_register(session.caller, |register| {
+        let (contract, property_id) = ledger::contract_of(register, contract_id)?;
+        let reader = ledger::reader(principal, contract, property_id)
+            .ok_or_else(ledger::contract_not_found)?;
+        let state = session
+            .talo
+            .read_models
+            .ledgers
+            .read()
+            .contract(org, contract_id)
+            .map(|c| c.ledger.clone())
+            .unwrap_or_default();
+        Ok(describe(
+            register,
+            contract,
+            property_id,
+            state,
+            today,
+            reader,
+        ))
+    })
+}
+
+fn describe(
+    register: &Register,
+    contract: &Contract,
+    property_id: Uuid,
+    ledger: Ledger,
+    today: NaiveDate,
+    reader: LedgerReader,
+) -> ContractLedger {
+    ContractLedger {
+        contract: contract.clone(),
+        apartment_code: register
+            .apartments
+            .get(&contract.apartment_id)
+            .map(|a| a.code.clone())
+            .unwrap_or_default(),
+        property_id,
+        property_name: register
+            .properties
+            .get(&property_id)
+            .map(|p| p.name.clone())
+            .unwrap_or_default(),
+        holder_name: register
+            .persons
+            .get(&contract.person_id)
+            .map(|p| p.name.clone())
+            .unwrap_or_default(),
+        ledger,
+        today,
+        reader,
+    }
+}
+
+/// A contract in arrears on the office's list.
+#[derive(SimpleObject)]
+pub struct ArrearsRow {
+    contract_id: Uuid,
+    apartment_code: String,
+    holder_name: String,
+    kind: ContractKindGql,
+    overdue_cents: i64,
+    /// The earliest due date among its overdue invoices.
+    oldest_due_on: Option<NaiveDate>,
+    ageing: AgeingView,
+}
+
+#[derive(SimpleObject)]
+pub struct ArrearsReport {
+    property_id: Uuid,
+    property_name: String,
+    as_of: NaiveDate,
+    /// Contracts with something overdue, the most overdue first.
+    rows: Vec<ArrearsRow>,
+    total: AgeingView,
+}
+
+#[derive(SimpleObject)]
+pub struct UnmatchedPaymentView {
+    id: Uuid,
+    external_id: Option<String>,
+    amount_cents: i64,
+    booked_on: NaiveDate,
+    reference: Option<String>,
+    payer_name: Option<String>,
+    reason: UnmatchedReasonGql,
+    /// Set once the office allocated it.
+    allocated_to_contract_id: Option<Uuid>,
+}
+
+#[derive(Default)]
+pub struct LedgerQuery;
+
+#[Object]
+impl LedgerQuery {
+    /// The caller's own contracts with their ledgers (own finances), ended ones too.
+    async fn my_ledgers(&self, ctx: &Context<'_>) -> Result<Vec<ContractLedger>> {
+        let run = || {
+            let session = Session::of(ctx)?;
+            let principal = session.principal()?;
+            let today = local_date(session.now);
+            let org = session.caller.organisation_id;
+            session.talo.with_register(session.caller, |register| {
+                let view = session.talo.read_models.ledgers.read();
+                let mut mine: Vec<ContractLedger> = register
+                    .contracts
+                    .values()
+                    .filter(|c| c.person_id == principal.person_id)
+                    .filter_map(|c| {
+                        let (_, property_id) = ledger::contract_of(register, c.contract_id).ok()?;
+                        let reader = ledger::reader(&principal, c, property_id)?;
+                        let state = view
+                            .contract(org, c.contract_id)
+                            .map(|l| l.ledger.clone())
+                            .unwrap_or_default();
+                        Some(describe(register, c, property_id, state, today, reader))
+                    })
+                    .collect();
+                mine.sort_by_key(|l| std::cmp::Reverse(l.contract.starts_on));
+                Ok(mine)
+            })
+        };
+        run().gql()
+    }
+
+    /// One contract's ledger: its holder, the property's office and auditors see it.
+    async fn ledger(&self, ctx: &Context<'_>, contract_id: Uuid) -> Result<ContractLedger> {
+        let run = || {
+            let session = Session::of(ctx)?;
+            let principal = session.principal()?;
+            contract_ledger(&session, &principal, contract_id)
+        };
+        run().gql()
+    }
+
+    /// One invoice with its lines, references and virtual barcodes.
+    async fn invoice(&self, ctx: &Context<'_>, id: Uuid) -> Result<InvoiceNode> {
+        let run = || {
+            let session = Session::of(ctx)?;
+            let principal = session.principal()?;
+            let not_found =
+                || ApiError::NotFound("id: no such invoice, or not yours to see".into());
+            let contract_id = session
+                .talo
+                .read_models
+                .ledgers
+                .read()
+                .ledgers_of(session.caller.organisation_id)
+                .find(|c| c.ledger.invoice(id).is_some())
+                .map(|c| c.contract_id)
+                .ok_or_else(not_found)?;
+            let found =
+                contract_ledger(&session, &principal, contract_id).map_err(|_| not_found())?;
+            let invoice = found.ledger.invoice(id).ok_or_else(not_found)?;
+            Ok(InvoiceNode::new(
+                contract_id,
+                invoice,
+                &found.ledger,
+                found.today,
+            ))
+        };
+        run().gql()
+    }
+
+    /// The property's contracts in arrears today, with ageing (0-30, 31-60, 61-90, over 90
+    /// days past due): for its manager, customer service and auditors.
+    async fn arrears(&self, ctx: &Context<'_>, property_id: Uuid) -> Result<ArrearsReport> {
+        let run = || {
+            let session = Session::of(ctx)?;
+            let principal = session.principal()?;
+            let today = local_date(session.now);
+            let org = session.caller.organisation_id;
+            session.talo.with_register(session.caller, |register| {
+                let property = register.properties.get(&property_id).ok_or_else(|| {
+                    ApiError::NotFound("propertyId: no such property in the organisation".into())
+                })?;
+                if !principal.is_auditor() {
+                    ledger::keeper_role(&principal, property_id)?;
+                }
+                let view = session.talo.read_models.ledgers.read();
+                let mut rows: Vec<ArrearsRow> = view
+                    .ledgers_of(org)
+                    .filter_map(|l| {
+                        let (contract, p) = ledger::contract_of(register, l.contract_id).ok()?;
+                        if p != property_id {
+                            return None;
+                        }
+                        let standing = l.ledger.standing(today);
+                        (standing.overdue_cents > 0).then(|| ArrearsRow {
+                            contract_id: contract.contract_id,
+                            apartment_code: register
+                                .apartments
+                                .get(&contract.apartment_id)
+                                .map(|a| a.code.clone())
+                                .unwrap_or_default(),
+                            holder_name: register
+                                .persons
+                                .get(&contract.person_id)
+                                .map(|p| p.name.clone())
+                                .unwrap_or_default(),
+                            kind: contract.kind.into(),
+                            overdue_cents: standing.overdue_cents,
+                            oldest_due_on: l.ledger.open_invoices().first().map(|i| i.due_on),
+                            ageing: standing.ageing.into(),
+                        })
+                    })
+                    .collect();
+                rows.sort_by_key(|r| {
+                    (std::cmp::Reverse(r.overdue_cents), r.apartment_code.clone())
+                });
+                let total = view
+                    .ledgers_of(org)
+                    .filter(|l| {
+                        ledger::contract_of(register, l.contract_id)
+                            .is_ok_and(|(_, p)| p == property_id)
+                    })
+                    .fold(Ageing::default(), |sum, l| {
+                        sum.plus(l.ledger.standing(today).ageing)
+                    });
+                Ok(ArrearsReport {
+                    property_id,
+                    property_name: property.name.clone(),
+                    as_of: today,
+                    rows,
+                    total: total.into(),
+                })
+            })
+        };
+        run().gql()
+    }
+
+    /// Bank payments that matched no contract, oldest first; allocated ones too if asked.
+    async fn unmatched_payments(
+        &self,
+        ctx: &Context<'_>,
+        include_allocated: Option<bool>,
+    ) -> Result<Vec<UnmatchedPaymentView>> {
+        let run = || {
+            let session = Session::of(ctx)?;
+            let principal = session.principal()?;
+            if !principal.is_auditor() {
+                payment_queue::keeper_anywhere(&principal)?;
+            }
+            let view = session.talo.read_models.ledgers.read();
+            let Some(org) = view.organisation(session.caller.organisation_id) else {
+                return Ok(vec![]);
+            };
+            let mut queued: Vec<UnmatchedPaymentView> = org
+                .queue
+                .payments
+                .values()
+                .filter(|p| include_allocated.unwrap_or(false) || p.allocated_to.is_none())
+                .map(|p| UnmatchedPaymentView {
+                    id: p.payment_id,
+                    external_id: p.external_id.clone(),
+                    amount_cents: p.amount_cents,
+                    booked_on: p.booked_on,
+                    reference: p.reference.clone(),
+                    payer_name: p.payer_name.clone(),
+                    reason: p.reason.into(),
+                    allocated_to_contract_id: p.allocated_to,
+                })
+                .collect();
+            queued.sort_by_key(|p| (p.booked_on, p.id));
+            Ok(queued)
+        };
+        run().gql()
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct LedgerPayload {
+    ledger: ContractLedger,
+    position: String,
+    replayed: bool,
+}
+
+#[derive(SimpleObject)]
+pub struct InvoicePayload {
+    invoice: InvoiceNode,
+    position: String,
+    replayed: bool,
+}
+
+/// What the monthly run did for one contract.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum InvoicingOutcome {
+    Issued,
+    AlreadyInvoiced,
+    /// Not active in the month, or no charge line for it.
+    NothingToInvoice,
+    /// Refused or failed; see `message`. The other contracts were invoiced.
+    Failed,
+}
+
+#[derive(SimpleObject)]
+pub struct ContractInvoicing {
+    contract_id: Uuid,
+    outcome: InvoicingOutcome,
+    invoice_id: Option<Uuid>,
+    message: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct MonthlyInvoicingPayload {
+    month: String,
+    issued_count: usize,
+    already_invoiced_count: usize,
+    nothing_to_invoice_count: usize,
+    failed_count: usize,
+    /// Every contract of the run, the issued ones first.
+    contracts: Vec<ContractInvoicing>,
+    /// The invoices this run issued.
+    issued: Vec<InvoiceNode>,
+}
+
+#[derive(InputObject)]
+pub struct AddChargeLineInput {
+    idempotency_key: String,
+    contract_id: Uuid,
+    kind: ChargeKindGql,
+    description: String,
+    /// Per month, VAT included.
+    monthly_amount_cents: i64,
+    /// Basis points: 2550 is 25,5 %. Rent and charges have none.
+    #[graphql(default)]
+    vat_rate_bp: u32,
+    /// The first month charged is this date's month.
+    starts_on: NaiveDate,
+}
+
+#[derive(InputObject)]
+pub struct EndChargeLineInput {
+    idempotency_key: String,
+    contract_id: Uuid,
+    charge_line_id: Uuid,
+    /// The last month charged is this date's month.
+    ends_on: NaiveDate,
+}
+
+#[derive(InputObject)]
+pub struct SeparateLineInput {
+    kind: InvoiceLineKindGql,
+    description: String,
+    /// VAT included.
+    amount_cents: i64,
+    #[graphql(default)]
+    vat_rate_bp: u32,
+}
+
+#[derive(InputObject)]
+pub struct IssueSeparateInvoiceInput {
+    idempotency_key: String,
+    contract_id: Uuid,
+    lines: Vec<SeparateLineInput>,
+    /// Defaults to 14 days from today.
+    due_on: Option<NaiveDate>,
+}
+
+#[derive(InputObject)]
+pub struct IssueSecurityDepositInvoiceInput {
+    idempotency_key: String,
+    contract_id: Uuid,
+    amount_cents: i64,
+    due_on: Option<NaiveDate>,
+}
+
+#[derive(InputObject)]
+pub struct RecordPaymentInput {
+    idempotency_key: String,
+    /// The contract paid for; or give the `reference` the payer used.
+    contract_id: Option<Uuid>,
+    /// A national or RF reference of one of the contract's invoices.
+    reference: Option<String>,
+    amount_cents: i64,
+    /// Defaults to today.
+    paid_on: Option<NaiveDate>,
+    payer_name: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct AllocateUnmatchedPaymentInput {
+    idempotency_key: String,
+    payment_id: Uuid,
+    contract_id: Uuid,
+}
+
+fn payload(
+    session: &Session<'_>,
+    contract_id: Uuid,
+    outcome: Outcome,
+) -> Result<LedgerPayload, ApiError> {
+    let principal = session.principal()?;
+    Ok(LedgerPayload {
+        ledger: contract_ledger(session, &principal, contract_id)?,
+        position: outcome.position.to_string(),
+        replayed: outcome.replayed,
+    })
+}
+
+#[derive(Default)]
+pub struct LedgerMutation;
+
+#[Object]
+impl LedgerMutation {
+    /// Adds a monthly charge to a contract (office staff of its property).
+    async fn add_charge_line(
+        &self,
+        ctx: &Context<'_>,
+        input: AddChargeLineInput,
+    ) -> Result<LedgerPayload> {
+        let run = async {
+            let session = Session::of(ctx)?;
+            let request = session.request(Channel::Office, &input.idempotency_key)?;
+            let command = AddChargeLine {
+                contract_id: input.contract_id,
+                charge_line_id: request.new_entity_id("charge-line"),
+                kind: ChargeKind::from(input.kind),
+                description: input.description,
+                monthly_amount_cents: input.monthly_amount_cents,
+                vat_rate_bp: input.vat_rate_bp,
+                starts_on: input.starts_on,
+            };
+            let outcome = session
+                .talo
+                .dispatcher
+                .ledger_step(
+                    &request,
+                    input.contract_id,
+                    "ChargeLineAdded",
+                    |state, ctx| ledger::add_charge_line(state, command.clone(), ctx),
+                )
+                .await?;
+            payload(&session, input.contract_id, outcome)
+        };
+        run.await.gql()
+    }
+
+    /// Ends a charge line: the month of `endsOn` is the last one charged.
+    async fn end_charge_line(
+        &self,
+        ctx: &Context<'_>,
+        input: EndChargeLineInput,
+    ) -> Result<LedgerPayload> {
+        let run = async {
+            let session = Session::of(ctx)?;
+            let request = session.request(Channel::Office, &input.idempotency_key)?;
+            let outcome = session
+                .talo
+                .dispatcher
+                .ledger_step(
+                    &request,
+                    input.contract_id,
+                    "ChargeLineEnded",
+                    |state, ctx| {
+                        ledger::end_charge_line(
+                            state,
+                            input.contract_id,
+                            input.charge_line_id,
+                            input.ends_on,
+                            ctx,
+                        )
+                    },
+                )
+                .await?;
+            payload(&session, input.contract_id, outcome)
+        };
+        run.await.gql()
+    }
+
+    /// Invoices a month (`2026-04`) for every contract of the caller's properties, or of one
+    /// property. Idempotent: a month already invoiced on a contract is not invoiced again.
+    async fn run_monthly_invoicing(
+        &self,
+        ctx: &Context<'_>,
+        month: String,
+        property_id: Option<Uuid>,
+    ) -> Result<MonthlyInvoicingPayload> {
+        let run = async {
+            let session = Session::of(ctx)?;
+            let month = Month::parse("month", &month)?;
+            let request = crate::dispatch::Request {
+                caller: session.caller,
+                channel: Channel::Office,
+                occurred_at: session.now,
+                idempotency_key: None,
+                correlation_id: Uuid::now_v7(),
+            };
+            let runs = session
+                .talo
+                .dispatcher
+                .run_monthly_invoicing(
+                    &request,
+                    month,
+                    property_id,
+                    &session.talo.config.bank_account,
+                )
+                .await?;
+            let principal = session.principal()?;
+            let mut contracts: Vec<ContractInvoicing> = runs
+                .into_iter()
+                .map(|r| {
+                    let (outcome, invoice_id, message) = match r.result {
+                        Ok(Issued::New { invoice_id }) => {
+                            (InvoicingOutcome::Issued, Some(invoice_id), None)
+                        }
+                        Ok(Issued::AlreadyInvoiced { invoice_id }) => {
+                            (InvoicingOutcome::AlreadyInvoiced, Some(invoice_id), None)
+                        }
+                        Ok(Issued::NothingToInvoice) => {
+                            (InvoicingOutcome::NothingToInvoice, None, None)
+                        }
+                        Err(e) => (InvoicingOutcome::Failed, None, Some(e.to_string())),
+                    };
+                    ContractInvoicing {
+                        contract_id: r.contract_id,
+                        outcome,
+                        invoice_id,
+                        message,
+                    }
+                })
+                .collect();
+            contracts.sort_by_key(|c| c.outcome != InvoicingOutcome::Issued);
+            let count = |o| contracts.iter().filter(|c| c.outcome == o).count();
+            let mut issued = Vec::new();
+            for c in contracts
+                .iter()
+                .filter(|c| c.outcome == InvoicingOutcome::Issued)
+            {
+                let found = contract_ledger(&session, &principal, c.contract_id)?;
+                if let Some(invoice) = c.invoice_id.and_then(|id| found.ledger.invoice(id)) {
+                    issued.push(InvoiceNode::new(
+                        c.contract_id,
+                        invoice,
+                        &found.ledger,
+                        found.today,
+                    ));
+                }
+            }
+            Ok::<_, ApiError>(MonthlyInvoicingPayload {
+                month: month.to_string(),
+                issued_count: count(InvoicingOutcome::Issued),
+                already_invoiced_count: count(InvoicingOutcome::AlreadyInvoiced),
+                nothing_to_invoice_count: count(InvoicingOutcome::NothingToInvoice),
+                failed_count: count(InvoicingOutcome::Failed),
+                contracts,
+                issued,
+            })
+        };
+        run.await.gql()
+    }
+
+    /// A separate invoice with explicit lines: keys, damage, a sauna fee.
+    async fn issue_separate_invoice(
+        &self,
+        ctx: &Context<'_>,
+        input: IssueSeparateInvoiceInput,
+    ) -> Result<InvoicePayload> {
+        let run = async {
+            let session = Session::of(ctx)?;
+            let request = session.request(Channel::Office, &input.idempotency_key)?;
+            let command = SeparateInvoice {
+                contract_id: input.contract_id,
+                invoice_id: request.new_entity_id("invoice"),
+                lines: input
+                    .lines
+                    .into_iter()
+                    .map(|l| SeparateLine {
+                        kind: InvoiceLineKind::from(l.kind),
+                        description: l.description,
+                        amount_cents: l.amount_cents,
+                        vat_rate_bp: l.vat_rate_bp,
+                    })
+                    .collect(),
+                due_on: input.due_on,
+            };
+            let outcome = session
+                .talo
+                .dispatcher
+                .issue_single_invoice(
+                    &request,
+                    input.contract_id,
+                    &session.talo.config.bank_account,
+                    |_, ctx| ledger::draft_separate(command.clone(), ctx),
+                )
+                .await?;
+            invoice_payload_of(&session, input.contract_id, command.invoice_id, outcome)
+        };
+        run.await.gql()
+    }
+
+    /// The security deposit of a lease, once.
+    async fn issue_security_deposit_invoice(
+        &self,
+        ctx: &Context<'_>,
+        input: IssueSecurityDepositInvoiceInput,
+    ) -> Result<InvoicePayload> {
+        let run = async {
+            let session = Session::of(ctx)?;
+            let request = session.request(Channel::Office, &input.idempotency_key)?;
+            let invoice_id = request.new_entity_id("invoice");
+            let outcome = session
+                .talo
+                .dispatcher
+                .issue_single_invoice(
+                    &request,
+                    input.contract_id,
+                    &session.talo.config.bank_account,
+                    |state, ctx| {
+                        ledger::draft_security_deposit(
+                            state,
+                            input.contract_id,
+                            invoice_id,
+                            input.amount_cents,
+                            input.due_on,
+                            ctx,
+                        )
+                    },
+                )
+                .await?;
+            invoice_payload_of(&session, input.contract_id, invoice_id, outcome)
+        };
+        run.await.gql()
+    }
+
+    /// Records a payment by hand (at the office, or one the bank file lacked). It settles the
+    /// contract's open invoices oldest due first; what is left is a prepayment.
+    async fn record_payment(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordPaymentInput,
+    ) -> Result<LedgerPayload> {
+        let run = async {
+            let session = Session::of(ctx)?;
+            let request = session.request(Channel::Office, &input.idempotency_key)?;
+            let org = session.caller.organisation_id;
+            let matched = match &input.reference {
+                None => None,
+                Some(text) => {
+                    let reference = Reference::parse("reference", text)?;
+                    let national = reference
+                        .national()
+                        .ok_or_else(|| reference_unknown(text))?;
+                    let target = session
+                        .talo
+                        .read_models
+                        .ledgers
+                        .read()
+                        .find_reference(org, &national)
+                        .ok_or_else(|| reference_unknown(text))?;
+                    Some((target.contract_id, national))
+                }
+            };
+            let contract_id = match (input.contract_id, &matched) {
+                (Some(id), _) => id,
+                (None, Some((id, _))) => *id,
+                (None, None) => {
+                    return Err(ApiError::bad_input(
+                        "contractId",
+                        "ledger.payment_target",
+                        "give the contract or the reference the payer used",
+                    ));
+                }
+            };
+            let command = ReceivePayment {
+                contract_id,
+                payment_id: request.new_entity_id("payment"),
+                source: PaymentSource::Manual,
+                external_id: None,
+                amount_cents: input.amount_cents,
+                booked_on: crate::ledger::paid_on(input.paid_on, &request),
+                matched_reference: matched.map(|(_, national)| national),
+                reference: input.reference.clone(),
+                payer_name: input.payer_name.clone(),
+            };
+            let outcome = session
+                .talo
+                .dispatcher
+                .ledger_step(&request, contract_id, "PaymentReceived", |state, ctx| {
+                    ledger::receive_payment(state, command.clone(), ctx)
+                })
+                .await?;
+            payload(&session, contract_id, outcome)
+        };
+        run.await.gql()
+    }
+
+    /// Allocates a payment from the unmatched queue to a contract.
+    async fn allocate_unmatched_payment(
+        &self,
+        ctx: &Context<'_>,
+        input: AllocateUnmatchedPaymentInput,
+    ) -> Result<LedgerPayload> {
+        let run = async {
+            let session = Session::of(ctx)?;
+            let request = session.request(Channel::Office, &input.idempotency_key)?;
+            let outcome = session
+                .talo
+                .dispatcher
+                .allocate_unmatched_payment(&request, input.payment_id, input.contract_id)
+                .await?;
+            payload(&session, input.contract_id, outcome)
+        };
+        run.await.gql()
+    }
+}
+
+fn reference_unknown(text: &str) -> ApiError {
+    ApiError::Rejected(talo_domain::Rejection::not_found(
+        "reference",
+        "ledger.reference_unknown",
+        format!("`{text}` names no invoice of the organisation"),
+    ))
+}
+
+fn invoice_payload_of(
+    session: &Session<'_>,
+    contract_id: Uuid,
+    invoice_id: Uuid,
+    outcome: Outcome,
+) -> Result<InvoicePayload, ApiError> {
+    let principal = session.principal()?;
+    let found = contract_ledger(session, &principal, contract_id)?;
+    let invoice = found
+        .ledger
+        .invoice(invoice_id)
+        .ok_or_else(|| ApiError::Internal("an issued invoice is not in the ledger".into()))?;
+    Ok(InvoicePayload {
+        invoice: InvoiceNode::new(contract_id, invoice, &found.ledger, found.today),
+        position: outcome.position.to_string(),
+        replayed: outcome.replayed,
+    })
+}

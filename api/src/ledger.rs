@@ -1,0 +1,497 @@
+//! The ledger's command side: steps on a contract's ledger (charge lines, payments), invoices
+//! numbered from the organisation's `LA` series, the monthly run over many contracts, bank
+//! statement imports and the unmatched payments queue. The rules are the domain's
+//! (`talo_domain::ledger`, `talo_domain::payment_queue`); this is where streams are read and
+//! written.
+//!
+//! A monthly run and an import write to many streams, one decision each: each write is
+//! idempotent on its own (an invoice's id comes from contract and month, a bank payment's from
+//! its bank id), so a run or an import repeated, or resumed after a failure, adds only what is
+//! missing.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::NaiveDate;
+use talo_domain::Rejection;
+use talo_domain::calendar::local_date;
+use talo_domain::decision::{Context, Decision};
+use talo_domain::ledger::{self, InvoiceDraft, Ledger, MonthlyInvoicing, ReceivePayment};
+use talo_domain::money::Month;
+use talo_domain::payment_queue::{self, PaymentQueue};
+use talo_domain::reference::{Iban, Reference};
+use talo_domain::register::Register;
+use talo_events_schema::envelope::ActorRole;
+use talo_events_schema::ledger::{PaymentSource, UnmatchedPaymentReceived, UnmatchedReason};
+use talo_events_schema::streams;
+use uuid::Uuid;
+
+use crate::camt054::{Statement, StatementPayment};
+use crate::dispatch::{Decided, Dispatcher, Outcome, Request, context, decode_all};
+use crate::error::ApiError;
+
+/// Namespace of payment ids derived from a bank's id of the payment.
+const BANK_PAYMENTS: Uuid = Uuid::from_u128(0x5b1c_2f80_4d3e_4a6b_9c7d_0a11_ba4c_0001);
+
+/// The payment id of a bank payment: the same whenever the same statement is imported.
+pub fn bank_payment_id(organisation_id: Uuid, external_id: &str) -> Uuid {
+    Uuid::new_v5(
+        &BANK_PAYMENTS,
+        format!("{organisation_id}/{external_id}").as_bytes(),
+    )
+}
+
+/// What happened to one invoice the dispatcher was asked to issue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Issued {
+    New { invoice_id: Uuid },
+    AlreadyInvoiced { invoice_id: Uuid },
+    NothingToInvoice,
+}
+
+/// One contract's part of a monthly run.
+#[derive(Debug)]
+pub struct ContractRun {
+    pub contract_id: Uuid,
+    pub result: Result<Issued, ApiError>,
+}
+
+/// One payment's part of an import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportOutcome {
+    /// Recorded on the contract whose invoice the reference names.
+    Matched { contract_id: Uuid, payment_id: Uuid },
+    /// Recorded in the unmatched payments queue.
+    Unmatched {
+        payment_id: Uuid,
+        reason: UnmatchedReason,
+    },
+    /// Recorded by an earlier import.
+    AlreadyRecorded { payment_id: Uuid },
+    /// Not a payment to record: a debit, not booked, not in euros.
+    Ignored { why: String },
+    /// Refused by a rule (say, a contract of a property the caller does not keep).
+    Refused { message: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedPayment {
+    pub payment: StatementPayment,
+    pub outcome: ImportOutcome,
+}
+
+fn property_of_contract(register: &Register, contract_id: Uuid) -> Option<Uuid> {
+    ledger::contract_of(register, contract_id)
+        .ok()
+        .map(|(_, p)| p)
+}
+
+impl Dispatcher {
+    /// Decides a step on a contract's ledger (a charge line, a payment) and records it.
+    pub async fn ledger_step(
+        &self,
+        request: &Request,
+        contract_id: Uuid,
+        expected_type: &str,
+        decide: impl Fn(&Ledger, &Context<'_>) -> Result<Decision, Rejection>,
+    ) -> Result<Outcome, ApiError> {
+        self.act_on(
+            request,
+            &streams::ledger(contract_id),
+            expected_type,
+            |history, register, principal| {
+                let decoded = decode_all(history)?;
+                let state = Ledger::fold(decoded.iter().map(|(e, _)| e));
+                Ok(Decided {
+                    decision: decide(&state, &context(request, register, principal))?,
+                    property_id: property_of_contract(register, contract_id),
+                })
+            },
+        )
+        .await
+    }
+
+    /// Numbers and issues the invoice `draft` finds on the contract's ledger. The number is
+    /// taken only once the ledger as it stands has something to issue; the write itself is
+    /// [`Dispatcher::act_on`]'s, deciding again on a fresh ledger if another writer got there
+    /// first (a concurrent run then finds the month invoiced, and the number stays unused).
+    async fn issue_invoice(
+        &self,
+        request: &Request,
+        contract_id: Uuid,
+        iban: &Iban,
+        draft: impl Fn(&Ledger, &Context<'_>) -> Result<MonthlyInvoicing, Rejection>,
+    ) -> Result<(Issued, Outcome), ApiError> {
+        let stream = streams::ledger(contract_id);
+        let mut history = self.read_whole_stream(&stream).await?;
+        let position = match history.last() {
+            Some(e) => e.position,
+            None => self.store.head().await?,
+        };
+        let nothing_new = |issued| {
+            let outcome = Outcome {
+                stream: stream.clone(),
+                position,
+                replayed: true,
+            };
+            Ok((issued, outcome))
+        };
+        if history
+            .first()
+            .is_some_and(|e| e.metadata.organisation_id != request.caller.organisation_id)
+        {
+            history.clear();
+        }
+        let state = Ledger::fold(decode_all(&history)?.iter().map(|(e, _)| e));
+        let found = self.with_register(request, |register, principal| {
+            Ok(draft(&state, &context(request, register, principal))?)
+        })?;
+        let invoice_id = match found {
+            MonthlyInvoicing::Draft(d) if state.invoice(d.invoice_id).is_none() => d.invoice_id,
+            MonthlyInvoicing::Draft(d) => {
+                return nothing_new(Issued::AlreadyInvoiced {
+                    invoice_id: d.invoice_id,
+                });
+            }
+            MonthlyInvoicing::AlreadyInvoiced(invoice_id) => {
+                return nothing_new(Issued::AlreadyInvoiced { invoice_id });
+            }
+            MonthlyInvoicing::NothingToInvoice => return nothing_new(Issued::NothingToInvoice),
+        };
+        let ticket = self
+            .issue_ticket(request, ledger::INVOICE_PREFIX, invoice_id)
+            .await?;
+        let issued = AtomicBool::new(false);
+        let outcome = self
+            .act_on(
+                request,
+                &stream,
+                "InvoiceIssued",
+                |history, register, principal| {
+                    let decoded = decode_all(history)?;
+                    let state = Ledger::fold(decoded.iter().map(|(e, _)| e));
+                    let ctx = context(request, register, principal);
+                    let decision = match draft(&state, &ctx)? {
+                        MonthlyInvoicing::Draft(d) => {
+                            ledger::issue(&state, d, &ticket, iban, &ctx)?
+                        }
+                        // Invoiced meanwhile: nothing is recorded, so no role is either.
+                        _ => Decision {
+                            events: vec![],
+                            role: ActorRole::System,
+                        },
+                    };
+                    issued.store(!decision.events.is_empty(), Ordering::Relaxed);
+                    Ok(Decided {
+                        decision,
+                        property_id: property_of_contract(register, contract_id),
+                    })
+                },
+            )
+            .await?;
+        let issued = if issued.into_inner() {
+            Issued::New { invoice_id }
+        } else {
+            Issued::AlreadyInvoiced { invoice_id }
+        };
+        Ok((issued, outcome))
+    }
+
+    /// Issues one invoice outside the monthly run (separate, security deposit). Its id comes
+    /// from the idempotency key, so a retry finds it instead of issuing a second one.
+    pub async fn issue_single_invoice(
+        &self,
+        request: &Request,
+        contract_id: Uuid,
+        iban: &Iban,
+        draft: impl Fn(&Ledger, &Context<'_>) -> Result<InvoiceDraft, Rejection>,
+    ) -> Result<Outcome, ApiError> {
+        let (_, outcome) = self
+            .issue_invoice(request, contract_id, iban, |state, ctx| {
+                draft(state, ctx).map(MonthlyInvoicing::Draft)
+            })
+            .await?;
+        Ok(outcome)
+    }
+
+    /// Invoices `month` for every contract the caller keeps (on `property_id`, or on all their
+    /// properties). Contracts that are already invoiced or have nothing to invoice are listed
+    /// as such; a contract refused by a rule does not stop the others.
+    pub async fn run_monthly_invoicing(
+        &self,
+        request: &Request,
+        month: Month,
+        property_id: Option<Uuid>,
+        iban: &Iban,
+    ) -> Result<Vec<ContractRun>, ApiError> {
+        ledger::check_month(month, local_date(request.occurred_at))?;
+        let contracts = self.with_register(request, |register, principal| {
+            Ok(ledger::invoicing_scope(
+                principal,
+                register,
+                property_id,
+                month,
+            )?)
+        })?;
+        let mut runs = Vec::with_capacity(contracts.len());
+        for contract_id in contracts {
+            let result = self
+                .issue_invoice(request, contract_id, iban, |state, ctx| {
+                    ledger::draft_monthly(state, contract_id, month, ctx)
+                })
+                .await
+                .map(|(issued, _)| issued);
+            if let Err(e @ (ApiError::Internal(_) | ApiError::Conflict { .. })) = &result {
+                tracing::warn!(%contract_id, error = %e, "monthly invoicing of a contract failed");
+            }
+            runs.push(ContractRun {
+                contract_id,
+                result,
+            });
+        }
+        Ok(runs)
+    }
+
+    /// Refuses anyone who may not import bank statements: only ledger keepers may.
+    pub fn check_statement_importer(&self, request: &Request) -> Result<(), ApiError> {
+        self.with_register(request, |_, principal| {
+            Ok(payment_queue::keeper_anywhere(principal).map(|_| ())?)
+        })
+    }
+
+    /// Records a bank statement's payments: each credit in euros is matched by its reference
+    /// to an invoice and recorded on that contract, or queued for the office; a payment whose
+    /// bank id is known already is not recorded again.
+    pub async fn import_statement(
+        &self,
+        request: &Request,
+        statement: Statement,
+        iban: &Iban,
+    ) -> Result<Vec<ImportedPayment>, ApiError> {
+        self.check_statement_importer(request)?;
+        if let Some(other) = statement
+            .accounts
+            .iter()
+            .find(|a| Iban::parse("IBAN", a).map_or(true, |parsed| parsed != *iban))
+        {
+            return Err(ApiError::bad_input(
+                "body",
+                "camt054.other_account",
+                format!(
+                    "the statement is for account `{other}`, not the organisation's {}",
+                    iban.grouped()
+                ),
+            ));
+        }
+        let org = request.caller.organisation_id;
+        let mut imported = Vec::with_capacity(statement.payments.len());
+        for payment in statement.payments {
+            let outcome = self.import_payment(request, org, &payment).await;
+            let outcome = outcome.unwrap_or_else(|e| match e {
+                ApiError::Rejected(r) => ImportOutcome::Refused { message: r.message },
+                other => ImportOutcome::Refused {
+                    message: other.to_string(),
+                },
+            });
+            imported.push(ImportedPayment { payment, outcome });
+        }
+        Ok(imported)
+    }
+
+    async fn import_payment(
+        &self,
+        request: &Request,
+        org: Uuid,
+        payment: &StatementPayment,
+    ) -> Result<ImportOutcome, ApiError> {
+        if !payment.credit {
+            return Ok(ImportOutcome::Ignored {
+                why: "a debit, not a payment received".into(),
+            });
+        }
+        if !payment.booked {
+            return Ok(ImportOutcome::Ignored {
+                why: "not booked yet".into(),
+            });
+        }
+        if payment.currency != "EUR" {
+            return Ok(ImportOutcome::Ignored {
+                why: format!("in {}, not in euros", payment.currency),
+            });
+        }
+        let payment_id = bank_payment_id(org, &payment.external_id);
+        let known = self
+            .read_models
+            .ledgers
+            .read()
+            .payment_by_external_id(org, &payment.external_id);
+        if known.is_some() {
+            return Ok(ImportOutcome::AlreadyRecorded { payment_id });
+        }
+        let (target, reason) = match payment.reference.as_deref() {
+            None => (None, UnmatchedReason::NoReference),
+            Some(text) => match Reference::parse("reference", text) {
+                Err(_) => (None, UnmatchedReason::ReferenceInvalid),
+                Ok(reference) => {
+                    let target = reference.national().and_then(|national| {
+                        self.read_models
+                            .ledgers
+                            .read()
+                            .find_reference(org, &national)
+                            .map(|t| (t, national))
+                    });
+                    (target, UnmatchedReason::ReferenceUnknown)
+                }
+            },
+        };
+        let Some((target, national)) = target else {
+            let event = UnmatchedPaymentReceived {
+                payment_id,
+                external_id: Some(payment.external_id.clone()),
+                amount_cents: payment.amount_cents,
+                booked_on: payment.booked_on,
+                reference: payment.reference.clone(),
+                payer_name: payment.payer_name.clone(),
+                reason,
+            };
+            return Ok(if self.queue_unmatched_payment(request, event).await? {
+                ImportOutcome::Unmatched { payment_id, reason }
+            } else {
+                ImportOutcome::AlreadyRecorded { payment_id }
+            });
+        };
+        let command = ReceivePayment {
+            contract_id: target.contract_id,
+            payment_id,
+            source: PaymentSource::BankStatement,
+            external_id: Some(payment.external_id.clone()),
+            amount_cents: payment.amount_cents,
+            booked_on: payment.booked_on,
+            matched_reference: Some(national),
+            reference: payment.reference.clone(),
+            payer_name: payment.payer_name.clone(),
+        };
+        let recorded_before = self
+            .read_models
+            .ledgers
+            .read()
+            .contract(org, target.contract_id)
+            .is_some_and(|c| c.ledger.has_payment(payment_id));
+        self.ledger_step(
+            request,
+            target.contract_id,
+            "PaymentReceived",
+            |state, ctx| ledger::receive_payment(state, command.clone(), ctx),
+        )
+        .await?;
+        Ok(if recorded_before {
+            ImportOutcome::AlreadyRecorded { payment_id }
+        } else {
+            ImportOutcome::Matched {
+                contract_id: target.contract_id,
+                payment_id,
+            }
+        })
+    }
+
+    /// Puts a payment that matched no contract in the organisation's queue, once: the answer
+    /// says whether it was new.
+    pub async fn queue_unmatched_payment(
+        &self,
+        request: &Request,
+        payment: UnmatchedPaymentReceived,
+    ) -> Result<bool, ApiError> {
+        let recorded = AtomicBool::new(false);
+        self.act_on(
+            request,
+            &streams::payments(request.caller.organisation_id),
+            "UnmatchedPaymentReceived",
+            |history, register, principal| {
+                let decoded = decode_all(history)?;
+                let queue = PaymentQueue::fold(decoded.iter().map(|(e, _)| e));
+                let decision = payment_queue::receive(
+                    &queue,
+                    payment.clone(),
+                    &context(request, register, principal),
+                )?;
+                recorded.store(!decision.events.is_empty(), Ordering::Relaxed);
+                Ok(Decided {
+                    decision,
+                    property_id: None,
+                })
+            },
+        )
+        .await?;
+        Ok(recorded.into_inner())
+    }
+
+    /// The office allocates a payment from the unmatched queue to a contract: first the
+    /// queue records the allocation (so two people cannot allocate it twice), then the
+    /// contract's ledger records the payment under the same id. A retry finishes a first try
+    /// that stopped between the two.
+    pub async fn allocate_unmatched_payment(
+        &self,
+        request: &Request,
+        payment_id: Uuid,
+        contract_id: Uuid,
+    ) -> Result<Outcome, ApiError> {
+        let org = request.caller.organisation_id;
+        let allocation = self
+            .act_on(
+                request,
+                &streams::payments(org),
+                "UnmatchedPaymentAllocated",
+                |history, register, principal| {
+                    let decoded = decode_all(history)?;
+                    let queue = PaymentQueue::fold(decoded.iter().map(|(e, _)| e));
+                    let (decision, _) = payment_queue::allocate(
+                        &queue,
+                        payment_id,
+                        contract_id,
+                        &context(request, register, principal),
+                    )?;
+                    Ok(Decided {
+                        decision,
+                        property_id: property_of_contract(register, contract_id),
+                    })
+                },
+            )
+            .await?;
+        let queued = self
+            .read_models
+            .ledgers
+            .read()
+            .organisation(org)
+            .and_then(|o| o.queue.payments.get(&payment_id).cloned())
+            .ok_or_else(|| ApiError::Internal(format!("payment {payment_id} left the queue")))?;
+        // The ledger's side carries no key: the payment id makes it idempotent.
+        let mut unkeyed = request.clone();
+        unkeyed.idempotency_key = None;
+        let mut outcome = self
+            .ledger_step(&unkeyed, contract_id, "PaymentReceived", |state, ctx| {
+                ledger::receive_payment(
+                    state,
+                    ReceivePayment {
+                        contract_id,
+                        payment_id,
+                        source: PaymentSource::UnmatchedQueue,
+                        external_id: queued.external_id.clone(),
+                        amount_cents: queued.amount_cents,
+                        booked_on: queued.booked_on,
+                        matched_reference: None,
+                        reference: queued.reference.clone(),
+                        payer_name: queued.payer_name.clone(),
+                    },
+                    ctx,
+                )
+            })
+            .await?;
+        // A retry of an allocation is a replay, whatever the ledger's side had left to do.
+        outcome.replayed = allocation.replayed;
+        Ok(outcome)
+    }
+}
+
+/// The day a manual payment was made, defaulting to today.
+pub fn paid_on(given: Option<NaiveDate>, request: &Request) -> NaiveDate {
+    given.unwrap_or_else(|| local_date(request.occurred_at))
+}
