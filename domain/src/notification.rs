@@ -20,6 +20,8 @@ pub const MAX_ATTEMPTS: u32 = 5;
 pub struct Audience {
     fault_reports: HashMap<Uuid, (Uuid, String)>,
     threads: HashMap<Uuid, (Uuid, String)>,
+    /// Contract to the person holding it, for invoices.
+    contracts: HashMap<Uuid, Uuid>,
 }
 
 impl Audience {
@@ -32,6 +34,9 @@ impl Audience {
             DomainEvent::MessageThreadStarted(e) => {
                 self.threads
                     .insert(e.message_thread_id, (e.resident_id, e.ticket.clone()));
+            }
+            DomainEvent::ContractSigned(e) => {
+                self.contracts.insert(e.contract_id, e.person_id);
             }
             _ => {}
         }
@@ -47,7 +52,7 @@ pub struct Notice {
 }
 
 /// What `event` makes worth telling, and to whom: an offer made, a fault report's progress, a
-/// reply from the office, a booking confirmed.
+/// reply from the office, a booking confirmed, an invoice issued.
 pub fn notices_for(event: &DomainEvent, audience: &Audience) -> Vec<Notice> {
     let report = |id: &Uuid, what: &str| {
         audience
@@ -86,6 +91,20 @@ pub fn notices_for(event: &DomainEvent, audience: &Audience) -> Vec<Notice> {
                 body: "Asiakaspalvelu on vastannut viestiisi. Lue vastaus asukasportaalista."
                     .to_owned(),
             }),
+        DomainEvent::InvoiceIssued(e) => {
+            audience.contracts.get(&e.contract_id).map(|holder| Notice {
+                person_id: *holder,
+                subject: format!("Lasku {}", e.invoice_number),
+                body: format!(
+                    "Uusi lasku {}: {},{:02} €, eräpäivä {}, viite {}.",
+                    e.invoice_number,
+                    (e.total_cents - e.prepayment_applied_cents) / 100,
+                    (e.total_cents - e.prepayment_applied_cents) % 100,
+                    e.due_on.format("%-d.%-m.%Y"),
+                    e.reference,
+                ),
+            })
+        }
         DomainEvent::SaunaShiftBooked(e) => Some(Notice {
             person_id: e.booked_by,
             subject: "Saunavuoro varattu".to_owned(),

@@ -275,3 +275,33 @@ async fn an_applicant_is_told_of_an_offer() {
             .any(|n| n["causeType"] == "HousingOfferMade")
     );
 }
+
+#[tokio::test]
+async fn a_new_invoice_is_announced_to_the_contract_holder() {
+    let transport = Arc::new(Recording::default());
+    let server = TestServer::with_notifications(transport.clone()).await;
+    // The demo invoiced the months up to March; April's run is new.
+    let run = server
+        .as_role(
+            "property_manager",
+            r#"mutation { runMonthlyInvoicing(month: "2026-04") { issuedCount } }"#,
+            json!({}),
+        )
+        .await;
+    assert!(
+        run.data()["runMonthlyInvoicing"]["issuedCount"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    server
+        .eventually("an invoice notification for the resident", || {
+            transport
+                .sent
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|n| n.cause_type == "InvoiceIssued" && n.address == "resident@example.fi")
+        })
+        .await;
+}
