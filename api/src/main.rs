@@ -60,6 +60,13 @@ struct ServeArgs {
     /// Largest document upload, in bytes.
     #[arg(long, env = "TALO_MAX_DOCUMENT_BYTES")]
     max_document_bytes: Option<usize>,
+    /// Send email notifications through this SMTP relay, `smtp://host[:port]` (else they go to
+    /// `DATA/outbox/email.jsonl`).
+    #[arg(long, env = "TALO_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// The sender of email notifications.
+    #[arg(long, env = "TALO_SMTP_FROM", default_value = "Talo <talo@localhost>")]
+    smtp_from: String,
     /// Content types accepted for documents, comma-separated (replaces the defaults).
     #[arg(long, env = "TALO_DOCUMENT_TYPES", value_delimiter = ',')]
     document_types: Vec<String>,
@@ -114,6 +121,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_document_bytes,
         document_types,
         iban,
+        smtp_url,
+        smtp_from,
     } = args;
     let mut config = Config::new(&data);
     config.jwt_secret = jwt_secret;
@@ -126,6 +135,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(iban) = iban {
         config.bank_account = talo_domain::reference::Iban::parse("iban", &iban)
             .map_err(|e| anyhow::anyhow!("--iban: {e}"))?;
+    }
+    if let Some(url) = smtp_url {
+        let email = talo_api::notifier::SmtpMail::new(&url, &smtp_from)
+            .map_err(|e| anyhow::anyhow!("--smtp-url: {e}"))?;
+        config.notification_transport = Some(std::sync::Arc::new(talo_api::notifier::ByChannel {
+            sms: std::sync::Arc::new(talo_api::notifier::FileTransport {
+                dir: data.join("outbox"),
+            }),
+            email: std::sync::Arc::new(email),
+        }));
     }
     let talo = Talo::open(config).await.context("starting Talo")?;
     if with_demo {

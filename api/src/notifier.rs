@@ -4,7 +4,8 @@
 //! [`Transport`] and records sent, delivered or failed with the next try's time.
 //!
 //! The embedded default transport writes each notification as a JSON line to
-//! `DATA/outbox/<channel>.jsonl`, where a gateway (or a person testing) picks them up.
+//! `DATA/outbox/<channel>.jsonl`, where a gateway (or a person testing) picks them up; email can
+//! go through an SMTP relay instead ([`SmtpMail`], `--smtp-url`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -62,6 +63,73 @@ impl Transport for FileTransport {
         writeln!(out, "{line}")
             .and_then(|_| out.sync_data())
             .map_err(|e| format!("{file}: {e}"))
+    }
+}
+
+/// Email through an SMTP relay (plain SMTP, e.g. a local Postfix; the relay does TLS onwards).
+pub struct SmtpMail {
+    transport: lettre::SmtpTransport,
+    from: lettre::message::Mailbox,
+}
+
+impl SmtpMail {
+    /// From `smtp://host[:port]` and the sender address.
+    pub fn new(url: &str, from: &str) -> Result<Self, String> {
+        let rest = url
+            .strip_prefix("smtp://")
+            .ok_or_else(|| format!("smtp url: expected `smtp://host[:port]`, got `{url}`"))?;
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((host, port)) => (
+                host,
+                port.parse::<u16>()
+                    .map_err(|_| format!("smtp url: `{port}` is not a port"))?,
+            ),
+            None => (rest, 25),
+        };
+        if host.is_empty() {
+            return Err("smtp url: the host is missing".into());
+        }
+        let from = from.parse().map_err(|e| format!("smtp from: {e}"))?;
+        let transport = lettre::SmtpTransport::builder_dangerous(host)
+            .port(port)
+            .timeout(Some(Duration::from_secs(10)))
+            .build();
+        Ok(SmtpMail { transport, from })
+    }
+}
+
+impl Transport for SmtpMail {
+    fn deliver(&self, n: &NotificationRecord) -> Result<(), String> {
+        use lettre::Transport as _;
+        let to = n
+            .address
+            .parse::<lettre::message::Mailbox>()
+            .map_err(|e| format!("address `{}`: {e}", n.address))?;
+        let message = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(n.subject.clone())
+            .body(n.body.clone())
+            .map_err(|e| format!("message: {e}"))?;
+        self.transport
+            .send(&message)
+            .map(|_| ())
+            .map_err(|e| format!("smtp: {e}"))
+    }
+}
+
+/// Sends each channel through its own transport (email by SMTP, SMS to the file, say).
+pub struct ByChannel {
+    pub sms: Arc<dyn Transport>,
+    pub email: Arc<dyn Transport>,
+}
+
+impl Transport for ByChannel {
+    fn deliver(&self, n: &NotificationRecord) -> Result<(), String> {
+        match n.channel {
+            NotificationChannel::Sms => self.sms.deliver(n),
+            NotificationChannel::Email => self.email.deliver(n),
+        }
     }
 }
 
@@ -145,7 +213,12 @@ async fn deliver(talo: Arc<Talo>, transport: Arc<dyn Transport>) {
             .collect();
         for n in due {
             let attempt = n.attempts + 1;
-            let outcome: Vec<DomainEvent> = match transport.deliver(&n) {
+            // Transports may block on the network (SMTP): keep them off the async workers.
+            let (sender, record) = (transport.clone(), n.clone());
+            let delivered = tokio::task::spawn_blocking(move || sender.deliver(&record))
+                .await
+                .unwrap_or_else(|e| Err(format!("transport panicked: {e}")));
+            let outcome: Vec<DomainEvent> = match delivered {
                 Ok(()) => vec![
                     NotificationSent {
                         notification_id: n.notification_id,

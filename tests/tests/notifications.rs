@@ -305,3 +305,105 @@ async fn a_new_invoice_is_announced_to_the_contract_holder() {
         })
         .await;
 }
+
+/// A minimal SMTP server on loopback that accepts one message and hands over what it got.
+fn fake_smtp() -> (u16, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let Ok((stream, _)) = listener.accept() else {
+            return;
+        };
+        let mut out = stream.try_clone().unwrap();
+        let mut lines = BufReader::new(stream);
+        let mut data = String::new();
+        let mut in_data = false;
+        let _ = out.write_all(b"220 fake ESMTP\r\n");
+        let mut line = String::new();
+        while lines.read_line(&mut line).is_ok_and(|n| n > 0) {
+            let trimmed = line.trim_end().to_owned();
+            line.clear();
+            if in_data {
+                if trimmed == "." {
+                    in_data = false;
+                    let _ = tx.send(std::mem::take(&mut data));
+                    let _ = out.write_all(b"250 queued\r\n");
+                } else {
+                    data.push_str(&trimmed);
+                    data.push('\n');
+                }
+                continue;
+            }
+            let reply: &[u8] = match trimmed.get(..4).map(str::to_ascii_uppercase).as_deref() {
+                Some("EHLO") | Some("HELO") => b"250 fake\r\n",
+                Some("DATA") => {
+                    in_data = true;
+                    b"354 go ahead\r\n"
+                }
+                Some("QUIT") => {
+                    let _ = out.write_all(b"221 bye\r\n");
+                    return;
+                }
+                _ => b"250 ok\r\n",
+            };
+            let _ = out.write_all(reply);
+        }
+    });
+    (port, rx)
+}
+
+#[tokio::test]
+async fn email_goes_through_an_smtp_relay_when_one_is_configured() {
+    let (port, received) = fake_smtp();
+    let mail = talo_api::notifier::SmtpMail::new(
+        &format!("smtp://127.0.0.1:{port}"),
+        "Talo <talo@example.fi>",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let transport = talo_api::notifier::ByChannel {
+        sms: Arc::new(FileTransport {
+            dir: dir.path().to_path_buf(),
+        }),
+        email: Arc::new(mail),
+    };
+    let record = NotificationRecord {
+        notification_id: uuid::Uuid::now_v7(),
+        organisation_id: uuid::Uuid::nil(),
+        person_id: uuid::Uuid::nil(),
+        channel: talo_events_schema::notification::NotificationChannel::Email,
+        address: "resident@example.fi".into(),
+        subject: "Vikailmoitus VK-2026-000005: vastaanotettu".into(),
+        body: "Katso lisatiedot asukasportaalista.".into(),
+        cause_type: "FaultReportAcknowledged".into(),
+        queued_at: chrono::Utc::now(),
+        status: talo_projections::notifications::DeliveryStatus::Queued,
+        attempts: 0,
+        last_error: None,
+        retry_at: None,
+        delivered_at: None,
+    };
+    tokio::task::spawn_blocking(move || transport.deliver(&record))
+        .await
+        .unwrap()
+        .unwrap();
+    let message = received
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    assert!(message.contains("To: resident@example.fi"), "{message}");
+    assert!(message.contains("VK-2026-000005"), "{message}");
+}
+
+#[test]
+fn a_malformed_smtp_url_is_refused_naming_it() {
+    let err = talo_api::notifier::SmtpMail::new("mail.example.fi", "talo@example.fi")
+        .err()
+        .unwrap();
+    assert!(err.starts_with("smtp url:"), "{err}");
+    let err = talo_api::notifier::SmtpMail::new("smtp://relay:port", "talo@example.fi")
+        .err()
+        .unwrap();
+    assert!(err.contains("not a port"), "{err}");
+}
