@@ -126,6 +126,11 @@ impl Principal {
             || self.board_seats.iter().any(|(p, _)| *p == property_id)
     }
 
+    /// Works in an office role (manager, technical manager, customer service) anywhere.
+    pub fn is_office_staff(&self) -> bool {
+        self.staff.iter().any(|g| OFFICE_ROLES.contains(&g.role))
+    }
+
     pub fn is_auditor(&self) -> bool {
         self.staff.iter().any(|g| g.role == StaffRole::Auditor)
     }

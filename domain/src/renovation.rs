@@ -313,10 +313,7 @@ pub fn decide(
     .ok_or_else(not_visible)?;
     match party {
         Party::Auditor => {
-            return Err(Rejection::forbidden(
-                "auditor.read_only",
-                "auditors read the history and change nothing",
-            ));
+            return Err(crate::access::auditor_read_only());
         }
         Party::PastShareholder => {
             return Err(Rejection::forbidden(

@@ -584,10 +584,7 @@ pub fn decide(
     let viewer = case_viewer(ctx.principal, &request.access()).ok_or_else(not_visible)?;
     match viewer {
         Viewer::Auditor => {
-            return Err(Rejection::forbidden(
-                "auditor.read_only",
-                "auditors read the history and change nothing",
-            ));
+            return Err(crate::access::auditor_read_only());
         }
         Viewer::PastReporter => {
             return Err(Rejection::forbidden(

@@ -241,9 +241,5 @@ impl HousingView {
 
 /// Office staff see every application of the organisation (they choose whom to offer to).
 fn may_see_applications(principal: &Principal) -> bool {
-    principal.is_auditor()
-        || principal
-            .staff
-            .iter()
-            .any(|g| talo_domain::access::OFFICE_ROLES.contains(&g.role))
+    principal.is_auditor() || principal.is_office_staff()
 }

@@ -427,11 +427,7 @@ impl FaultReportQuery {
         let max = session.talo.config.limits.max_page_size;
         let filter = filter.unwrap_or_default();
         with_view(&session, |principal, register, reports| {
-            if !principal
-                .staff
-                .iter()
-                .any(|g| talo_domain::access::OFFICE_ROLES.contains(&g.role))
-            {
+            if !principal.is_office_staff() {
                 return Err(ApiError::Forbidden(
                     "faultReportQueue: only office staff have a queue".into(),
                 ));
@@ -509,10 +505,7 @@ impl FaultReportQuery {
     ) -> Result<Vec<OperationalReportRow>> {
         let session = Session::of(ctx).gql()?;
         with_view(&session, |principal, register, reports| {
-            let office = principal
-                .staff
-                .iter()
-                .any(|g| talo_domain::access::OFFICE_ROLES.contains(&g.role));
+            let office = principal.is_office_staff();
             if !office && !principal.is_auditor() {
                 return Err(ApiError::Forbidden(
                     "faultReportOperationalReport: for office staff and auditors".into(),

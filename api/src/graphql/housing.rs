@@ -107,12 +107,7 @@ fn with_housing<T>(
 }
 
 fn office_only(principal: &talo_domain::access::Principal, what: &str) -> Result<(), ApiError> {
-    if principal
-        .staff
-        .iter()
-        .any(|g| talo_domain::access::OFFICE_ROLES.contains(&g.role))
-        || principal.is_auditor()
-    {
+    if principal.is_office_staff() || principal.is_auditor() {
         Ok(())
     } else {
         Err(ApiError::Forbidden(format!("{what}: for office staff")))

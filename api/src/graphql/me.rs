@@ -2,7 +2,6 @@
 //! so a portal can show the right views and find the ids it needs.
 
 use async_graphql::{Context, Object, Result, SimpleObject};
-use talo_domain::access::OFFICE_ROLES;
 use uuid::Uuid;
 
 use super::enums::{ActorRoleGql, ContractKindGql};
@@ -113,10 +112,7 @@ impl MeQuery {
                             .collect(),
                     })
                     .collect();
-                let office = principal
-                    .staff
-                    .iter()
-                    .any(|g| OFFICE_ROLES.contains(&g.role));
+                let office = principal.is_office_staff();
                 let contractor_companies = register
                     .contractors
                     .values()

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, Union};
 use chrono::{DateTime, NaiveDate, Utc};
-use talo_domain::access::{OFFICE_ROLES, Principal};
+use talo_domain::access::Principal;
 use talo_domain::bulk_notice::{SendBulkNotice, Viewer as NoticeViewer};
 use talo_domain::message_thread::{
     MessageThreadCommand as Step, StartMessageThread, Viewer as ThreadViewer,
@@ -526,10 +526,7 @@ fn with_views<T>(
 }
 
 fn is_office(principal: &Principal) -> bool {
-    principal
-        .staff
-        .iter()
-        .any(|g| OFFICE_ROLES.contains(&g.role))
+    principal.is_office_staff()
 }
 
 /// A cursor for a queue key: threads not waiting for us sort after every waiting one.

@@ -66,12 +66,7 @@ pub struct NotificationQuery;
 
 fn office_or_auditor(session: &Session<'_>, what: &str) -> Result<(), ApiError> {
     let principal = session.principal()?;
-    if principal.is_auditor()
-        || principal
-            .staff
-            .iter()
-            .any(|g| talo_domain::access::OFFICE_ROLES.contains(&g.role))
-    {
+    if principal.is_auditor() || principal.is_office_staff() {
         Ok(())
     } else {
         Err(ApiError::Forbidden(format!(

@@ -298,11 +298,7 @@ impl ServiceRequestQuery {
         let session = Session::of(ctx).gql()?;
         let max = session.talo.config.limits.max_page_size;
         with_requests(&session, |principal, register, view| {
-            if !principal
-                .staff
-                .iter()
-                .any(|g| talo_domain::access::OFFICE_ROLES.contains(&g.role))
-            {
+            if !principal.is_office_staff() {
                 return Err(ApiError::Forbidden(
                     "serviceRequestQueue: only office staff have a queue".into(),
                 ));
