@@ -17,7 +17,8 @@ pub enum ApiError {
     /// Input that breaks a rule of the API itself (page size, key length), naming the field.
     #[error("{field}: {message}")]
     BadInput {
-        field: &'static str,
+        /// The field as the client named it (a GraphQL argument or a query parameter).
+        field: std::borrow::Cow<'static, str>,
         rule: &'static str,
         message: String,
     },
@@ -63,10 +64,10 @@ impl ApiError {
         }
     }
 
-    pub fn field(&self) -> Option<&'static str> {
+    pub fn field(&self) -> Option<&str> {
         match self {
             ApiError::Rejected(r) => r.field,
-            ApiError::BadInput { field, .. } => Some(field),
+            ApiError::BadInput { field, .. } => Some(field.as_ref()),
             _ => None,
         }
     }
@@ -77,7 +78,7 @@ impl ApiError {
 
     pub fn bad_input(field: &'static str, rule: &'static str, message: impl Into<String>) -> Self {
         ApiError::BadInput {
-            field,
+            field: field.into(),
             rule,
             message: message.into(),
         }

@@ -1,6 +1,6 @@
 //! The HTTP surface: `/graphql` (POST), GraphiQL at `/`, `/healthz`, `/readyz`, `/metrics`,
 //! the document archive's file endpoints (`document_http.rs`) and the bank statement import
-//! (`ledger_http.rs`).
+//! (`ledger_http.rs`) and the reports as CSV (`reports_http.rs`).
 //!
 //! The token and the body are checked here, before GraphQL runs: a malformed token or body is
 //! answered with a GraphQL-shaped error and never reaches a resolver, let alone the domain.
@@ -21,6 +21,7 @@ use crate::document_http;
 use crate::graphql::session::RequestTime;
 use crate::graphql::{TaloSchema, schema};
 use crate::ledger_http;
+use crate::reports_http;
 use crate::talo::Talo;
 
 #[derive(Clone)]
@@ -60,6 +61,7 @@ pub fn app(talo: Arc<Talo>) -> Router {
             post(document_http::upload_version).layer(max_document),
         )
         .route("/documents/{id}/content", get(document_http::download))
+        .route("/reports/{file}", get(reports_http::download))
         .route(
             "/ledger/camt054",
             post(ledger_http::import_camt054).layer(max_statement),

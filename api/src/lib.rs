@@ -19,6 +19,8 @@ pub mod ledger;
 pub mod ledger_http;
 pub mod metrics;
 pub mod notifier;
+pub mod reports;
+pub mod reports_http;
 pub mod talo;
 
 pub use http::app;

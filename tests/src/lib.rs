@@ -655,3 +655,39 @@ impl TestServer {
         }
     }
 }
+
+/// Asserts that a report's CSV download holds exactly the rows GraphQL answered, in the same
+/// order: one column per field of the row, and every cell equal to the field's value (an
+/// absent value is an empty cell). The query must select every field of the row.
+pub fn assert_csv_equals_rows(csv: &str, rows: &Value) {
+    let rows = rows.as_array().expect("GraphQL rows are a list");
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .expect("a header row")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("a CSV row")).collect();
+    assert_eq!(
+        records.len(),
+        rows.len(),
+        "CSV rows vs GraphQL rows:\n{csv}\n{rows:#?}"
+    );
+    for (record, row) in records.iter().zip(rows) {
+        let fields = row.as_object().expect("a row is an object");
+        let mut columns: Vec<&String> = header.iter().collect();
+        let mut names: Vec<&String> = fields.keys().collect();
+        columns.sort();
+        names.sort();
+        assert_eq!(columns, names, "CSV columns vs the row's fields");
+        for (name, cell) in header.iter().zip(record.iter()) {
+            let expected = match &fields[name] {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            assert_eq!(cell, expected, "column `{name}`");
+        }
+    }
+}

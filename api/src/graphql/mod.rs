@@ -15,6 +15,7 @@ pub mod notifications;
 pub mod pagination;
 pub mod property_register;
 pub mod renovations;
+pub mod reports;
 pub mod service_requests;
 pub mod session;
 

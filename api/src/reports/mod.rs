@@ -1,0 +1,111 @@
+//! Managers' operational reports. Each report is one [`Report`]: an input (a date range and
+//! filters), a fixed row shape, and one `run` that computes the rows from the live read models.
+//! GraphQL (`graphql/reports.rs`) and the CSV download (`reports_http.rs`) both call `run`, so a
+//! downloaded file holds exactly the numbers the API answers.
+//!
+//! Who sees what: office staff (property managers, technical managers, customer service) see the
+//! properties they work for, auditors every property of their organisation; everyone else is
+//! refused. [`ReportScope`] is that rule, applied to every row.
+//!
+//! Adding a report: a module here with its input, row and `Report` impl, one resolver in
+//! `graphql/reports.rs` and one line in [`csv_for`].
+
+pub mod csv;
+pub mod range;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use talo_domain::access::Principal;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::talo::Talo;
+
+pub use range::{Period, ReportRange};
+
+/// One operational report.
+pub trait Report {
+    /// The name in the download address: `/reports/{NAME}.csv`.
+    const NAME: &'static str;
+    /// Deserialised from the download's query string with the same (camelCase) names as the
+    /// GraphQL input's fields.
+    type Input: DeserializeOwned;
+    /// One row; serialised with the same names and values as GraphQL answers them.
+    type Row: Serialize;
+
+    fn run(
+        talo: &Talo,
+        scope: &ReportScope,
+        now: DateTime<Utc>,
+        input: Self::Input,
+    ) -> Result<Vec<Self::Row>, ApiError>;
+}
+
+/// Whose numbers a caller may read: the properties of their organisation they work for in an
+/// office role, or all of them for an auditor.
+#[derive(Debug, Clone)]
+pub struct ReportScope {
+    pub principal: Principal,
+}
+
+impl ReportScope {
+    /// The scope of a report reader, or FORBIDDEN for residents, boards and contractors.
+    pub fn of(principal: Principal) -> Result<Self, ApiError> {
+        if !(principal.is_office_staff() || principal.is_auditor()) {
+            return Err(ApiError::Forbidden(
+                "reports are for office staff and auditors".into(),
+            ));
+        }
+        Ok(ReportScope { principal })
+    }
+
+    pub fn organisation_id(&self) -> Uuid {
+        self.principal.organisation_id
+    }
+
+    /// Whether the caller may read the numbers of this property.
+    pub fn sees(&self, property_id: Uuid) -> bool {
+        self.principal.is_auditor() || self.principal.office_role_for(property_id).is_some()
+    }
+
+    /// Whether a row of this property passes both the scope and an optional property filter.
+    pub fn includes(&self, property_id: Uuid, filter: Option<Uuid>) -> bool {
+        self.sees(property_id) && filter.is_none_or(|p| p == property_id)
+    }
+}
+
+/// Runs a report for a signed-in caller: the scope, then the report.
+pub fn run<R: Report>(
+    talo: &Talo,
+    principal: Principal,
+    now: DateTime<Utc>,
+    input: R::Input,
+) -> Result<Vec<R::Row>, ApiError> {
+    let scope = ReportScope::of(principal)?;
+    R::run(talo, &scope, now, input)
+}
+
+/// The CSV download of the report named `name`, or `None` if there is no such report.
+pub fn csv_for(
+    name: &str,
+    talo: &Talo,
+    principal: Principal,
+    now: DateTime<Utc>,
+    query: &str,
+) -> Option<Result<String, ApiError>> {
+    fn render<R: Report>(
+        talo: &Talo,
+        principal: Principal,
+        now: DateTime<Utc>,
+        query: &str,
+    ) -> Result<String, ApiError> {
+        let input = csv::parse_query::<R::Input>(query)?;
+        let rows = run::<R>(talo, principal, now, input)?;
+        csv::render(&rows)
+    }
+    type Render = fn(&Talo, Principal, DateTime<Utc>, &str) -> Result<String, ApiError>;
+    let all: &[(&str, Render)] = &[];
+    let (_, render) = all.iter().find(|(n, _)| *n == name)?;
+    Some(render(talo, principal, now, query))
+}
