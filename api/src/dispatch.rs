@@ -378,6 +378,27 @@ impl Dispatcher {
         .await
     }
 
+    /// Sets the organisation's service-level promises (one stream per organisation).
+    pub async fn set_service_levels(
+        &self,
+        request: &Request,
+        command: talo_events_schema::service_level::ServiceLevelTargetsSet,
+    ) -> Result<Outcome, ApiError> {
+        let stream = streams::service_levels(request.caller.organisation_id);
+        self.act_on(
+            request,
+            &stream,
+            "ServiceLevelTargetsSet",
+            |_, _, principal| {
+                Ok(Decided {
+                    decision: talo_domain::service_level::set(principal, command.clone())?,
+                    property_id: None,
+                })
+            },
+        )
+        .await
+    }
+
     /// Decides on a stream's history and appends the result with the expected revision,
     /// deciding again on the fresh history if another writer got there first. `decide` gets
     /// the history (empty for a new stream, or for one of another organisation, so it answers

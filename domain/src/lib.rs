@@ -25,6 +25,8 @@ pub mod register;
 pub mod rejection;
 pub mod renovation;
 pub mod request_form;
+pub mod service_level;
 pub mod ticket;
+pub mod working_days;
 
 pub use rejection::{Rejection, RejectionKind};

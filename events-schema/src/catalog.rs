@@ -19,6 +19,7 @@ use crate::notification::*;
 use crate::register::*;
 use crate::renovation::*;
 use crate::request_form::*;
+use crate::service_level::*;
 use crate::ticket::*;
 use crate::upcast;
 
@@ -205,6 +206,8 @@ catalog! {
     PaymentReceived = 1,
     UnmatchedPaymentReceived = 1,
     UnmatchedPaymentAllocated = 1,
+    // Service-level promises
+    ServiceLevelTargetsSet = 1,
 }
 
 /// The current schema version of an event type, if the type is known.

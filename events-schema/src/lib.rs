@@ -18,6 +18,7 @@ pub mod notification;
 pub mod register;
 pub mod renovation;
 pub mod request_form;
+pub mod service_level;
 pub mod streams;
 pub mod ticket;
 pub mod upcast;

@@ -72,3 +72,8 @@ pub fn resource(resource_id: Uuid) -> String {
 pub fn payments(organisation_id: Uuid) -> String {
     format!("payments-{organisation_id}")
 }
+
+/// The service-level promises of one organisation.
+pub fn service_levels(organisation_id: Uuid) -> String {
+    format!("service-levels-{organisation_id}")
+}

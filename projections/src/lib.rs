@@ -17,12 +17,14 @@ pub mod idempotency;
 pub mod ledger;
 pub mod message_threads;
 pub mod notifications;
+pub mod operations;
 pub mod read_models;
 pub mod register;
 pub mod renovations;
 pub mod service_requests;
 pub mod snapshot;
 pub mod statistics;
+pub mod work_items;
 
 pub use engine::{Projection, ProjectionStatus, Running};
 pub use read_models::{ReadModels, ReadModelsOptions};

@@ -27,6 +27,7 @@ use crate::register::RegisterView;
 use crate::renovations::RenovationsView;
 use crate::service_requests::ServiceRequestsView;
 use crate::snapshot::SnapshotError;
+use crate::work_items::WorkItemsView;
 
 #[derive(Debug, Clone)]
 pub struct ReadModelsOptions {
@@ -83,6 +84,7 @@ pub struct ReadModels {
     pub notifications: Arc<Running<NotificationsView>>,
     pub bookings: Arc<Running<BookingsView>>,
     pub ledgers: Arc<Running<LedgersView>>,
+    pub work_items: Arc<Running<WorkItemsView>>,
     all: Vec<Arc<dyn Runner>>,
 }
 
@@ -109,6 +111,7 @@ impl ReadModels {
         let notifications = start(&store, options, &mut all).await;
         let bookings = start(&store, options, &mut all).await;
         let ledgers = start(&store, options, &mut all).await;
+        let work_items = start(&store, options, &mut all).await;
         Ok(ReadModels {
             register,
             fault_reports,
@@ -123,6 +126,7 @@ impl ReadModels {
             notifications,
             bookings,
             ledgers,
+            work_items,
             all,
         })
     }

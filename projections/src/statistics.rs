@@ -25,6 +25,13 @@ pub fn percentile(values: &mut [i64], p: u32) -> Option<i64> {
     Some(values[rank.min(n) - 1])
 }
 
+/// `part / whole` in per mille, rounded down; 0 when the whole is 0.
+pub fn per_mille(part: u32, whole: u32) -> u32 {
+    (u64::from(part) * 1000)
+        .checked_div(u64::from(whole))
+        .map_or(0, |v| v as u32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,8 +47,9 @@ pub enum NoteVisibilityGql {
     Shared,
 }
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, serde::Serialize)]
 #[graphql(name = "Channel", remote = "talo_events_schema::envelope::Channel")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ChannelGql {
     Portal,
     Phone,

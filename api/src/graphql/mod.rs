@@ -18,6 +18,7 @@ pub mod renovations;
 pub mod reports;
 pub mod service_requests;
 pub mod session;
+pub mod work_item_reports;
 
 use std::sync::Arc;
 
@@ -40,6 +41,7 @@ pub struct Query(
     notifications::NotificationQuery,
     bookings::BookingQuery,
     ledger::LedgerQuery,
+    work_item_reports::WorkItemReportQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -54,6 +56,7 @@ pub struct Mutation(
     housing::HousingMutation,
     bookings::BookingMutation,
     ledger::LedgerMutation,
+    work_item_reports::ServiceLevelMutation,
 );
 
 pub type TaloSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -11,7 +11,9 @@
 //! `graphql/reports.rs` and one line in [`csv_for`].
 
 pub mod csv;
+pub mod names;
 pub mod range;
+pub mod work_items;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -53,9 +55,10 @@ impl ReportScope {
     /// The scope of a report reader, or FORBIDDEN for residents, boards and contractors.
     pub fn of(principal: Principal) -> Result<Self, ApiError> {
         if !(principal.is_office_staff() || principal.is_auditor()) {
-            return Err(ApiError::Forbidden(
-                "reports are for office staff and auditors".into(),
-            ));
+            return Err(ApiError::Rejected(talo_domain::Rejection::forbidden(
+                "report.forbidden",
+                "reports are for office staff and auditors",
+            )));
         }
         Ok(ReportScope { principal })
     }
@@ -105,7 +108,15 @@ pub fn csv_for(
         csv::render(&rows)
     }
     type Render = fn(&Talo, Principal, DateTime<Utc>, &str) -> Result<String, ApiError>;
-    let all: &[(&str, Render)] = &[];
+    use work_items::*;
+    let all: &[(&str, Render)] = &[
+        (QueueReport::NAME, render::<QueueReport>),
+        (WorkItemsReport::NAME, render::<WorkItemsReport>),
+        (ServiceLevelReport::NAME, render::<ServiceLevelReport>),
+        (FlowReport::NAME, render::<FlowReport>),
+        (ContractorReport::NAME, render::<ContractorReport>),
+        (ChannelMixReport::NAME, render::<ChannelMixReport>),
+    ];
     let (_, render) = all.iter().find(|(n, _)| *n == name)?;
     Some(render(talo, principal, now, query))
 }
