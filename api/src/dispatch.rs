@@ -1253,6 +1253,7 @@ impl Dispatcher {
                 position: outcome.position.to_string(),
                 lag,
             })?;
+        crate::receipts::note(&outcome);
         Ok(outcome)
     }
     /// The office makes a resource of a property bookable.

@@ -21,6 +21,7 @@ use crate::document_http;
 use crate::graphql::session::RequestTime;
 use crate::graphql::{TaloSchema, schema};
 use crate::ledger_http;
+use crate::receipts::{Receipt, ReceiptBook, receipt_for};
 use crate::reports_http;
 use crate::talo::Talo;
 
@@ -139,7 +140,15 @@ async fn graphql(
     if let Some(caller) = caller {
         request = request.data(caller);
     }
-    let mut response = state.schema.execute(request).await;
+    let book = ReceiptBook::default();
+    let mut response = book.keep(state.schema.execute(request)).await;
+    let receipts = receipts_of(&state.talo, &book).await;
+    if !receipts.is_empty() {
+        response.extensions.insert(
+            "receipts".into(),
+            async_graphql::Value::from_json(json!(receipts)).unwrap_or_default(),
+        );
+    }
     for error in &mut response.errors {
         // Parse and validation errors (depth, complexity, unknown fields) and input coercion
         // errors come from async-graphql without a code; give them one so clients can branch.
@@ -160,6 +169,20 @@ async fn graphql(
         .metrics
         .graphql_request(response.errors.is_empty());
     Json(response).into_response()
+}
+
+/// The receipts of the commands a request ran. A receipt that cannot be read back (the store
+/// failing right after the write) is left out rather than failing the answer.
+async fn receipts_of(talo: &Talo, book: &ReceiptBook) -> Vec<Receipt> {
+    let mut receipts = Vec::new();
+    for outcome in book.outcomes() {
+        match receipt_for(talo.store.as_ref(), &outcome).await {
+            Ok(Some(receipt)) => receipts.push(receipt),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "receipt not read back"),
+        }
+    }
+    receipts
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

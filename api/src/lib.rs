@@ -19,6 +19,7 @@ pub mod ledger;
 pub mod ledger_http;
 pub mod metrics;
 pub mod notifier;
+pub mod receipts;
 pub mod reports;
 pub mod reports_http;
 pub mod talo;

@@ -7,6 +7,7 @@
 //! time-dependent ("overdue") is computed at query time with `now` passed in.
 
 pub mod announcements;
+pub mod as_of;
 pub mod bookings;
 pub mod bulk_notices;
 pub mod documents;

@@ -1,5 +1,6 @@
 //! The auditor's log: the organisation's events in global order, with every envelope field,
-//! filterable by stream, type and business time, paginated by position.
+//! filterable by stream, type and business time, paginated by position; one entity's whole
+//! history; and the check of a receipt against the log.
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, InputObject, Json, Object, Result, SimpleObject};
@@ -12,6 +13,7 @@ use super::enums::{ActorRoleGql, ChannelGql};
 use super::pagination::page_size;
 use super::session::Session;
 use crate::error::{ApiError, IntoGraphql};
+use crate::receipts::{self, Receipt};
 
 #[derive(InputObject, Default)]
 pub struct AuditLogFilter {
@@ -69,6 +71,26 @@ impl From<RecordedEvent> for LoggedEvent {
     }
 }
 
+/// A receipt as the client kept it from `extensions.receipts`.
+#[derive(InputObject)]
+pub struct ReceiptInput {
+    stream: String,
+    first_revision: u64,
+    last_revision: u64,
+    event_ids: Vec<Uuid>,
+    position: String,
+    recorded_at: DateTime<Utc>,
+    hash: String,
+}
+
+#[derive(SimpleObject)]
+pub struct ReceiptVerification {
+    /// True when the log holds exactly these events, unchanged.
+    valid: bool,
+    /// Why not, when not.
+    reason: Option<String>,
+}
+
 #[derive(Default)]
 pub struct AuditQuery;
 
@@ -119,5 +141,109 @@ impl AuditQuery {
             Ok(connection)
         };
         run.await.gql()
+    }
+
+    /// Checks a receipt against the log: anyone of the organisation holding one may ask.
+    async fn verify_receipt(
+        &self,
+        ctx: &Context<'_>,
+        receipt: ReceiptInput,
+    ) -> Result<ReceiptVerification> {
+        let run = async {
+            let session = Session::of(ctx)?;
+            session.principal()?;
+            let receipt = Receipt {
+                stream: receipt.stream,
+                first_revision: receipt.first_revision,
+                last_revision: receipt.last_revision,
+                event_ids: receipt.event_ids,
+                position: receipt.position,
+                recorded_at: receipt.recorded_at,
+                hash: receipt.hash,
+            };
+            let checked = receipts::verify(
+                session.talo.store.as_ref(),
+                session.caller.organisation_id,
+                &receipt,
+            )
+            .await?;
+            Ok::<_, ApiError>(ReceiptVerification {
+                valid: checked.is_ok(),
+                reason: checked.err().map(|e| e.to_string()),
+            })
+        };
+        run.await.gql()
+    }
+
+    /// Everything that happened to or by one entity (a fault report, a contract, an apartment,
+    /// a person, a property...), in the order it was recorded: the events of its own stream,
+    /// those naming it in their payload, and those it acted in. For auditors. Reads the log
+    /// itself, `first` matching events after the position `after`.
+    async fn entity_history(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, LoggedEvent>> {
+        let run = async {
+            let session = Session::of(ctx)?;
+            if !session.principal()?.is_auditor() {
+                return Err(ApiError::Forbidden("entityHistory: for auditors".into()));
+            }
+            let size = page_size(first, session.talo.config.limits.max_page_size)?;
+            let mut position = match after {
+                None => Position::START,
+                Some(cursor) => cursor
+                    .parse::<Position>()
+                    .map_err(|e| ApiError::bad_input("after", "page.cursor", e.to_string()))?,
+            };
+            let filter = LogFilter {
+                organisation_id: Some(session.caller.organisation_id),
+                ..LogFilter::default()
+            };
+            let needle = id.to_string();
+            let concerns = |e: &RecordedEvent| {
+                e.stream.ends_with(&needle)
+                    || e.metadata.actor.person_id == id
+                    || e.metadata.property_id == Some(id)
+                    || mentions(&e.payload, &needle)
+            };
+            let mut found: Vec<RecordedEvent> = Vec::new();
+            let has_next = loop {
+                let batch = session.talo.store.read_all(position, 1000, &filter).await?;
+                let Some(last) = batch.last() else {
+                    break false;
+                };
+                position = last.position;
+                let done = batch.len() < 1000;
+                found.extend(batch.into_iter().filter(|e| concerns(e)));
+                if found.len() > size {
+                    break true;
+                }
+                if done {
+                    break false;
+                }
+            };
+            found.truncate(size);
+            let mut connection = Connection::new(false, has_next);
+            connection.edges.extend(
+                found
+                    .into_iter()
+                    .map(|e| Edge::new(e.position.to_string(), LoggedEvent::from(e))),
+            );
+            Ok(connection)
+        };
+        run.await.gql()
+    }
+}
+
+/// Whether any string in the payload is `needle` (ids are stored as their text).
+fn mentions(value: &serde_json::Value, needle: &str) -> bool {
+    match value {
+        serde_json::Value::String(s) => s == needle,
+        serde_json::Value::Array(items) => items.iter().any(|v| mentions(v, needle)),
+        serde_json::Value::Object(fields) => fields.values().any(|v| mentions(v, needle)),
+        _ => false,
     }
 }

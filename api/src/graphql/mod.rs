@@ -2,6 +2,7 @@
 //! thin: read the session, parse input, build a command, dispatch, map the result.
 
 pub mod announcements;
+pub mod as_of;
 pub mod audit;
 pub mod bookings;
 pub mod documents;
@@ -42,6 +43,7 @@ pub struct Query(
     bookings::BookingQuery,
     ledger::LedgerQuery,
     work_item_reports::WorkItemReportQuery,
+    as_of::AsOfQuery,
 );
 
 #[derive(MergedObject, Default)]

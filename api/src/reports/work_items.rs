@@ -337,28 +337,39 @@ impl Report for ServiceLevelReport {
         now: DateTime<Utc>,
         input: ServiceLevelReportInput,
     ) -> Result<Vec<ServiceLevelReportRow>, ApiError> {
-        let range = ReportRange::new(input.from, input.until)?;
         let names = Names::of(talo, scope)?;
-        let view = read_items(talo);
-        let items = view
-            .created_between(scope.organisation_id(), range.from, range.until)
-            .filter(|i| keep(i, scope, input.property_id, input.process));
-        Ok(operations::promises(items, now)
-            .into_iter()
-            .map(|r| ServiceLevelReportRow {
-                process: r.process.into(),
-                milestone: r.milestone.into(),
-                property_id: r.property_id,
-                property_name: names.property(r.property_id),
-                promised: r.promised,
-                met: r.met,
-                breached: r.breached,
-                at_risk: r.at_risk,
-                on_track: r.on_track,
-                met_rate_per_mille: r.met_rate_per_mille,
-            })
-            .collect())
+        service_level_rows(&read_items(talo), &names, scope, now, input)
     }
+}
+
+/// The promises report over any state of the work items: the live one, or one rebuilt as of
+/// a past moment for an auditor.
+pub fn service_level_rows(
+    view: &WorkItemsView,
+    names: &Names,
+    scope: &ReportScope,
+    now: DateTime<Utc>,
+    input: ServiceLevelReportInput,
+) -> Result<Vec<ServiceLevelReportRow>, ApiError> {
+    let range = ReportRange::new(input.from, input.until)?;
+    let items = view
+        .created_between(scope.organisation_id(), range.from, range.until)
+        .filter(|i| keep(i, scope, input.property_id, input.process));
+    Ok(operations::promises(items, now)
+        .into_iter()
+        .map(|r| ServiceLevelReportRow {
+            process: r.process.into(),
+            milestone: r.milestone.into(),
+            property_id: r.property_id,
+            property_name: names.property(r.property_id),
+            promised: r.promised,
+            met: r.met,
+            breached: r.breached,
+            at_risk: r.at_risk,
+            on_track: r.on_track,
+            met_rate_per_mille: r.met_rate_per_mille,
+        })
+        .collect())
 }
 
 // ---------------------------------------------------------------------------------------------
