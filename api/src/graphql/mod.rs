@@ -4,6 +4,7 @@
 pub mod announcements;
 pub mod audit;
 pub mod bookings;
+pub mod business_reports;
 pub mod documents;
 pub mod enums;
 pub mod fault_reports;
@@ -40,6 +41,7 @@ pub struct Query(
     notifications::NotificationQuery,
     bookings::BookingQuery,
     ledger::LedgerQuery,
+    business_reports::BusinessReportQuery,
 );
 
 #[derive(MergedObject, Default)]

@@ -11,6 +11,8 @@
 //! `graphql/reports.rs` and one line in [`csv_for`].
 
 pub mod csv;
+pub mod money;
+mod properties;
 pub mod range;
 
 use chrono::{DateTime, Utc};
@@ -105,7 +107,17 @@ pub fn csv_for(
         csv::render(&rows)
     }
     type Render = fn(&Talo, Principal, DateTime<Utc>, &str) -> Result<String, ApiError>;
-    let all: &[(&str, Render)] = &[];
+    let all: &[(&str, Render)] = &[
+        (money::ArrearsReport::NAME, render::<money::ArrearsReport>),
+        (
+            money::InvoicingReport::NAME,
+            render::<money::InvoicingReport>,
+        ),
+        (
+            money::PrepaymentsReport::NAME,
+            render::<money::PrepaymentsReport>,
+        ),
+    ];
     let (_, render) = all.iter().find(|(n, _)| *n == name)?;
     Some(render(talo, principal, now, query))
 }

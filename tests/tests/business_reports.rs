@@ -1,0 +1,344 @@
+//! The business reports (money, bookings, communication) through GraphQL and their CSV
+//! downloads: exact numbers over a known history with fixed business times, the CSV equal to
+//! the GraphQL rows, who may read them, and refused input.
+//!
+//! The demo organisation's ledgers are part of the history: every contract started 400 days
+//! before 2 March 2026 and is charged per square metre (apartment `n` has 3000 + 1150 × (n mod
+//! 4) dm²); February was invoiced on 20 January and March on 20 February (due 6 March), and
+//! February was paid on 3 February by everyone but the neighbour (A 5 of the rental company,
+//! 769,00 € due 5 February). The rental company has ten leases (A 2-A 10 and B 11: rent 18 c
+//! per dm² and water 22,00 €), 9139,00 € a month, the resident's (A 4) 562,00 €; the
+//! cooperative eighteen shareholdings (all but A 4 and A 5: maintenance 4,6 c and financing
+//! 2,1 c per dm², water 25,00 €), 6302,45 € a month, and its shareholder (B 12) paid 100,00 €
+//! extra on 3 February, which went to March.
+
+use chrono::{TimeZone, Utc};
+use serde_json::{Value, json};
+use talo_api::demo;
+use talo_tests::*;
+use uuid::Uuid;
+
+/// Runs report `field` as `role` with `input`, selecting `fields`.
+async fn report(server: &TestServer, role: &str, field: &str, fields: &str, input: Value) -> Gql {
+    let input_type = format!("{}Input", field[..1].to_uppercase() + &field[1..]);
+    let query = format!("query($input: {input_type}!) {{ {field}(input: $input) {{ {fields} }} }}");
+    server
+        .as_role(role, &query, json!({ "input": input }))
+        .await
+}
+
+/// The rows of report `field`, asserting there was no error.
+async fn rows(server: &TestServer, role: &str, field: &str, fields: &str, input: Value) -> Value {
+    report(server, role, field, fields, input).await.data()[field].clone()
+}
+
+/// `/reports/{name}.csv?{query}` downloaded as `role`.
+async fn download(server: &TestServer, role: &str, name: &str, query: &str) -> HttpAnswer {
+    let token = server.token(role);
+    server
+        .request(
+            "GET",
+            &format!("/reports/{name}.csv?{query}"),
+            Some(&token),
+            None,
+            vec![],
+        )
+        .await
+}
+
+/// The CSV of a download that must succeed.
+async fn csv(server: &TestServer, role: &str, name: &str, query: &str) -> String {
+    let answer = download(server, role, name, query).await;
+    assert_eq!(answer.status, 200, "{:?}", answer.json());
+    String::from_utf8(answer.bytes).unwrap()
+}
+
+/// A value for a query string: `:` and `+` escaped.
+fn q(value: &str) -> String {
+    value.replace(':', "%3A").replace('+', "%2B")
+}
+
+fn property(server: &TestServer, name: &str) -> Uuid {
+    server.org().properties[name]
+}
+
+/// The contract of a demo role's person (each named role has one).
+fn contract_of(server: &TestServer, role: &str) -> Uuid {
+    let person = server.org().person(role);
+    let view = server.talo.read_models.register.read();
+    let register = view.organisation(server.org().organisation_id).unwrap();
+    register
+        .contracts
+        .values()
+        .find(|c| c.person_id == person)
+        .unwrap()
+        .contract_id
+}
+
+const RECORD_PAYMENT: &str = "mutation($input: RecordPaymentInput!) { recordPayment(input: $input) { ledger { contractId } } }";
+const SEPARATE: &str = "mutation($input: IssueSeparateInvoiceInput!) { issueSeparateInvoice(input: $input) { invoice { id dueOn } } }";
+
+async fn pay(server: &TestServer, role: &str, amount_cents: i64) {
+    server
+        .as_role(
+            "customer_service",
+            RECORD_PAYMENT,
+            json!({ "input": { "idempotencyKey": key(), "contractId": contract_of(server, role), "amountCents": amount_cents } }),
+        )
+        .await
+        .data();
+}
+
+const ARREARS: &str = "propertyId propertyName asOf contractsInArrears days0To30Cents days31To60Cents days61To90Cents over90Cents totalCents";
+const INVOICING: &str =
+    "propertyId propertyName periodStart invoices invoicedCents payments paidCents";
+const PREPAYMENTS: &str = "propertyId propertyName contractsWithPrepayment prepaymentCents";
+
+/// Arrears of one property as `[contracts, 0-30, 31-60, 61-90, over 90, total]`.
+fn ageing(row: &Value) -> [i64; 6] {
+    [
+        "contractsInArrears",
+        "days0To30Cents",
+        "days31To60Cents",
+        "days61To90Cents",
+        "over90Cents",
+        "totalCents",
+    ]
+    .map(|f| row[f].as_i64().unwrap())
+}
+
+/// On 2 March the resident pays 600,00 € (March's 562,00 €, 38,00 € in advance) and the
+/// neighbour gets a 250,00 € separate invoice due 16 March.
+async fn march_money(server: &TestServer) {
+    pay(server, "resident", 60_000).await;
+    let invoice = server
+        .as_role(
+            "property_manager",
+            SEPARATE,
+            json!({ "input": { "idempotencyKey": key(), "contractId": contract_of(server, "neighbour"),
+                "lines": [{ "kind": "DAMAGE", "description": "Ovi", "amountCents": 25_000, "vatRateBp": 0 }] } }),
+        )
+        .await;
+    assert_eq!(
+        invoice.data()["issueSeparateInvoice"]["invoice"]["dueOn"],
+        "2026-03-16"
+    );
+}
+
+#[tokio::test]
+async fn arrears_by_age_per_property_today_and_on_a_past_day() {
+    let server = TestServer::start().await;
+    march_money(&server).await;
+    let (rental, cooperative) = (
+        property(&server, demo::RENTAL),
+        property(&server, demo::COOPERATIVE),
+    );
+    // 2 March: only the neighbour's February, 25 days late.
+    let today = rows(&server, "auditor", "arrearsReport", ARREARS, json!({})).await;
+    assert_eq!(today[0]["propertyId"], json!(cooperative));
+    assert_eq!(today[0]["propertyName"], demo::COOPERATIVE);
+    assert_eq!(today[0]["asOf"], "2026-03-02");
+    assert_eq!(ageing(&today[0]), [0, 0, 0, 0, 0, 0]);
+    assert_eq!(today[1]["propertyId"], json!(rental));
+    assert_eq!(ageing(&today[1]), [1, 76_900, 0, 0, 0, 76_900]);
+    assert_eq!(today.as_array().unwrap().len(), 2);
+
+    // 7 May: the neighbour pays February (oldest due first). March (due 6 March) is 62 days
+    // late everywhere but at the resident's; the separate invoice 52 days.
+    server
+        .clock
+        .set(Utc.with_ymd_and_hms(2026, 5, 7, 7, 0, 0).unwrap());
+    pay(&server, "neighbour", 76_900).await;
+    let may = rows(
+        &server,
+        "property_manager",
+        "arrearsReport",
+        ARREARS,
+        json!({}),
+    )
+    .await;
+    assert_eq!(may[0]["asOf"], "2026-05-07");
+    assert_eq!(ageing(&may[0]), [18, 0, 0, 630_245 - 10_000, 0, 620_245]);
+    assert_eq!(
+        ageing(&may[1]),
+        [9, 0, 25_000, 913_900 - 56_200, 0, 882_700]
+    );
+
+    // As of 20 March the neighbour's payment had not come: February 43 days late, March 14
+    // days, the separate invoice 4.
+    let input = json!({ "asOf": "2026-03-20", "propertyId": rental });
+    let march = rows(&server, "customer_service", "arrearsReport", ARREARS, input).await;
+    assert_eq!(march.as_array().unwrap().len(), 1);
+    assert_eq!(march[0]["asOf"], "2026-03-20");
+    assert_eq!(
+        ageing(&march[0]),
+        [9, 857_700 + 25_000, 76_900, 0, 0, 959_600]
+    );
+    let file = csv(
+        &server,
+        "customer_service",
+        "arrears",
+        &format!("asOf=2026-03-20&propertyId={rental}"),
+    )
+    .await;
+    assert_csv_equals_rows(&file, &march);
+    // Today's CSV without parameters equals today's rows.
+    let file = csv(&server, "auditor", "arrears", "").await;
+    assert_csv_equals_rows(&file, &may);
+}
+
+#[tokio::test]
+async fn arrears_on_a_day_after_today_are_refused() {
+    let server = TestServer::start().await;
+    let answer = report(
+        &server,
+        "auditor",
+        "arrearsReport",
+        ARREARS,
+        json!({ "asOf": "2026-03-03" }),
+    )
+    .await;
+    answer.assert_refused("BAD_USER_INPUT", "report.as_of");
+    assert_eq!(answer.body["errors"][0]["extensions"]["field"], "asOf");
+    let download = download(&server, "auditor", "arrears", "asOf=2026-03-03").await;
+    assert_eq!(download.status, 400);
+    assert_eq!(download.json()["errors"][0]["extensions"]["field"], "asOf");
+}
+
+#[tokio::test]
+async fn invoiced_and_paid_per_property_and_month() {
+    let server = TestServer::start().await;
+    march_money(&server).await;
+    let (rental, cooperative) = (
+        property(&server, demo::RENTAL),
+        property(&server, demo::COOPERATIVE),
+    );
+    // February and March in Helsinki.
+    let (from, until) = ("2026-01-31T22:00:00Z", "2026-03-31T21:00:00Z");
+    let input = json!({ "from": from, "until": until });
+    let all = rows(&server, "auditor", "invoicingReport", INVOICING, input).await;
+    let line = |row: &Value| {
+        (
+            row["propertyId"].as_str().unwrap().to_owned(),
+            row["periodStart"].as_str().unwrap().to_owned(),
+            ["invoices", "invoicedCents", "payments", "paidCents"]
+                .map(|f| row[f].as_i64().unwrap()),
+        )
+    };
+    let lines: Vec<_> = all.as_array().unwrap().iter().map(line).collect();
+    assert_eq!(
+        lines,
+        vec![
+            // March's invoices issued on 20 February; February paid on 3 February, with the
+            // shareholder's 100,00 € extra.
+            (
+                cooperative.to_string(),
+                "2026-02-01".to_owned(),
+                [18, 630_245, 18, 640_245]
+            ),
+            (
+                cooperative.to_string(),
+                "2026-03-01".to_owned(),
+                [0, 0, 0, 0]
+            ),
+            (
+                rental.to_string(),
+                "2026-02-01".to_owned(),
+                [10, 913_900, 9, 913_900 - 76_900]
+            ),
+            (
+                rental.to_string(),
+                "2026-03-01".to_owned(),
+                [1, 25_000, 1, 60_000]
+            ),
+        ]
+    );
+    let query = format!("from={}&until={}", q(from), q(until));
+    assert_csv_equals_rows(&csv(&server, "auditor", "invoicing", &query).await, &all);
+
+    // By week, one property: the week of 2 March holds the March money.
+    let input = json!({ "from": "2026-03-01T22:00:00Z", "until": "2026-03-15T22:00:00Z", "period": "WEEK", "propertyId": rental });
+    let weeks = rows(
+        &server,
+        "property_manager",
+        "invoicingReport",
+        INVOICING,
+        input,
+    )
+    .await;
+    let lines: Vec<_> = weeks.as_array().unwrap().iter().map(line).collect();
+    assert_eq!(
+        lines,
+        vec![
+            (
+                rental.to_string(),
+                "2026-03-02".to_owned(),
+                [1, 25_000, 1, 60_000]
+            ),
+            (rental.to_string(), "2026-03-09".to_owned(), [0, 0, 0, 0]),
+        ]
+    );
+    let query = format!(
+        "from=2026-03-01T22%3A00%3A00Z&until=2026-03-15T22%3A00%3A00Z&period=WEEK&propertyId={rental}"
+    );
+    assert_csv_equals_rows(
+        &csv(&server, "property_manager", "invoicing", &query).await,
+        &weeks,
+    );
+}
+
+#[tokio::test]
+async fn prepayments_per_property_now() {
+    let server = TestServer::start().await;
+    march_money(&server).await;
+    let all = rows(
+        &server,
+        "auditor",
+        "prepaymentsReport",
+        PREPAYMENTS,
+        json!({}),
+    )
+    .await;
+    let amounts: Vec<_> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["propertyName"].as_str().unwrap().to_owned(),
+                r["contractsWithPrepayment"].as_i64().unwrap(),
+                r["prepaymentCents"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    // The shareholder's extra went to March; the resident's 38,00 € is left over.
+    assert_eq!(
+        amounts,
+        vec![
+            (demo::COOPERATIVE.to_owned(), 0, 0),
+            (demo::RENTAL.to_owned(), 1, 3_800),
+        ]
+    );
+    assert_csv_equals_rows(&csv(&server, "auditor", "prepayments", "").await, &all);
+    // The next invoice consumes it.
+    server
+        .as_role(
+            "property_manager",
+            SEPARATE,
+            json!({ "input": { "idempotencyKey": key(), "contractId": contract_of(&server, "resident"),
+                "lines": [{ "kind": "KEY", "description": "Avain", "amountCents": 3_000, "vatRateBp": 0 }] } }),
+        )
+        .await
+        .data();
+    let input = json!({ "propertyId": property(&server, demo::RENTAL) });
+    let after = rows(
+        &server,
+        "customer_service",
+        "prepaymentsReport",
+        PREPAYMENTS,
+        input,
+    )
+    .await;
+    assert_eq!(after[0]["prepaymentCents"], 800);
+    assert_eq!(after.as_array().unwrap().len(), 1);
+}
