@@ -342,3 +342,278 @@ async fn prepayments_per_property_now() {
     assert_eq!(after[0]["prepaymentCents"], 800);
     assert_eq!(after.as_array().unwrap().len(), 1);
 }
+
+const UTILISATION: &str = "propertyId propertyName resourceId resourceName kind unit slotsOffered slotsHeld utilisationPerMille";
+const PARKING: &str =
+    "propertyId propertyName resourceId resourceName spaces spacesHeld queueLength firstQueuedAt";
+
+/// The token of whoever lives in the rental company's apartment `code`.
+fn occupant_of(server: &TestServer, code: &str) -> (String, Uuid) {
+    let apartment = server.apartment(demo::RENTAL, code);
+    let view = server.talo.read_models.register.read();
+    let register = view.organisation(server.org().organisation_id).unwrap();
+    let person = register
+        .contracts
+        .values()
+        .find(|c| c.apartment_id == apartment)
+        .unwrap()
+        .person_id;
+    (server.token_for(person), apartment)
+}
+
+/// The id of the rental company's resource named `name` (the demo defines them).
+fn resource_named(server: &TestServer, name: &str) -> Uuid {
+    let view = server.talo.read_models.bookings.read();
+    view.of_property(server.org().organisation_id, property(server, demo::RENTAL))
+        .find(|r| r.name == name)
+        .unwrap()
+        .resource_id
+}
+
+/// A booking mutation as the occupant of `code`; returns the booking's id.
+async fn book(
+    server: &TestServer,
+    code: &str,
+    mutation: &str,
+    resource: Uuid,
+    extra: Value,
+) -> String {
+    let (token, apartment) = occupant_of(server, code);
+    let input_type = if mutation == "joinParkingQueue" {
+        "JoinParkingQueueInput"
+    } else {
+        "BookInput"
+    };
+    let query = format!(
+        "mutation($input: {input_type}!) {{ {mutation}(input: $input) {{ booking {{ id }} }} }}"
+    );
+    let input = merged(
+        json!({ "idempotencyKey": key(), "resourceId": resource, "apartmentId": apartment }),
+        extra,
+    );
+    let answer = server
+        .gql(Some(&token), &query, json!({ "input": input }))
+        .await;
+    answer.data()[mutation]["booking"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn cancel(server: &TestServer, code: &str, resource: Uuid, booking: &str) {
+    let (token, _) = occupant_of(server, code);
+    server
+        .gql(
+            Some(&token),
+            "mutation($input: CancelBookingInput!) { cancelBooking(input: $input) { booking { id } } }",
+            json!({ "input": { "idempotencyKey": key(), "resourceId": resource, "bookingId": booking } }),
+        )
+        .await
+        .data();
+}
+
+fn at(y: i32, m: u32, d: u32, h: u32) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()
+}
+
+/// The week of Monday 2 March in the rental company. The demo's A 5 has held sauna shift
+/// thu-18 and parking space AP-1 since 10 February (resources defined on 31 January).
+async fn booking_week(server: &TestServer) {
+    let (sauna, parking, laundry) = (
+        resource_named(server, "Saunavuorot"),
+        resource_named(server, "Autopaikat"),
+        resource_named(server, "Pesutupa"),
+    );
+    // Monday 2 March 10:00 local.
+    book(
+        server,
+        "A 4",
+        "bookSaunaShift",
+        sauna,
+        json!({ "shiftId": "tue-19" }),
+    )
+    .await;
+    book(
+        server,
+        "A 4",
+        "bookParkingSpace",
+        parking,
+        json!({ "space": "AP-2" }),
+    )
+    .await;
+    let a6_space = book(
+        server,
+        "A 6",
+        "bookParkingSpace",
+        parking,
+        json!({ "space": "AP-3" }),
+    )
+    .await;
+    book(server, "A 7", "joinParkingQueue", parking, json!({})).await;
+    // Laundry on Tuesday 18-20 local; Wednesday 7-8 booked and cancelled in advance.
+    book(
+        server,
+        "A 4",
+        "bookRoom",
+        laundry,
+        json!({ "startsAt": at(2026, 3, 3, 16), "endsAt": at(2026, 3, 3, 18) }),
+    )
+    .await;
+    let early = book(
+        server,
+        "A 4",
+        "bookRoom",
+        laundry,
+        json!({ "startsAt": at(2026, 3, 4, 5), "endsAt": at(2026, 3, 4, 6) }),
+    )
+    .await;
+    cancel(server, "A 4", laundry, &early).await;
+    server.clock.set(at(2026, 3, 2, 9));
+    book(server, "A 8", "joinParkingQueue", parking, json!({})).await;
+    // Wednesday: A 6 gives AP-3 up and it passes to A 7, first in the queue.
+    server.clock.set(at(2026, 3, 4, 10));
+    cancel(server, "A 6", parking, &a6_space).await;
+    // Friday 19:00 local: A 6 takes that evening's fri-20.
+    server.clock.set(at(2026, 3, 6, 17));
+    book(
+        server,
+        "A 6",
+        "bookSaunaShift",
+        sauna,
+        json!({ "shiftId": "fri-20" }),
+    )
+    .await;
+    server.clock.set(at(2026, 3, 10, 8));
+}
+
+#[tokio::test]
+async fn booking_utilisation_per_resource_over_two_weeks() {
+    let server = TestServer::start().await;
+    booking_week(&server).await;
+    // Monday 23 February to Sunday 8 March, Helsinki.
+    let (from, until) = ("2026-02-22T22:00:00Z", "2026-03-08T22:00:00Z");
+    let all = rows(
+        &server,
+        "technical_manager",
+        "bookingUtilisationReport",
+        UTILISATION,
+        json!({ "from": from, "until": until }),
+    )
+    .await;
+    let lines: Vec<_> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["resourceName"].as_str().unwrap().to_owned(),
+                r["kind"].as_str().unwrap().to_owned(),
+                r["unit"].as_str().unwrap().to_owned(),
+                r["slotsOffered"].as_i64().unwrap(),
+                r["slotsHeld"].as_i64().unwrap(),
+                r["utilisationPerMille"].clone(),
+            )
+        })
+        .collect();
+    let line = |name: &str, kind: &str, unit: &str, offered, held, rate: Value| {
+        (
+            name.to_owned(),
+            kind.to_owned(),
+            unit.to_owned(),
+            offered,
+            held,
+            rate,
+        )
+    };
+    assert_eq!(
+        lines,
+        vec![
+            // Five weekly shifts × 2: thu-18 on 26 February and 5 March, tue-19 on 3 March,
+            // fri-20 on 6 March.
+            line("Saunavuorot", "SAUNA", "SHIFT", 10, 4, json!(400)),
+            // Three spaces × 14 days: AP-1 all 14, AP-2 and AP-3 from 2 March (AP-3 passed on
+            // from A 6 to A 7 on 4 March without a free day).
+            line("Autopaikat", "PARKING", "SPACE_DAY", 42, 28, json!(666)),
+            // 15 opening hours (7-22) × 14 days; two hours held, the cancelled one not.
+            line("Pesutupa", "LAUNDRY", "HOUR", 210, 2, json!(9)),
+        ]
+    );
+    assert!(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["propertyName"] == demo::RENTAL)
+    );
+    let query = format!("from={}&until={}", q(from), q(until));
+    assert_csv_equals_rows(
+        &csv(&server, "technical_manager", "booking-utilisation", &query).await,
+        &all,
+    );
+    // The cooperative has no resources; before the definition nothing was offered.
+    let input = json!({ "from": "2026-01-01T00:00:00Z", "until": "2026-01-31T08:00:00Z" });
+    let before = rows(
+        &server,
+        "auditor",
+        "bookingUtilisationReport",
+        UTILISATION,
+        input,
+    )
+    .await;
+    assert!(
+        before
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["slotsOffered"] == 0 && r["utilisationPerMille"].is_null())
+    );
+    assert_csv_equals_rows(
+        &csv(
+            &server,
+            "auditor",
+            "booking-utilisation",
+            "from=2026-01-01T00%3A00%3A00Z&until=2026-01-31T08%3A00%3A00Z",
+        )
+        .await,
+        &before,
+    );
+}
+
+#[tokio::test]
+async fn parking_queues_now() {
+    let server = TestServer::start().await;
+    booking_week(&server).await;
+    let all = rows(
+        &server,
+        "customer_service",
+        "parkingQueueReport",
+        PARKING,
+        json!({}),
+    )
+    .await;
+    assert_eq!(all.as_array().unwrap().len(), 1);
+    let row = &all[0];
+    assert_eq!(
+        row["resourceId"],
+        json!(resource_named(&server, "Autopaikat"))
+    );
+    assert_eq!(
+        (&row["spaces"], &row["spacesHeld"], &row["queueLength"]),
+        (&json!(3), &json!(3), &json!(1))
+    );
+    // A 7 got AP-3; A 8 has waited since 2 March 09:00 UTC.
+    assert_eq!(row["firstQueuedAt"], "2026-03-02T09:00:00+00:00");
+    assert_csv_equals_rows(
+        &csv(&server, "customer_service", "parking-queues", "").await,
+        &all,
+    );
+    let cooperative = json!({ "propertyId": property(&server, demo::COOPERATIVE) });
+    let none = rows(
+        &server,
+        "auditor",
+        "parkingQueueReport",
+        PARKING,
+        cooperative,
+    )
+    .await;
+    assert_eq!(none, json!([]));
+}

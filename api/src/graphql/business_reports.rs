@@ -5,6 +5,7 @@
 use async_graphql::{Context, Object, Result};
 
 use crate::graphql::reports::run;
+use crate::reports::bookings::*;
 use crate::reports::money::*;
 
 #[derive(Default)]
@@ -39,5 +40,24 @@ impl BusinessReportQuery {
         input: PrepaymentsReportInput,
     ) -> Result<Vec<PrepaymentsReportRow>> {
         run::<PrepaymentsReport>(ctx, input)
+    }
+
+    /// How much of what each bookable resource offered over the range was held: sauna shifts,
+    /// parking space-days, laundry and common room hours. CSV: `/reports/booking-utilisation.csv`.
+    async fn booking_utilisation_report(
+        &self,
+        ctx: &Context<'_>,
+        input: BookingUtilisationReportInput,
+    ) -> Result<Vec<BookingUtilisationReportRow>> {
+        run::<BookingUtilisationReport>(ctx, input)
+    }
+
+    /// Each parking area's spaces and queue now. CSV: `/reports/parking-queues.csv`.
+    async fn parking_queue_report(
+        &self,
+        ctx: &Context<'_>,
+        input: ParkingQueueReportInput,
+    ) -> Result<Vec<ParkingQueueReportRow>> {
+        run::<ParkingQueueReport>(ctx, input)
     }
 }

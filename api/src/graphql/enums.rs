@@ -331,7 +331,9 @@ pub enum DeliveryStatusGql {
     GaveUp,
 }
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+/// Serialised as GraphQL names it, for report CSVs.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[graphql(
     name = "ResourceKind",
     remote = "talo_events_schema::booking::ResourceKind"

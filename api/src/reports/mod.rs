@@ -10,10 +10,12 @@
 //! Adding a report: a module here with its input, row and `Report` impl, one resolver in
 //! `graphql/reports.rs` and one line in [`csv_for`].
 
+pub mod bookings;
 pub mod csv;
 pub mod money;
 mod properties;
 pub mod range;
+mod rate;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -116,6 +118,14 @@ pub fn csv_for(
         (
             money::PrepaymentsReport::NAME,
             render::<money::PrepaymentsReport>,
+        ),
+        (
+            bookings::BookingUtilisationReport::NAME,
+            render::<bookings::BookingUtilisationReport>,
+        ),
+        (
+            bookings::ParkingQueueReport::NAME,
+            render::<bookings::ParkingQueueReport>,
         ),
     ];
     let (_, render) = all.iter().find(|(n, _)| *n == name)?;
