@@ -617,3 +617,566 @@ async fn parking_queues_now() {
     .await;
     assert_eq!(none, json!([]));
 }
+
+const READS: &str = "announcementId propertyId propertyName title category publishAt withdrawn audience readers readPerMille";
+const DELIVERY: &str = "propertyId propertyName channel notifications delivered gaveUp attempts failedAttempts failurePerMille";
+const OFFERS: &str = "propertyId propertyName made accepted declined expired acceptedPerMille";
+
+const PUBLISH: &str = "mutation($input: PublishAnnouncementInput!) { publishAnnouncement(input: $input) { announcement { id } } }";
+
+async fn publish(server: &TestServer, title: &str, targets: Value) -> Value {
+    let input = json!({ "idempotencyKey": key(), "title": title, "body": "Tiedote", "category": "MAINTENANCE", "targets": targets });
+    server
+        .as_role("property_manager", PUBLISH, json!({ "input": input }))
+        .await
+        .data()["publishAnnouncement"]["announcement"]["id"]
+        .clone()
+}
+
+/// Monday 2 March: at 08:00 UTC one announcement to both properties, read by two in each; at
+/// 09:00 one to the rental company's building B (only B 11 lives there), withdrawn the next day
+/// unread.
+async fn announcement_week(server: &TestServer) -> (Value, Value) {
+    let (rental, cooperative) = (
+        property(server, demo::RENTAL),
+        property(server, demo::COOPERATIVE),
+    );
+    let both = publish(
+        server,
+        "Saunaremontti",
+        json!([{ "propertyId": rental }, { "propertyId": cooperative }]),
+    )
+    .await;
+    let building_b = {
+        let view = server.talo.read_models.register.read();
+        let register = view.organisation(server.org().organisation_id).unwrap();
+        register.apartments[&server.apartment(demo::RENTAL, "B 11")].building_id
+    };
+    server.clock.set(at(2026, 3, 2, 9));
+    let stairs = publish(
+        server,
+        "Porraskäytävä B",
+        json!([{ "propertyId": rental, "buildingId": building_b }]),
+    )
+    .await;
+    let read = "mutation($input: AnnouncementStepInput!) { markAnnouncementRead(input: $input) { announcement { readByMe } } }";
+    for role in ["resident", "neighbour", "shareholder", "board_chair"] {
+        server
+            .as_role(
+                role,
+                read,
+                json!({ "input": { "idempotencyKey": key(), "announcementId": both } }),
+            )
+            .await
+            .data();
+    }
+    server.clock.set(at(2026, 3, 3, 8));
+    server
+        .as_role(
+            "property_manager",
+            "mutation($input: AnnouncementStepInput!) { withdrawAnnouncement(input: $input) { announcement { id } } }",
+            json!({ "input": { "idempotencyKey": key(), "announcementId": stairs, "reason": "Peruttu" } }),
+        )
+        .await
+        .data();
+    (both, stairs)
+}
+
+#[tokio::test]
+async fn announcement_read_rates_per_targeted_property() {
+    let server = TestServer::start().await;
+    let (both, stairs) = announcement_week(&server).await;
+    // The week of 2 March; the demo's water outage was published on 1 March.
+    let (from, until) = ("2026-03-01T22:00:00Z", "2026-03-08T22:00:00Z");
+    let all = rows(
+        &server,
+        "customer_service",
+        "announcementReadsReport",
+        READS,
+        json!({ "from": from, "until": until }),
+    )
+    .await;
+    let lines: Vec<_> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["announcementId"].clone(),
+                r["propertyName"].as_str().unwrap().to_owned(),
+                r["withdrawn"].as_bool().unwrap(),
+                r["audience"].as_i64().unwrap(),
+                r["readers"].as_i64().unwrap(),
+                r["readPerMille"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            // Ten leases in the rental company, eighteen shareholdings in the cooperative.
+            (
+                both.clone(),
+                demo::RENTAL.to_owned(),
+                false,
+                10,
+                2,
+                json!(200)
+            ),
+            (
+                both.clone(),
+                demo::COOPERATIVE.to_owned(),
+                false,
+                18,
+                2,
+                json!(111)
+            ),
+            (
+                stairs.clone(),
+                demo::RENTAL.to_owned(),
+                true,
+                1,
+                0,
+                json!(0)
+            ),
+        ]
+    );
+    assert_eq!(all[0]["title"], "Saunaremontti");
+    assert_eq!(all[0]["category"], "MAINTENANCE");
+    assert_eq!(all[0]["publishAt"], "2026-03-02T08:00:00+00:00");
+    let query = format!("from={}&until={}", q(from), q(until));
+    assert_csv_equals_rows(
+        &csv(&server, "customer_service", "announcement-reads", &query).await,
+        &all,
+    );
+    // The demo's outage is the only one published the day before.
+    let input = json!({ "from": "2026-02-28T22:00:00Z", "until": "2026-03-01T22:00:00Z" });
+    let before = rows(&server, "auditor", "announcementReadsReport", READS, input).await;
+    assert_eq!(before.as_array().unwrap().len(), 1);
+    assert_eq!(before[0]["title"], "Vesikatko A-rapussa");
+}
+
+#[tokio::test]
+async fn housing_offers_made_and_how_they_ended() {
+    let server = TestServer::start().await;
+    let apply = "mutation($input: FileHousingApplicationInput!) { fileHousingApplication(input: $input) { application { id } } }";
+    let input = json!({ "idempotencyKey": key(), "householdSize": 2, "desiredAreas": ["Herttoniemi"], "apartmentTypes": ["2h+k"], "maxRentCents": 95000, "moveInFrom": "2026-04-01" });
+    let application = server
+        .as_role("applicant", apply, json!({ "input": input }))
+        .await
+        .data()["fileHousingApplication"]["application"]["id"]
+        .clone();
+    let offer = |code: &'static str, answer_by| {
+        let server = &server;
+        let application = application.clone();
+        async move {
+            let input = json!({ "idempotencyKey": key(), "applicationId": application, "apartmentId": server.apartment(demo::RENTAL, code), "monthlyRentCents": 89000, "leaseStartsOn": "2026-04-01", "answerBy": answer_by });
+            server
+                .as_role(
+                    "customer_service",
+                    "mutation($input: MakeHousingOfferInput!) { makeHousingOffer(input: $input) { offer { id } } }",
+                    json!({ "input": input }),
+                )
+                .await
+                .data()["makeHousingOffer"]["offer"]["id"]
+                .clone()
+        }
+    };
+    let step = |role: &'static str, mutation: &'static str, offer: Value| {
+        let server = &server;
+        async move {
+            let query = format!(
+                "mutation($input: HousingOfferStepInput!) {{ {mutation}(input: $input) {{ offer {{ status }} }} }}"
+            );
+            server
+                .as_role(role, &query, json!({ "input": { "idempotencyKey": key(), "offerId": offer, "reason": "Liian kaukana" } }))
+                .await
+                .data()[mutation]["offer"]["status"]
+                .clone()
+        }
+    };
+    // Monday 2 March: three offers of vacant apartments.
+    let accepted = offer("A 1", at(2026, 3, 5, 8)).await;
+    let declined = offer("B 12", at(2026, 3, 5, 8)).await;
+    let expired = offer("B 13", at(2026, 3, 4, 8)).await;
+    server.clock.set(at(2026, 3, 3, 8));
+    assert_eq!(
+        step("applicant", "acceptHousingOffer", accepted).await,
+        "ACCEPTED"
+    );
+    assert_eq!(
+        step("applicant", "declineHousingOffer", declined).await,
+        "DECLINED"
+    );
+    // Its deadline passed on 4 March; the office records it on the 6th.
+    server.clock.set(at(2026, 3, 6, 8));
+    assert_eq!(
+        step("customer_service", "expireHousingOffer", expired).await,
+        "EXPIRED"
+    );
+    // A fourth on 10 March, due 13 March and left unanswered, its expiry not recorded.
+    server.clock.set(at(2026, 3, 10, 8));
+    offer("B 14", at(2026, 3, 13, 8)).await;
+    server.clock.set(at(2026, 3, 14, 8));
+
+    let line = |r: &Value| {
+        (
+            r["propertyName"].as_str().unwrap().to_owned(),
+            ["made", "accepted", "declined", "expired"].map(|f| r[f].as_i64().unwrap()),
+            r["acceptedPerMille"].clone(),
+        )
+    };
+    let (from, until) = ("2026-03-01T22:00:00Z", "2026-03-08T22:00:00Z");
+    let first = rows(
+        &server,
+        "customer_service",
+        "housingOffersReport",
+        OFFERS,
+        json!({ "from": from, "until": until }),
+    )
+    .await;
+    let lines: Vec<_> = first.as_array().unwrap().iter().map(line).collect();
+    assert_eq!(
+        lines,
+        vec![
+            (demo::COOPERATIVE.to_owned(), [0, 0, 0, 0], Value::Null),
+            (demo::RENTAL.to_owned(), [3, 1, 1, 1], json!(333)),
+        ]
+    );
+    let query = format!("from={}&until={}", q(from), q(until));
+    assert_csv_equals_rows(
+        &csv(&server, "customer_service", "housing-offers", &query).await,
+        &first,
+    );
+    let input = json!({ "from": "2026-03-08T22:00:00Z", "until": "2026-03-15T22:00:00Z", "propertyId": property(&server, demo::RENTAL) });
+    let second = rows(&server, "auditor", "housingOffersReport", OFFERS, input).await;
+    let lines: Vec<_> = second.as_array().unwrap().iter().map(line).collect();
+    assert_eq!(
+        lines,
+        vec![(demo::RENTAL.to_owned(), [1, 0, 0, 1], json!(0))]
+    );
+}
+
+/// Delivers SMS; fails email while `failing_email` is set.
+#[derive(Default)]
+struct EmailDown {
+    failing_email: std::sync::Mutex<bool>,
+}
+
+impl talo_api::notifier::Transport for EmailDown {
+    fn deliver(
+        &self,
+        n: &talo_projections::notifications::NotificationRecord,
+    ) -> Result<(), String> {
+        let email = n.channel == talo_events_schema::notification::NotificationChannel::Email;
+        if email && *self.failing_email.lock().unwrap() {
+            return Err("mail server unreachable".into());
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn notification_delivery_per_property_and_channel() {
+    let transport = std::sync::Arc::new(EmailDown::default());
+    *transport.failing_email.lock().unwrap() = true;
+    let server = TestServer::with_notifications(transport.clone()).await;
+    // Tuesday 3 March: the resident's fault report is acknowledged, which is told to them by
+    // SMS and email; email fails once and goes through on the retry a minute later.
+    server.clock.set(at(2026, 3, 3, 8));
+    let id = report_as_resident(&server).await;
+    step(
+        &server,
+        "customer_service",
+        "acknowledgeFaultReport",
+        "FaultReportStepInput",
+        &id,
+        json!({}),
+    )
+    .await
+    .data();
+    let resident = server.org().person("resident");
+    let statuses = || {
+        let view = server.talo.read_models.notifications.read();
+        let mut statuses: Vec<String> = view
+            .for_person(server.org().organisation_id, resident)
+            .iter()
+            .filter(|n| n.queued_at == at(2026, 3, 3, 8))
+            .map(|n| format!("{:?} {:?} {}", n.channel, n.status, n.attempts))
+            .collect();
+        statuses.sort();
+        statuses
+    };
+    server
+        .eventually("SMS delivered, email failed", || {
+            statuses() == ["Email Failed 1", "Sms Delivered 1"]
+        })
+        .await;
+    *transport.failing_email.lock().unwrap() = false;
+    server
+        .clock
+        .set(at(2026, 3, 3, 8) + chrono::Duration::minutes(2));
+    server
+        .eventually("email delivered", || {
+            statuses() == ["Email Delivered 2", "Sms Delivered 1"]
+        })
+        .await;
+    let (from, until) = ("2026-03-02T22:00:00Z", "2026-03-03T22:00:00Z");
+    let all = rows(
+        &server,
+        "auditor",
+        "notificationDeliveryReport",
+        DELIVERY,
+        json!({ "from": from, "until": until }),
+    )
+    .await;
+    let lines: Vec<_> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["propertyName"].clone(),
+                r["channel"].as_str().unwrap().to_owned(),
+                [
+                    "notifications",
+                    "delivered",
+                    "gaveUp",
+                    "attempts",
+                    "failedAttempts",
+                ]
+                .map(|f| r[f].as_i64().unwrap()),
+                r["failurePerMille"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            (
+                json!(demo::RENTAL),
+                "SMS".to_owned(),
+                [1, 1, 0, 1, 0],
+                json!(0)
+            ),
+            (
+                json!(demo::RENTAL),
+                "EMAIL".to_owned(),
+                [1, 1, 0, 2, 1],
+                json!(500)
+            ),
+        ]
+    );
+    assert_eq!(all[0]["propertyId"], json!(property(&server, demo::RENTAL)));
+    let query = format!("from={}&until={}", q(from), q(until));
+    assert_csv_equals_rows(
+        &csv(&server, "auditor", "notification-delivery", &query).await,
+        &all,
+    );
+    let input =
+        json!({ "from": from, "until": until, "propertyId": property(&server, demo::COOPERATIVE) });
+    let none = rows(
+        &server,
+        "auditor",
+        "notificationDeliveryReport",
+        DELIVERY,
+        input,
+    )
+    .await;
+    assert_eq!(none, json!([]));
+}
+
+/// Every report with a valid input, as GraphQL field, GraphQL input and CSV query string.
+fn every_report() -> Vec<(&'static str, &'static str, Value, String)> {
+    let range = json!({ "from": "2026-03-01T22:00:00Z", "until": "2026-03-08T22:00:00Z" });
+    let query = "from=2026-03-01T22%3A00%3A00Z&until=2026-03-08T22%3A00%3A00Z".to_owned();
+    vec![
+        ("arrearsReport", "arrears", json!({}), String::new()),
+        ("invoicingReport", "invoicing", range.clone(), query.clone()),
+        ("prepaymentsReport", "prepayments", json!({}), String::new()),
+        (
+            "bookingUtilisationReport",
+            "booking-utilisation",
+            range.clone(),
+            query.clone(),
+        ),
+        (
+            "parkingQueueReport",
+            "parking-queues",
+            json!({}),
+            String::new(),
+        ),
+        (
+            "announcementReadsReport",
+            "announcement-reads",
+            range.clone(),
+            query.clone(),
+        ),
+        (
+            "notificationDeliveryReport",
+            "notification-delivery",
+            range.clone(),
+            query.clone(),
+        ),
+        ("housingOffersReport", "housing-offers", range, query),
+    ]
+}
+
+#[tokio::test]
+async fn residents_boards_and_contractors_are_refused_every_report() {
+    let server = TestServer::start().await;
+    for role in ["resident", "board_chair", "contractor"] {
+        for (field, name, input, query) in every_report() {
+            let answer = report(&server, role, field, "__typename", input).await;
+            assert_eq!(answer.code(), "FORBIDDEN", "{role} {field}");
+            let download = download(&server, role, name, &query).await;
+            assert_eq!(download.status, 403, "{role} {name}");
+            assert_eq!(download.code(), "FORBIDDEN");
+        }
+    }
+    // Office staff and auditors read them all.
+    for role in [
+        "property_manager",
+        "technical_manager",
+        "customer_service",
+        "auditor",
+    ] {
+        for (field, name, input, query) in every_report() {
+            report(&server, role, field, "__typename", input)
+                .await
+                .data();
+            csv(&server, role, name, &query).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_manager_of_one_property_sees_only_its_rows() {
+    use talo_domain::register::RegisterCommand;
+    use talo_events_schema::register::*;
+    let server = TestServer::start().await;
+    announcement_week(&server).await;
+    let (rental, cooperative) = (
+        property(&server, demo::RENTAL),
+        property(&server, demo::COOPERATIVE),
+    );
+    let person_id = Uuid::now_v7();
+    server
+        .register(RegisterCommand::RegisterPerson(PersonRegistered {
+            person_id,
+            name: "Kaija Koivukuja".into(),
+            email: None,
+            phone: None,
+        }))
+        .await;
+    server
+        .register(RegisterCommand::AssignStaff(StaffAssigned {
+            assignment_id: Uuid::now_v7(),
+            person_id,
+            role: StaffRole::PropertyManager,
+            scope: StaffScope::Property {
+                property_id: cooperative,
+            },
+            contractor_company_id: None,
+        }))
+        .await;
+    let token = server.token_for(person_id);
+    let ask = |field: &'static str, fields: &'static str, input: Value| {
+        let token = token.clone();
+        let server = &server;
+        async move {
+            let input_type = format!("{}Input", field[..1].to_uppercase() + &field[1..]);
+            let query =
+                format!("query($input: {input_type}!) {{ {field}(input: $input) {{ {fields} }} }}");
+            server
+                .gql(Some(&token), &query, json!({ "input": input }))
+                .await
+                .data()[field]
+                .clone()
+        }
+    };
+    let arrears = ask("arrearsReport", ARREARS, json!({})).await;
+    assert_eq!(arrears.as_array().unwrap().len(), 1);
+    assert_eq!(arrears[0]["propertyId"], json!(cooperative));
+    let answer = server
+        .request("GET", "/reports/arrears.csv", Some(&token), None, vec![])
+        .await;
+    assert_csv_equals_rows(std::str::from_utf8(&answer.bytes).unwrap(), &arrears);
+    // Asking for the other property gives nothing rather than its numbers.
+    let other = ask(
+        "prepaymentsReport",
+        PREPAYMENTS,
+        json!({ "propertyId": rental }),
+    )
+    .await;
+    assert_eq!(other, json!([]));
+    let range = json!({ "from": "2026-03-01T22:00:00Z", "until": "2026-03-08T22:00:00Z" });
+    let reads = ask("announcementReadsReport", READS, range.clone()).await;
+    assert_eq!(reads.as_array().unwrap().len(), 1);
+    assert_eq!(reads[0]["propertyId"], json!(cooperative));
+    assert_eq!(reads[0]["audience"], 18);
+    let offers = ask("housingOffersReport", OFFERS, range).await;
+    assert_eq!(offers.as_array().unwrap().len(), 1);
+    assert_eq!(offers[0]["propertyName"], demo::COOPERATIVE);
+}
+
+#[tokio::test]
+async fn a_range_ending_before_it_starts_is_refused_by_name() {
+    let server = TestServer::start().await;
+    let backwards = json!({ "from": "2026-03-08T22:00:00Z", "until": "2026-03-01T22:00:00Z" });
+    for (field, name, input, _) in every_report() {
+        if input.get("from").is_none() {
+            continue;
+        }
+        let answer = report(&server, "auditor", field, "__typename", backwards.clone()).await;
+        answer.assert_refused("BAD_USER_INPUT", "report.range");
+        assert_eq!(
+            answer.body["errors"][0]["extensions"]["field"], "until",
+            "{field}"
+        );
+        let download = download(
+            &server,
+            "auditor",
+            name,
+            "from=2026-03-08T22%3A00%3A00Z&until=2026-03-01T22%3A00%3A00Z",
+        )
+        .await;
+        assert_eq!(download.status, 400, "{name}");
+        let extensions = &download.json()["errors"][0]["extensions"];
+        assert_eq!(
+            (&extensions["field"], &extensions["rule"]),
+            (&json!("until"), &json!("report.range")),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_malformed_or_missing_csv_parameter_is_refused_by_name() {
+    let server = TestServer::start().await;
+    let cases = [
+        (
+            "housing-offers",
+            "from=last-monday&until=2026-03-08T22%3A00%3A00Z",
+            "from",
+        ),
+        ("invoicing", "from=2026-03-01T22%3A00%3A00Z", "until"),
+        (
+            "invoicing",
+            "from=2026-03-01T22%3A00%3A00Z&until=2026-03-08T22%3A00%3A00Z&period=DAY",
+            "period",
+        ),
+        ("arrears", "asOf=1.3.2026", "asOf"),
+        ("prepayments", "propertyId=koivukuja", "propertyId"),
+    ];
+    for (name, query, field) in cases {
+        let download = download(&server, "auditor", name, query).await;
+        assert_eq!(download.status, 400, "{name}?{query}");
+        let extensions = &download.json()["errors"][0]["extensions"];
+        assert_eq!(
+            (&extensions["field"], &extensions["rule"]),
+            (&json!(field), &json!("query.format")),
+            "{name}?{query}"
+        );
+    }
+}

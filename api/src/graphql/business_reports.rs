@@ -1,11 +1,13 @@
-//! The business reports in GraphQL: money (arrears, invoicing, prepayments), bookings and
-//! communication. Each field runs one `reports::Report`, the same computation as its CSV
+//! The business reports in GraphQL: money (arrears, invoicing, prepayments), bookings
+//! (utilisation, parking queues) and communication (announcement reads, notification delivery,
+//! housing offers). Each field runs one `reports::Report`, the same computation as its CSV
 //! download `/reports/{name}.csv`.
 
 use async_graphql::{Context, Object, Result};
 
 use crate::graphql::reports::run;
 use crate::reports::bookings::*;
+use crate::reports::communication::*;
 use crate::reports::money::*;
 
 #[derive(Default)]
@@ -59,5 +61,36 @@ impl BusinessReportQuery {
         input: ParkingQueueReportInput,
     ) -> Result<Vec<ParkingQueueReportRow>> {
         run::<ParkingQueueReport>(ctx, input)
+    }
+
+    /// Announcements published in the range, per targeted property, with how many of their
+    /// audience (everyone living on a targeted apartment while it was shown) read them.
+    /// CSV: `/reports/announcement-reads.csv`.
+    async fn announcement_reads_report(
+        &self,
+        ctx: &Context<'_>,
+        input: AnnouncementReadsReportInput,
+    ) -> Result<Vec<AnnouncementReadsReportRow>> {
+        run::<AnnouncementReadsReport>(ctx, input)
+    }
+
+    /// Notifications queued in the range per property and channel, with delivery attempts and
+    /// failures. CSV: `/reports/notification-delivery.csv`.
+    async fn notification_delivery_report(
+        &self,
+        ctx: &Context<'_>,
+        input: NotificationDeliveryReportInput,
+    ) -> Result<Vec<NotificationDeliveryReportRow>> {
+        run::<NotificationDeliveryReport>(ctx, input)
+    }
+
+    /// Housing offers per property: made, accepted, declined and expired in the range.
+    /// CSV: `/reports/housing-offers.csv`.
+    async fn housing_offers_report(
+        &self,
+        ctx: &Context<'_>,
+        input: HousingOffersReportInput,
+    ) -> Result<Vec<HousingOffersReportRow>> {
+        run::<HousingOffersReport>(ctx, input)
     }
 }

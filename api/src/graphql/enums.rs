@@ -159,7 +159,9 @@ pub enum EntryKindGql {
     Comment,
 }
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+/// Serialised as GraphQL names it, for report CSVs.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[graphql(
     name = "AnnouncementCategory",
     remote = "talo_events_schema::announcement::AnnouncementCategory"
@@ -308,7 +310,9 @@ pub enum OfferStatusGql {
     Expired,
 }
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+/// Serialised as GraphQL names it, for report CSVs.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[graphql(
     name = "NotificationChannel",
     remote = "talo_events_schema::notification::NotificationChannel"

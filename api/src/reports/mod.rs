@@ -11,6 +11,7 @@
 //! `graphql/reports.rs` and one line in [`csv_for`].
 
 pub mod bookings;
+pub mod communication;
 pub mod csv;
 pub mod money;
 mod properties;
@@ -126,6 +127,18 @@ pub fn csv_for(
         (
             bookings::ParkingQueueReport::NAME,
             render::<bookings::ParkingQueueReport>,
+        ),
+        (
+            communication::AnnouncementReadsReport::NAME,
+            render::<communication::AnnouncementReadsReport>,
+        ),
+        (
+            communication::NotificationDeliveryReport::NAME,
+            render::<communication::NotificationDeliveryReport>,
+        ),
+        (
+            communication::HousingOffersReport::NAME,
+            render::<communication::HousingOffersReport>,
         ),
     ];
     let (_, render) = all.iter().find(|(n, _)| *n == name)?;
