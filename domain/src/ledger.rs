@@ -265,6 +265,38 @@ impl Ledger {
         (allocations, left)
     }
 
+    /// Overdue money on `day` by how long it had been overdue, as the ledger knows it now:
+    /// invoices issued by that day, less the prepayment each consumed when issued and what
+    /// payments booked by that day settled of it. On today this is `standing(today).ageing`;
+    /// on a past day (a month-end report) money booked later does not count.
+    pub fn ageing_on(&self, day: NaiveDate) -> Ageing {
+        let mut ageing = Ageing::default();
+        for invoice in self.invoices.iter().filter(|i| i.issued_on <= day) {
+            let days = invoice.days_past_due(day);
+            let open = invoice.total_cents - self.settled_by(invoice, day);
+            if days > 0 && open > 0 {
+                ageing.add(days, open);
+            }
+        }
+        ageing
+    }
+
+    /// What of `invoice` was settled at the end of `day`: the prepayment it consumed when
+    /// issued (whatever payments did not settle of it), and the payments booked by then.
+    fn settled_by(&self, invoice: &Invoice, day: NaiveDate) -> i64 {
+        let paid = |counts: &dyn Fn(&Payment) -> bool| -> i64 {
+            self.payments
+                .iter()
+                .filter(|p| counts(p))
+                .flat_map(|p| &p.allocations)
+                .filter(|a| a.invoice_id == invoice.invoice_id)
+                .map(|a| a.amount_cents)
+                .sum()
+        };
+        let by_prepayment = invoice.paid_cents - paid(&|_| true);
+        by_prepayment + paid(&|p| p.booked_on <= day)
+    }
+
     /// Where the contract stands on `today`.
     pub fn standing(&self, today: NaiveDate) -> Standing {
         let invoiced_cents = self.invoices.iter().map(|i| i.total_cents).sum();

@@ -996,6 +996,64 @@ fn arrears_age_into_buckets_and_a_payment_turns_them_into_prepayment() {
 }
 
 #[test]
+fn arrears_on_a_past_day_leave_out_later_payments_and_later_invoices() {
+    let mut given = Given::new();
+    let lease = given.contract(given.world.tenant);
+    given.charge(lease, ChargeKind::Rent, 85_000, 0);
+    given.invoice_month(lease, "2026-03", noon(2026, 3, 2)); // due 16.3.
+    given.invoice_month(lease, "2026-04", noon(2026, 3, 20)); // due 5.4.
+    given.invoice_month(lease, "2026-05", noon(2026, 4, 20)); // due 5.5.
+    // 1000,00 € booked on 21 May settles March and 150,00 € of April.
+    given.pay(lease, 100_000, ymd(2026, 5, 21));
+    let ledger = given.ledger();
+    // On 20 May (the day before the money came): March 65 days late, April 45, May 15.
+    assert_eq!(
+        ledger.ageing_on(ymd(2026, 5, 20)),
+        Ageing {
+            days_0_30_cents: 85_000,
+            days_31_60_cents: 85_000,
+            days_61_90_cents: 85_000,
+            over_90_cents: 0
+        }
+    );
+    // On 21 May the payment counts, as it does for today's standing.
+    assert_eq!(
+        ledger.ageing_on(ymd(2026, 5, 21)),
+        ledger.standing(ymd(2026, 5, 21)).ageing
+    );
+    assert_eq!(
+        ledger.ageing_on(ymd(2026, 5, 21)),
+        Ageing {
+            days_0_30_cents: 85_000,
+            days_31_60_cents: 70_000,
+            days_61_90_cents: 0,
+            over_90_cents: 0
+        }
+    );
+    // On 10 April May's invoice was not yet issued and April's was 5 days late.
+    assert_eq!(
+        ledger.ageing_on(ymd(2026, 4, 10)),
+        Ageing {
+            days_0_30_cents: 170_000,
+            ..Ageing::default()
+        }
+    );
+}
+
+#[test]
+fn arrears_on_a_day_count_the_prepayment_an_invoice_consumed_when_issued() {
+    let mut given = Given::new();
+    let share = given.contract(given.world.owner);
+    given.charge(share, ChargeKind::MaintenanceCharge, 30_000, 0);
+    given.pay(share, 20_000, ymd(2026, 3, 2));
+    given.invoice_month(share, "2026-04", noon(2026, 3, 20)); // due 5.4., 200,00 € prepaid
+    given.pay(share, 4_000, ymd(2026, 4, 8));
+    let ledger = given.ledger();
+    assert_eq!(ledger.ageing_on(ymd(2026, 4, 7)).days_0_30_cents, 10_000);
+    assert_eq!(ledger.ageing_on(ymd(2026, 4, 8)).days_0_30_cents, 6_000);
+}
+
+#[test]
 fn a_prepayment_is_consumed_by_the_next_invoices() {
     let mut given = Given::new();
     let share = given.contract(given.world.owner);

@@ -1,5 +1,6 @@
 //! Housing applications and offers: the applicant's own applications and offers, the office's
-//! offers per property, and which apartments are on offer right now.
+//! offers per property, which apartments are on offer right now, and how offers fared over a
+//! range for the reports.
 
 use std::collections::BTreeMap;
 
@@ -239,7 +240,166 @@ impl HousingView {
     }
 }
 
+/// Offers of one property over a range.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OfferOutcomes {
+    /// Made in the range.
+    pub made: u32,
+    /// Accepted in the range.
+    pub accepted: u32,
+    /// Declined in the range.
+    pub declined: u32,
+    /// Whose deadline passed in the range unanswered, whether or not the office has recorded
+    /// the expiry yet.
+    pub expired: u32,
+}
+
+impl HousingView {
+    /// What happened to offers in `[from, until)` per property, as of `now`. Properties
+    /// without offers are absent.
+    pub fn offer_outcomes(
+        &self,
+        organisation_id: Uuid,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> BTreeMap<Uuid, OfferOutcomes> {
+        let within = |at: DateTime<Utc>| from <= at && at < until;
+        let mut outcomes: BTreeMap<Uuid, OfferOutcomes> = BTreeMap::new();
+        for o in self
+            .offers
+            .values()
+            .filter(|o| o.organisation_id == organisation_id)
+        {
+            let sum = outcomes.entry(o.property_id).or_default();
+            sum.made += u32::from(within(o.made_at));
+            let answered_within = o.answered_at.is_some_and(within);
+            match o.status_at(now) {
+                OfferStatus::Accepted => sum.accepted += u32::from(answered_within),
+                OfferStatus::Declined => sum.declined += u32::from(answered_within),
+                // An offer expires at its deadline; recording that is bookkeeping.
+                OfferStatus::Expired => sum.expired += u32::from(within(o.answer_by)),
+                OfferStatus::Pending => {}
+            }
+        }
+        outcomes
+    }
+}
+
 /// Office staff see every application of the organisation (they choose whom to offer to).
 fn may_see_applications(principal: &Principal) -> bool {
     principal.is_auditor() || principal.is_office_staff()
+}
+
+#[cfg(test)]
+mod tests {
+    use talo_events_schema::housing::*;
+
+    use super::*;
+    use crate::given::{Given, utc, ymd};
+
+    #[test]
+    fn offers_made_answered_and_expired_in_a_range() {
+        let mut given = Given::new();
+        let mut view = HousingView::default();
+        let property = Uuid::now_v7();
+        let offer = |given: &mut Given, view: &mut HousingView, made, answer_by| {
+            let offer_id = Uuid::now_v7();
+            given.fold(
+                view,
+                made,
+                Some(property),
+                HousingOfferMade {
+                    offer_id,
+                    application_id: Uuid::now_v7(),
+                    applicant_id: Uuid::now_v7(),
+                    property_id: property,
+                    apartment_id: Uuid::now_v7(),
+                    monthly_rent_cents: 90_000,
+                    lease_starts_on: ymd(2026, 4, 1),
+                    answer_by,
+                },
+            );
+            offer_id
+        };
+        let accepted = offer(
+            &mut given,
+            &mut view,
+            utc(2026, 3, 2, 8),
+            utc(2026, 3, 5, 8),
+        );
+        let declined = offer(
+            &mut given,
+            &mut view,
+            utc(2026, 3, 2, 8),
+            utc(2026, 3, 5, 8),
+        );
+        let recorded = offer(
+            &mut given,
+            &mut view,
+            utc(2026, 3, 2, 8),
+            utc(2026, 3, 4, 8),
+        );
+        offer(
+            &mut given,
+            &mut view,
+            utc(2026, 3, 9, 8),
+            utc(2026, 3, 12, 8),
+        );
+        given.fold(
+            &mut view,
+            utc(2026, 3, 3, 8),
+            Some(property),
+            HousingOfferAccepted {
+                offer_id: accepted,
+                contract_id: Uuid::now_v7(),
+            },
+        );
+        given.fold(
+            &mut view,
+            utc(2026, 3, 3, 9),
+            Some(property),
+            HousingOfferDeclined {
+                offer_id: declined,
+                reason: "Liian kaukana".into(),
+            },
+        );
+        // Recorded two days after its deadline; it expired at the deadline.
+        given.fold(
+            &mut view,
+            utc(2026, 3, 6, 9),
+            Some(property),
+            HousingOfferExpired { offer_id: recorded },
+        );
+        let org = given.organisation_id;
+        let first_week = view.offer_outcomes(
+            org,
+            utc(2026, 3, 1, 0),
+            utc(2026, 3, 5, 0),
+            utc(2026, 3, 20, 0),
+        );
+        assert_eq!(
+            first_week[&property],
+            OfferOutcomes {
+                made: 3,
+                accepted: 1,
+                declined: 1,
+                expired: 1
+            }
+        );
+        // The last offer's deadline passed on 12 March, unrecorded: expired as of the 13th,
+        // pending on the 11th.
+        let second =
+            |now| view.offer_outcomes(org, utc(2026, 3, 5, 0), utc(2026, 3, 15, 0), now)[&property];
+        assert_eq!(
+            second(utc(2026, 3, 13, 0)),
+            OfferOutcomes {
+                made: 1,
+                accepted: 0,
+                declined: 0,
+                expired: 1
+            }
+        );
+        assert_eq!(second(utc(2026, 3, 11, 0)).expired, 0);
+    }
 }

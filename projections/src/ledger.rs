@@ -3,13 +3,17 @@
 //! recorded, and the unmatched payments queue.
 //!
 //! Who may read a ledger is `talo_domain::ledger::reader`, asked at query time; standings,
-//! arrears and their ageing are computed at query time from the day passed in.
+//! arrears and their ageing are computed at query time from the day passed in, and so are the
+//! reports' sums per property (arrears, money invoiced and received, prepayments).
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use talo_domain::ledger::Ledger;
+use talo_domain::calendar::{PeriodSpan, local_date, start_of_local_day};
+use talo_domain::ledger::{Ageing, Ledger, contract_of};
 use talo_domain::payment_queue::PaymentQueue;
+use talo_domain::register::Register;
 use talo_events_schema::DomainEvent;
 use talo_events_schema::envelope::{Position, RecordedEvent};
 use uuid::Uuid;
@@ -143,5 +147,306 @@ impl LedgersView {
             .into_iter()
             .flat_map(|o| o.contracts.iter())
             .filter_map(|id| self.contracts.get(id))
+    }
+}
+
+/// A property's arrears on a day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PropertyArrears {
+    pub ageing: Ageing,
+    /// Contracts with anything overdue.
+    pub contracts: u32,
+}
+
+/// Money moving on a property's contracts in one period of a report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MoneyFlow {
+    pub invoices: u32,
+    /// The totals of the invoices issued in the period.
+    pub invoiced_cents: i64,
+    pub payments: u32,
+    /// The payments booked in the period, whole (also what became prepayment).
+    pub received_cents: i64,
+}
+
+/// Money paid in advance on a property's contracts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PropertyPrepayments {
+    pub contracts: u32,
+    pub cents: i64,
+}
+
+impl LedgersView {
+    /// Every ledger of the organisation with the property of its contract. A ledger whose
+    /// contract the register does not know has no property and is left out.
+    fn ledgers_by_property<'a>(
+        &'a self,
+        organisation_id: Uuid,
+        register: &'a Register,
+    ) -> impl Iterator<Item = (Uuid, &'a Ledger)> + 'a {
+        self.ledgers_of(organisation_id).filter_map(|l| {
+            let (_, property_id) = contract_of(register, l.contract_id).ok()?;
+            Some((property_id, &l.ledger))
+        })
+    }
+
+    /// Arrears per property on `day`, by age ([`Ledger::ageing_on`]). Properties without
+    /// ledgers are absent.
+    pub fn arrears_by_property(
+        &self,
+        organisation_id: Uuid,
+        register: &Register,
+        day: NaiveDate,
+    ) -> BTreeMap<Uuid, PropertyArrears> {
+        let mut sums: BTreeMap<Uuid, PropertyArrears> = BTreeMap::new();
+        for (property_id, ledger) in self.ledgers_by_property(organisation_id, register) {
+            let ageing = ledger.ageing_on(day);
+            let sum = sums.entry(property_id).or_default();
+            sum.ageing = sum.ageing.plus(ageing);
+            sum.contracts += u32::from(ageing.total() > 0);
+        }
+        sums
+    }
+
+    /// Invoices issued and payments booked per property and period, keyed by the property and
+    /// the period's first day. A period holds the local days it touches, so a range starting
+    /// mid-morning still counts its first day. Periods without money are absent.
+    pub fn money_flow(
+        &self,
+        organisation_id: Uuid,
+        register: &Register,
+        periods: &[PeriodSpan],
+    ) -> BTreeMap<(Uuid, NaiveDate), MoneyFlow> {
+        let period_of = |day: NaiveDate| {
+            periods
+                .iter()
+                .find(|p| local_date(p.start) <= day && start_of_local_day(day) < p.end)
+                .map(|p| p.first_day)
+        };
+        let mut flows: BTreeMap<(Uuid, NaiveDate), MoneyFlow> = BTreeMap::new();
+        for (property_id, ledger) in self.ledgers_by_property(organisation_id, register) {
+            for invoice in &ledger.invoices {
+                if let Some(period) = period_of(invoice.issued_on) {
+                    let flow = flows.entry((property_id, period)).or_default();
+                    flow.invoices += 1;
+                    flow.invoiced_cents += invoice.total_cents;
+                }
+            }
+            for payment in &ledger.payments {
+                if let Some(period) = period_of(payment.booked_on) {
+                    let flow = flows.entry((property_id, period)).or_default();
+                    flow.payments += 1;
+                    flow.received_cents += payment.amount_cents;
+                }
+            }
+        }
+        flows
+    }
+
+    /// Money paid in advance and not yet consumed by an invoice, per property, now.
+    /// Properties without prepayments are absent.
+    pub fn prepayments_by_property(
+        &self,
+        organisation_id: Uuid,
+        register: &Register,
+    ) -> BTreeMap<Uuid, PropertyPrepayments> {
+        let mut sums: BTreeMap<Uuid, PropertyPrepayments> = BTreeMap::new();
+        for (property_id, ledger) in self.ledgers_by_property(organisation_id, register) {
+            if ledger.prepayment_cents > 0 {
+                let sum = sums.entry(property_id).or_default();
+                sum.contracts += 1;
+                sum.cents += ledger.prepayment_cents;
+            }
+        }
+        sums
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use talo_domain::calendar::ReportingPeriod;
+    use talo_events_schema::ledger::*;
+
+    use super::*;
+    use crate::given::{Given, utc, ymd};
+
+    fn invoice(
+        contract_id: Uuid,
+        total_cents: i64,
+        issued_on: NaiveDate,
+        due_on: NaiveDate,
+    ) -> InvoiceIssued {
+        InvoiceIssued {
+            contract_id,
+            invoice_id: Uuid::now_v7(),
+            invoice_number: "LA-2026-000001".into(),
+            kind: InvoiceKind::Separate,
+            period: None,
+            issued_on,
+            due_on,
+            reference: Uuid::now_v7().to_string(),
+            rf_reference: String::new(),
+            iban: String::new(),
+            lines: Vec::new(),
+            total_cents,
+            vat_cents: 0,
+            prepayment_applied_cents: 0,
+        }
+    }
+
+    fn payment(
+        contract_id: Uuid,
+        amount_cents: i64,
+        booked_on: NaiveDate,
+        allocations: Vec<(Uuid, i64)>,
+    ) -> PaymentReceived {
+        let allocated: i64 = allocations.iter().map(|(_, c)| c).sum();
+        PaymentReceived {
+            contract_id,
+            payment_id: Uuid::now_v7(),
+            source: PaymentSource::Manual,
+            external_id: None,
+            amount_cents,
+            booked_on,
+            reference: None,
+            payer_name: None,
+            allocations: allocations
+                .into_iter()
+                .map(|(invoice_id, amount_cents)| PaymentAllocation {
+                    invoice_id,
+                    amount_cents,
+                })
+                .collect(),
+            prepayment_cents: amount_cents - allocated,
+        }
+    }
+
+    /// Two properties: on the first two leases, one paying late and one in advance; on the
+    /// second one lease with an invoice not yet due.
+    struct TwoProperties {
+        given: Given,
+        view: LedgersView,
+        first: Uuid,
+        second: Uuid,
+    }
+
+    fn two_properties() -> TwoProperties {
+        let mut given = Given::new();
+        let mut view = LedgersView::default();
+        let first = given.property("Ensimmäinen");
+        let second = given.property("Toinen");
+        let mut lease = |property, code| {
+            let apartment = given.apartment(property, code);
+            given.lease(apartment, ymd(2025, 1, 1), None).0
+        };
+        let (late, early, other) = (
+            lease(first, "A 1"),
+            lease(first, "A 2"),
+            lease(second, "A 1"),
+        );
+        let at = utc(2026, 1, 20, 10);
+        let january = invoice(late, 50_000, ymd(2026, 1, 20), ymd(2026, 2, 5));
+        let january_id = january.invoice_id;
+        given.fold(&mut view, at, Some(first.0), january);
+        let early_invoice = invoice(early, 30_000, ymd(2026, 1, 20), ymd(2026, 2, 5));
+        let early_id = early_invoice.invoice_id;
+        given.fold(&mut view, at, Some(first.0), early_invoice);
+        given.fold(
+            &mut view,
+            utc(2026, 3, 31, 21),
+            Some(second.0),
+            invoice(other, 40_000, ymd(2026, 4, 1), ymd(2026, 4, 15)),
+        );
+        // 400,00 € late on 10 March, 100,00 € still open; 350,00 € early on 31 January.
+        given.fold(
+            &mut view,
+            utc(2026, 3, 10, 10),
+            Some(first.0),
+            payment(late, 40_000, ymd(2026, 3, 10), vec![(january_id, 40_000)]),
+        );
+        given.fold(
+            &mut view,
+            utc(2026, 1, 31, 10),
+            Some(first.0),
+            payment(early, 35_000, ymd(2026, 1, 31), vec![(early_id, 30_000)]),
+        );
+        TwoProperties {
+            given,
+            view,
+            first: first.0,
+            second: second.0,
+        }
+    }
+
+    #[test]
+    fn arrears_per_property_on_a_day_count_only_money_booked_by_then() {
+        let t = two_properties();
+        let org = t.given.organisation_id;
+        let on = |day| t.view.arrears_by_property(org, &t.given.register, day);
+        // 9 March: 500,00 € 32 days late.
+        let before = on(ymd(2026, 3, 9));
+        assert_eq!(before[&t.first].ageing.days_31_60_cents, 50_000);
+        assert_eq!(before[&t.first].contracts, 1);
+        assert_eq!(before[&t.second], PropertyArrears::default());
+        // 10 March: 100,00 € left, 33 days late; 20 April: 74 days late, and the second
+        // property's invoice 5 days late.
+        assert_eq!(on(ymd(2026, 3, 10))[&t.first].ageing.total(), 10_000);
+        let april = on(ymd(2026, 4, 20));
+        assert_eq!(april[&t.first].ageing.days_61_90_cents, 10_000);
+        assert_eq!(april[&t.second].ageing.days_0_30_cents, 40_000);
+        assert_eq!(april[&t.second].contracts, 1);
+    }
+
+    #[test]
+    fn money_flow_sums_invoices_and_payments_per_property_and_local_month() {
+        let t = two_properties();
+        // January to April in Helsinki; the second property's invoice was issued on 1 April
+        // local time (31 March 21:00 UTC).
+        let periods = ReportingPeriod::Month.split(utc(2025, 12, 31, 22), utc(2026, 4, 30, 21));
+        let flows = t
+            .view
+            .money_flow(t.given.organisation_id, &t.given.register, &periods);
+        assert_eq!(
+            flows[&(t.first, ymd(2026, 1, 1))],
+            MoneyFlow {
+                invoices: 2,
+                invoiced_cents: 80_000,
+                payments: 1,
+                received_cents: 35_000
+            }
+        );
+        assert_eq!(
+            flows[&(t.first, ymd(2026, 3, 1))],
+            MoneyFlow {
+                invoices: 0,
+                invoiced_cents: 0,
+                payments: 1,
+                received_cents: 40_000
+            }
+        );
+        assert_eq!(flows[&(t.second, ymd(2026, 4, 1))].invoiced_cents, 40_000);
+        assert_eq!(flows.len(), 3);
+        // A range from mid-morning of 10 March still holds that day's payment.
+        let march = ReportingPeriod::Month.split(utc(2026, 3, 10, 8), utc(2026, 3, 11, 8));
+        let flows = t
+            .view
+            .money_flow(t.given.organisation_id, &t.given.register, &march);
+        assert_eq!(flows[&(t.first, ymd(2026, 3, 1))].received_cents, 40_000);
+    }
+
+    #[test]
+    fn prepayments_per_property() {
+        let t = two_properties();
+        let sums = t
+            .view
+            .prepayments_by_property(t.given.organisation_id, &t.given.register);
+        assert_eq!(
+            sums[&t.first],
+            PropertyPrepayments {
+                contracts: 1,
+                cents: 5_000
+            }
+        );
+        assert!(!sums.contains_key(&t.second));
     }
 }

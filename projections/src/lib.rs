@@ -13,6 +13,8 @@ pub mod bulk_notices;
 pub mod documents;
 pub mod engine;
 pub mod fault_reports;
+#[cfg(test)]
+mod given;
 pub mod housing;
 pub mod idempotency;
 pub mod ledger;

@@ -1,5 +1,6 @@
 //! The notification outbox: every notification with its delivery status, what is due for
-//! (re)delivery, each person's own notifications, and counts per channel for the reports.
+//! (re)delivery, each person's own notifications, and counts per channel (and property) for
+//! the reports.
 
 use std::collections::BTreeMap;
 
@@ -28,6 +29,9 @@ pub enum DeliveryStatus {
 pub struct NotificationRecord {
     pub notification_id: Uuid,
     pub organisation_id: Uuid,
+    /// The property of the event that caused it, if it had one.
+    #[serde(default)]
+    pub property_id: Option<Uuid>,
     pub person_id: Uuid,
     pub channel: NotificationChannel,
     pub address: String,
@@ -47,8 +51,32 @@ pub struct NotificationRecord {
 pub struct ChannelCounts {
     pub queued: u32,
     pub delivered: u32,
+    /// Delivery attempts made, failed or not.
+    pub attempts: u32,
     pub failed_attempts: u32,
     pub gave_up: u32,
+}
+
+impl ChannelCounts {
+    fn add(&mut self, r: &NotificationRecord) {
+        self.queued += 1;
+        self.delivered += u32::from(r.status == DeliveryStatus::Delivered);
+        self.attempts += r.attempts;
+        self.failed_attempts += match r.status {
+            DeliveryStatus::Delivered | DeliveryStatus::Sent => r.attempts.saturating_sub(1),
+            _ => r.attempts,
+        };
+        self.gave_up += u32::from(r.status == DeliveryStatus::GaveUp);
+    }
+}
+
+/// The counts of one channel for notifications about one property (`None`: about nothing of a
+/// property, such as an application).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PropertyChannelCounts {
+    pub property_id: Option<Uuid>,
+    pub channel: NotificationChannel,
+    pub counts: ChannelCounts,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -58,7 +86,8 @@ pub struct NotificationsView {
 
 impl Projection for NotificationsView {
     const NAME: &'static str = "notifications";
-    const VERSION: u32 = 1;
+    // 2: records carry their cause's property.
+    const VERSION: u32 = 2;
 
     fn apply(&mut self, event: &RecordedEvent, decoded: &DomainEvent) {
         let at = event.metadata.occurred_at;
@@ -69,6 +98,7 @@ impl Projection for NotificationsView {
                     NotificationRecord {
                         notification_id: e.notification_id,
                         organisation_id: event.metadata.organisation_id,
+                        property_id: event.metadata.property_id,
                         person_id: e.person_id,
                         channel: e.channel,
                         address: e.address.clone(),
@@ -169,15 +199,171 @@ impl NotificationsView {
                 NotificationChannel::Sms => "sms",
                 NotificationChannel::Email => "email",
             };
-            let c = counts.entry(name).or_default();
-            c.queued += 1;
-            c.delivered += u32::from(r.status == DeliveryStatus::Delivered);
-            c.failed_attempts += match r.status {
-                DeliveryStatus::Delivered | DeliveryStatus::Sent => r.attempts.saturating_sub(1),
-                _ => r.attempts,
-            };
-            c.gave_up += u32::from(r.status == DeliveryStatus::GaveUp);
+            counts.entry(name).or_default().add(r);
         }
         counts
+    }
+
+    /// Counts per property and channel of notifications queued in `[from, until)`, ordered by
+    /// property id (those without a property first) and channel (SMS, then email).
+    pub fn counts_by_property(
+        &self,
+        organisation_id: Uuid,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Vec<PropertyChannelCounts> {
+        let channel_order = |c: NotificationChannel| match c {
+            NotificationChannel::Sms => 0,
+            NotificationChannel::Email => 1,
+        };
+        let mut counts: BTreeMap<(Option<Uuid>, u8), PropertyChannelCounts> = BTreeMap::new();
+        for r in self.records.values().filter(|r| {
+            r.organisation_id == organisation_id && from <= r.queued_at && r.queued_at < until
+        }) {
+            counts
+                .entry((r.property_id, channel_order(r.channel)))
+                .or_insert(PropertyChannelCounts {
+                    property_id: r.property_id,
+                    channel: r.channel,
+                    counts: ChannelCounts::default(),
+                })
+                .counts
+                .add(r);
+        }
+        counts.into_values().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use talo_events_schema::notification::*;
+
+    use super::*;
+    use crate::given::{Given, utc};
+
+    #[test]
+    fn counts_per_property_and_channel_with_failed_attempts() {
+        let mut given = Given::new();
+        let mut view = NotificationsView::default();
+        let property = Some(Uuid::now_v7());
+        let queue = |given: &mut Given, view: &mut NotificationsView, property, channel| {
+            let id = Uuid::now_v7();
+            given.fold(
+                view,
+                utc(2026, 3, 2, 8),
+                property,
+                NotificationQueued {
+                    notification_id: id,
+                    person_id: Uuid::now_v7(),
+                    channel,
+                    address: "x".into(),
+                    subject: "s".into(),
+                    body: "b".into(),
+                    cause_event_id: Uuid::now_v7(),
+                    cause_type: "FaultReportAcknowledged".into(),
+                },
+            );
+            id
+        };
+        let sms = queue(&mut given, &mut view, property, NotificationChannel::Sms);
+        let email = queue(&mut given, &mut view, property, NotificationChannel::Email);
+        let elsewhere = queue(&mut given, &mut view, None, NotificationChannel::Email);
+        let at = utc(2026, 3, 2, 9);
+        given.fold(
+            &mut view,
+            at,
+            None,
+            NotificationSent {
+                notification_id: sms,
+                attempt: 1,
+            },
+        );
+        given.fold(
+            &mut view,
+            at,
+            None,
+            NotificationDelivered {
+                notification_id: sms,
+            },
+        );
+        for attempt in 1..=2 {
+            given.fold(
+                &mut view,
+                at,
+                None,
+                NotificationFailed {
+                    notification_id: email,
+                    attempt,
+                    error: "down".into(),
+                    retry_at: (attempt < 2).then_some(at),
+                },
+            );
+        }
+        given.fold(
+            &mut view,
+            at,
+            None,
+            NotificationFailed {
+                notification_id: elsewhere,
+                attempt: 1,
+                error: "down".into(),
+                retry_at: Some(at),
+            },
+        );
+        let counts = view.counts_by_property(
+            given.organisation_id,
+            utc(2026, 3, 2, 0),
+            utc(2026, 3, 3, 0),
+        );
+        let summary: Vec<_> = counts
+            .iter()
+            .map(|c| (c.property_id, c.channel, c.counts))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (
+                    None,
+                    NotificationChannel::Email,
+                    ChannelCounts {
+                        queued: 1,
+                        delivered: 0,
+                        attempts: 1,
+                        failed_attempts: 1,
+                        gave_up: 0
+                    }
+                ),
+                (
+                    property,
+                    NotificationChannel::Sms,
+                    ChannelCounts {
+                        queued: 1,
+                        delivered: 1,
+                        attempts: 1,
+                        failed_attempts: 0,
+                        gave_up: 0
+                    }
+                ),
+                (
+                    property,
+                    NotificationChannel::Email,
+                    ChannelCounts {
+                        queued: 1,
+                        delivered: 0,
+                        attempts: 2,
+                        failed_attempts: 2,
+                        gave_up: 1
+                    }
+                ),
+            ]
+        );
+        assert!(
+            view.counts_by_property(
+                given.organisation_id,
+                utc(2026, 3, 3, 0),
+                utc(2026, 3, 4, 0)
+            )
+            .is_empty()
+        );
     }
 }

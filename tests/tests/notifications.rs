@@ -372,6 +372,7 @@ async fn email_goes_through_an_smtp_relay_when_one_is_configured() {
     let record = NotificationRecord {
         notification_id: uuid::Uuid::now_v7(),
         organisation_id: uuid::Uuid::nil(),
+        property_id: None,
         person_id: uuid::Uuid::nil(),
         channel: talo_events_schema::notification::NotificationChannel::Email,
         address: "resident@example.fi".into(),

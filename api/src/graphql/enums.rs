@@ -160,7 +160,9 @@ pub enum EntryKindGql {
     Comment,
 }
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+/// Serialised as GraphQL names it, for report CSVs.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[graphql(
     name = "AnnouncementCategory",
     remote = "talo_events_schema::announcement::AnnouncementCategory"
@@ -309,7 +311,9 @@ pub enum OfferStatusGql {
     Expired,
 }
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+/// Serialised as GraphQL names it, for report CSVs.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[graphql(
     name = "NotificationChannel",
     remote = "talo_events_schema::notification::NotificationChannel"
@@ -332,7 +336,9 @@ pub enum DeliveryStatusGql {
     GaveUp,
 }
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+/// Serialised as GraphQL names it, for report CSVs.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[graphql(
     name = "ResourceKind",
     remote = "talo_events_schema::booking::ResourceKind"

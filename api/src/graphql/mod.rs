@@ -5,6 +5,7 @@ pub mod announcements;
 pub mod as_of;
 pub mod audit;
 pub mod bookings;
+pub mod business_reports;
 pub mod documents;
 pub mod enums;
 pub mod fault_reports;
@@ -44,6 +45,7 @@ pub struct Query(
     ledger::LedgerQuery,
     work_item_reports::WorkItemReportQuery,
     as_of::AsOfQuery,
+    business_reports::BusinessReportQuery,
 );
 
 #[derive(MergedObject, Default)]

@@ -10,9 +10,14 @@
 //! Adding a report: a module here with its input, row and `Report` impl, one resolver in
 //! `graphql/reports.rs` and one line in [`csv_for`].
 
+pub mod bookings;
+pub mod communication;
 pub mod csv;
+pub mod money;
 pub mod names;
+mod properties;
 pub mod range;
+mod rate;
 pub mod work_items;
 
 use chrono::{DateTime, Utc};
@@ -116,6 +121,35 @@ pub fn csv_for(
         (FlowReport::NAME, render::<FlowReport>),
         (ContractorReport::NAME, render::<ContractorReport>),
         (ChannelMixReport::NAME, render::<ChannelMixReport>),
+        (money::ArrearsReport::NAME, render::<money::ArrearsReport>),
+        (
+            money::InvoicingReport::NAME,
+            render::<money::InvoicingReport>,
+        ),
+        (
+            money::PrepaymentsReport::NAME,
+            render::<money::PrepaymentsReport>,
+        ),
+        (
+            bookings::BookingUtilisationReport::NAME,
+            render::<bookings::BookingUtilisationReport>,
+        ),
+        (
+            bookings::ParkingQueueReport::NAME,
+            render::<bookings::ParkingQueueReport>,
+        ),
+        (
+            communication::AnnouncementReadsReport::NAME,
+            render::<communication::AnnouncementReadsReport>,
+        ),
+        (
+            communication::NotificationDeliveryReport::NAME,
+            render::<communication::NotificationDeliveryReport>,
+        ),
+        (
+            communication::HousingOffersReport::NAME,
+            render::<communication::HousingOffersReport>,
+        ),
     ];
     let (_, render) = all.iter().find(|(n, _)| *n == name)?;
     Some(render(talo, principal, now, query))
