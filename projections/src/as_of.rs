@@ -5,8 +5,12 @@
 //! moment, or up to a global position) and what was *effective* (events whose business time
 //! is by a moment). A payment entered on 20 March but dated 10 March is absent from the state
 //! known on 15 March, and present, effective 10 March, in the state known on 21 March.
+//!
+//! An event's effective time is its business time, except for money received: a payment is
+//! effective from the start of the day it was booked at the bank, whenever it was entered.
 
 use chrono::{DateTime, Utc};
+use talo_domain::calendar::start_of_local_day;
 use talo_events_schema::DomainEvent;
 use talo_events_schema::envelope::{Position, RecordedEvent};
 use talo_store::{Direction, EventStore, LogFilter, StreamFrom};
@@ -24,13 +28,22 @@ pub struct Cut {
     pub effective_at: Option<DateTime<Utc>>,
 }
 
+/// When an event took effect in the world.
+pub fn effective_time(event: &RecordedEvent, decoded: &DomainEvent) -> DateTime<Utc> {
+    match decoded {
+        DomainEvent::PaymentReceived(p) => start_of_local_day(p.booked_on),
+        DomainEvent::UnmatchedPaymentReceived(p) => start_of_local_day(p.booked_on),
+        _ => event.metadata.occurred_at,
+    }
+}
+
 impl Cut {
-    pub fn admits(&self, event: &RecordedEvent) -> bool {
+    pub fn admits(&self, event: &RecordedEvent, decoded: &DomainEvent) -> bool {
         self.until.is_none_or(|p| event.position <= p)
             && self.known_at.is_none_or(|t| event.recorded_at <= t)
             && self
                 .effective_at
-                .is_none_or(|t| event.metadata.occurred_at <= t)
+                .is_none_or(|t| effective_time(event, decoded) <= t)
     }
 
     /// Past the cut's position: nothing later in the log can be admitted.
@@ -65,8 +78,9 @@ pub async fn fold_log<P: Projection>(store: &dyn EventStore, cut: &Cut) -> Resul
             if cut.beyond(event) {
                 return Ok(state);
             }
-            if cut.admits(event) {
-                state.apply(event, &decode(event)?);
+            let decoded = decode(event)?;
+            if cut.admits(event, &decoded) {
+                state.apply(event, &decoded);
             }
         }
     }
@@ -93,8 +107,8 @@ pub async fn stream_events(
         let done = batch.len() < 1000;
         next += batch.len() as u64;
         for event in batch {
-            if cut.admits(&event) {
-                let decoded = decode(&event)?;
+            let decoded = decode(&event)?;
+            if cut.admits(&event, &decoded) {
                 events.push((event, decoded));
             }
         }

@@ -404,6 +404,11 @@ impl Gql {
             .unwrap_or_default()
     }
 
+    /// Asserts the first error has this code (for refusals without a rule of their own).
+    pub fn assert_refused_code(&self, code: &str) {
+        assert_eq!(self.code(), code, "{:#}", self.body);
+    }
+
     /// Asserts the first error has this code and rule.
     pub fn assert_refused(&self, code: &str, rule: &str) {
         assert_eq!((self.code(), self.rule()), (code, rule), "{:#}", self.body);

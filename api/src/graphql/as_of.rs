@@ -86,11 +86,11 @@ pub struct AsOfInvoice {
 pub struct AsOfPayment {
     pub payment_id: Uuid,
     pub amount_cents: i64,
-    /// The day the money was booked at the bank.
+    /// The day the money was booked at the bank: when the payment took effect.
     pub booked_on: NaiveDate,
-    /// The business time of the entry.
-    pub effective_at: DateTime<Utc>,
-    /// When Talo recorded it.
+    /// When the office or the bank statement import entered it (business time).
+    pub entered_at: DateTime<Utc>,
+    /// When Talo made the entry durable.
     pub recorded_at: DateTime<Utc>,
 }
 
@@ -165,8 +165,8 @@ impl AsOfState {
 
 #[Object]
 impl AsOfState {
-    /// The moment relative things (overdue, age, promises) are computed at: the business time
-    /// if given, else the recorded time, else the time of the event at the position.
+    /// The moment relative things (overdue, age, promises) are computed at: `effectiveAt` if
+    /// given, else `knownAt`, else the business time of the event at the position.
     async fn now(&self) -> DateTime<Utc> {
         self.now
     }
@@ -262,7 +262,7 @@ impl AsOfState {
                     payment_id: p.payment_id,
                     amount_cents: p.amount_cents,
                     booked_on: p.booked_on,
-                    effective_at: recorded.metadata.occurred_at,
+                    entered_at: recorded.metadata.occurred_at,
                     recorded_at: recorded.recorded_at,
                 }),
                 _ => None,
@@ -374,7 +374,7 @@ impl AsOfQuery {
             }
             let now = match (at.effective_at, at.known_at, until) {
                 (Some(t), _, _) | (None, Some(t), _) => t,
-                (None, None, Some(p)) => recorded_at(session.talo.store.as_ref(), p)
+                (None, None, Some(p)) => business_time_at(session.talo.store.as_ref(), p)
                     .await?
                     .ok_or_else(|| {
                         ApiError::bad_input(
@@ -399,8 +399,8 @@ impl AsOfQuery {
     }
 }
 
-/// When the event at `position` was recorded.
-async fn recorded_at(
+/// The business time of the event at `position`.
+async fn business_time_at(
     store: &dyn talo_store::EventStore,
     position: Position,
 ) -> Result<Option<DateTime<Utc>>, ApiError> {
@@ -412,5 +412,5 @@ async fn recorded_at(
     Ok(at
         .first()
         .filter(|e| e.position == position)
-        .map(|e| e.recorded_at))
+        .map(|e| e.metadata.occurred_at))
 }
