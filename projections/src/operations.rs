@@ -95,7 +95,7 @@ pub struct PromiseRow {
     pub at_risk: u32,
     pub on_track: u32,
     /// `met / (met + breached)`.
-    pub met_rate_per_mille: u32,
+    pub met_rate_per_mille: Option<u32>,
 }
 
 pub fn promises<'a>(
@@ -154,10 +154,10 @@ pub struct FlowRow {
     pub p90_seconds_to_close: Option<i64>,
     /// Of the items done in the period, those done after their resolution promise.
     pub closed_late: u32,
-    pub breach_rate_per_mille: u32,
+    pub breach_rate_per_mille: Option<u32>,
     /// Of the items done in the period, those reopened since.
     pub reopened: u32,
-    pub reopen_rate_per_mille: u32,
+    pub reopen_rate_per_mille: Option<u32>,
     /// Items open at the period's end.
     pub backlog_at_end: u32,
 }
@@ -268,10 +268,10 @@ pub struct ContractorRow {
     pub resolved: u32,
     /// Of those, resolved by the end of the day the company promised.
     pub resolved_on_time: u32,
-    pub on_time_rate_per_mille: u32,
+    pub on_time_rate_per_mille: Option<u32>,
     /// Of those, reopened since.
     pub reopened: u32,
-    pub reopen_rate_per_mille: u32,
+    pub reopen_rate_per_mille: Option<u32>,
     /// Residents' confirmations in the range of fixes by the company.
     pub resident_confirmations: u32,
 }
@@ -345,7 +345,7 @@ pub struct ChannelRow {
     /// Counts in the order of [`Channel::ALL`].
     pub by_channel: [u32; 6],
     /// The portal's share of all items.
-    pub portal_share_per_mille: u32,
+    pub portal_share_per_mille: Option<u32>,
 }
 
 pub fn channel_mix<'a>(

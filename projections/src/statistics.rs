@@ -25,11 +25,12 @@ pub fn percentile(values: &mut [i64], p: u32) -> Option<i64> {
     Some(values[rank.min(n) - 1])
 }
 
-/// `part / whole` in per mille, rounded down; 0 when the whole is 0.
-pub fn per_mille(part: u32, whole: u32) -> u32 {
+/// `part` of `whole` in per mille (‰), rounded down so 999 of 1000 never shows as all; `None`
+/// when there was nothing to count, rather than a misleading zero.
+pub fn per_mille(part: u32, whole: u32) -> Option<u32> {
     (u64::from(part) * 1000)
         .checked_div(u64::from(whole))
-        .map_or(0, |v| v as u32)
+        .map(|v| v as u32)
 }
 
 #[cfg(test)]
@@ -41,6 +42,14 @@ mod tests {
         assert_eq!(median(&mut [5, 1, 3]), Some(3));
         assert_eq!(median(&mut [4, 1, 2, 3]), Some(2));
         assert_eq!(median(&mut []), None);
+    }
+
+    #[test]
+    fn per_mille_rounds_down_and_is_absent_for_nothing() {
+        assert_eq!(per_mille(2, 3), Some(666));
+        assert_eq!(per_mille(999, 1000), Some(999));
+        assert_eq!(per_mille(4, 4), Some(1000));
+        assert_eq!(per_mille(0, 0), None);
     }
 
     #[test]

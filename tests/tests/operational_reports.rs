@@ -606,7 +606,7 @@ async fn every_report_gives_the_exact_numbers_of_a_known_history_and_its_csv_equ
             { "periodStart": "2026-04-01", "group": "FAULT_REPORT", "groupName": "FAULT_REPORT", "created": 2, "closed": 0, "cancelled": 0,
               "medianSecondsToFirstResponse": 442800, "p90SecondsToFirstResponse": 442800,
               "medianSecondsToClose": null, "p90SecondsToClose": null,
-              "closedLate": 0, "breachRatePerMille": 0, "reopened": 0, "reopenRatePerMille": 0, "backlogAtEnd": 3 },
+              "closedLate": 0, "breachRatePerMille": null, "reopened": 0, "reopenRatePerMille": null, "backlogAtEnd": 3 },
         ])
     );
     let by_contractor = report(&server, &manager, "flowReport", "FlowReportInput", FLOW_FIELDS, "flow", json!({ "from": FROM, "until": UNTIL, "period": "MONTH", "groupBy": "CONTRACTOR", "propertyId": m.property, "process": "FAULT_REPORT" })).await;

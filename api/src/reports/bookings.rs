@@ -9,7 +9,7 @@ use talo_events_schema::booking::ResourceKind;
 use talo_projections::bookings::{ParkingQueue, SlotUnit, utilisation};
 use uuid::Uuid;
 
-use super::rate::per_mille;
+use talo_projections::statistics::per_mille;
 use super::{Report, ReportRange, ReportScope};
 use crate::error::ApiError;
 use crate::graphql::enums::ResourceKindGql;

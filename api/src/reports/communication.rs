@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::rate::per_mille;
+use talo_projections::statistics::per_mille;
 use super::{Report, ReportRange, ReportScope};
 use crate::error::ApiError;
 use crate::graphql::enums::{AnnouncementCategoryGql, NotificationChannelGql};

@@ -17,7 +17,6 @@ pub mod money;
 pub mod names;
 mod properties;
 pub mod range;
-mod rate;
 pub mod work_items;
 
 use chrono::{DateTime, Utc};

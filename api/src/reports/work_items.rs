@@ -321,7 +321,7 @@ pub struct ServiceLevelReportRow {
     pub at_risk: u32,
     pub on_track: u32,
     /// `met / (met + breached)` in per mille.
-    pub met_rate_per_mille: u32,
+    pub met_rate_per_mille: Option<u32>,
 }
 
 pub struct ServiceLevelReport;
@@ -406,10 +406,10 @@ pub struct FlowReportRow {
     pub p90_seconds_to_close: Option<i64>,
     /// Of the items done in the period, those done after their resolution promise.
     pub closed_late: u32,
-    pub breach_rate_per_mille: u32,
+    pub breach_rate_per_mille: Option<u32>,
     /// Of the items done in the period, those reopened since.
     pub reopened: u32,
-    pub reopen_rate_per_mille: u32,
+    pub reopen_rate_per_mille: Option<u32>,
     /// Items open at the end of the period.
     pub backlog_at_end: u32,
 }
@@ -505,10 +505,10 @@ pub struct ContractorReportRow {
     pub resolved: u32,
     /// Of those, resolved by the end of the day the company promised.
     pub resolved_on_time: u32,
-    pub on_time_rate_per_mille: u32,
+    pub on_time_rate_per_mille: Option<u32>,
     /// Of those, reopened since.
     pub reopened: u32,
-    pub reopen_rate_per_mille: u32,
+    pub reopen_rate_per_mille: Option<u32>,
     /// Residents' confirmations in the range of the company's fixes.
     pub resident_confirmations: u32,
 }
@@ -577,7 +577,7 @@ pub struct ChannelMixReportRow {
     pub office: u32,
     pub field: u32,
     pub system: u32,
-    pub portal_share_per_mille: u32,
+    pub portal_share_per_mille: Option<u32>,
 }
 
 pub struct ChannelMixReport;
