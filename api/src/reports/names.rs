@@ -1,56 +1,60 @@
 //! Names beside ids in report rows, read from the organisation's register, so a downloaded
 //! file can be read without looking ids up.
 
-use std::collections::BTreeMap;
+use std::sync::RwLockReadGuard;
 
+use talo_domain::register::Register;
+use talo_projections::register::RegisterView;
 use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::reports::ReportScope;
 use crate::talo::Talo;
 
-/// The names a report may show: copied out of the register so no lock is held while the
-/// report runs.
-pub struct Names {
-    properties: BTreeMap<Uuid, String>,
-    persons: BTreeMap<Uuid, String>,
-    contractors: BTreeMap<Uuid, String>,
+/// The register, held for reading while a report names its rows (looked up per row rather
+/// than copied, so a large organisation costs nothing extra). Take it last: reading the
+/// register again while holding it could wait behind a writer forever.
+pub struct Names<'a> {
+    view: RwLockReadGuard<'a, RegisterView>,
+    organisation_id: Uuid,
 }
 
-impl Names {
-    pub fn of(talo: &Talo, scope: &ReportScope) -> Result<Self, ApiError> {
+impl<'a> Names<'a> {
+    pub fn of(talo: &'a Talo, scope: &ReportScope) -> Result<Self, ApiError> {
         let view = talo.read_models.register.read();
-        let register = view.organisation(scope.organisation_id()).ok_or_else(|| {
-            ApiError::Forbidden("your organisation is not registered in Talo".into())
-        })?;
+        if view.organisation(scope.organisation_id()).is_none() {
+            return Err(ApiError::Forbidden(
+                "your organisation is not registered in Talo".into(),
+            ));
+        }
         Ok(Names {
-            properties: register
-                .properties
-                .iter()
-                .map(|(id, p)| (*id, p.name.clone()))
-                .collect(),
-            persons: register
-                .persons
-                .iter()
-                .map(|(id, p)| (*id, p.name.clone()))
-                .collect(),
-            contractors: register
-                .contractors
-                .iter()
-                .map(|(id, c)| (*id, c.name.clone()))
-                .collect(),
+            view,
+            organisation_id: scope.organisation_id(),
         })
     }
 
+    fn register(&self) -> Option<&Register> {
+        self.view.organisation(self.organisation_id)
+    }
+
     pub fn property(&self, id: Uuid) -> String {
-        self.properties.get(&id).cloned().unwrap_or_default()
+        self.register()
+            .and_then(|r| r.properties.get(&id))
+            .map(|p| p.name.clone())
+            .unwrap_or_default()
     }
 
     pub fn person(&self, id: Uuid) -> String {
-        self.persons.get(&id).cloned().unwrap_or_default()
+        self.register()
+            .and_then(|r| r.persons.get(&id))
+            .map(|p| p.name.clone())
+            .unwrap_or_default()
     }
 
     pub fn contractor(&self, id: Uuid) -> String {
-        self.contractors.get(&id).cloned().unwrap_or_default()
+        self.register()
+            .and_then(|r| r.contractors.get(&id))
+            .map(|c| c.name.clone())
+            .unwrap_or_default()
     }
 }
