@@ -9,11 +9,11 @@ use talo_events_schema::booking::ResourceKind;
 use talo_projections::bookings::{ParkingQueue, SlotUnit, utilisation};
 use uuid::Uuid;
 
-use talo_projections::statistics::per_mille;
 use super::{Report, ReportRange, ReportScope};
 use crate::error::ApiError;
 use crate::graphql::enums::ResourceKindGql;
 use crate::talo::Talo;
+use talo_projections::statistics::per_mille;
 
 /// Utilisation over a range.
 #[derive(InputObject, Deserialize, Debug)]

@@ -8,11 +8,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use talo_projections::statistics::per_mille;
 use super::{Report, ReportRange, ReportScope};
 use crate::error::ApiError;
 use crate::graphql::enums::{AnnouncementCategoryGql, NotificationChannelGql};
 use crate::talo::Talo;
+use talo_projections::statistics::per_mille;
 
 /// Announcements published over a range.
 #[derive(InputObject, Deserialize, Debug)]
