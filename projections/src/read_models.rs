@@ -90,6 +90,9 @@ pub struct ReadModels {
 }
 
 impl ReadModels {
+    /// How many read models there are (for progress while replaying them).
+    pub const COUNT: usize = 14;
+
     pub async fn start(
         store: Arc<dyn EventStore>,
         options: &ReadModelsOptions,

@@ -191,6 +191,7 @@ async fn the_replay_covers_every_read_model_that_runs() {
     let replayed = ReadModels::replay(store.as_ref(), &snapshots, |r| heard.push(r.name)).await;
     let replayed_names: Vec<&str> = replayed.iter().map(|r| r.name).collect();
     assert_eq!(replayed_names, running_names);
+    assert_eq!(ReadModels::COUNT, running_names.len());
     assert_eq!(heard, running_names);
     for replay in replayed {
         assert!(
