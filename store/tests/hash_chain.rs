@@ -408,3 +408,38 @@ fn assert_old_schema(path: &Path) {
         .expect("table info");
     assert_eq!(hash_columns, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_column_or_anchor_is_a_break_not_a_failure() {
+    let fixture = Fixture::new();
+    fixture.three_days().await;
+    fixture.tamper("UPDATE events SET correlation_id = x'0102' WHERE position = 5");
+    match broken_at(&fixture.verify().await) {
+        ChainBreak::Unreadable { position, detail } => {
+            assert_eq!(*position, 5);
+            assert!(detail.contains("correlation id"), "{detail}");
+        }
+        other => panic!("expected an unreadable event, got {other:?}"),
+    }
+
+    let fixture = Fixture::new();
+    fixture.three_days().await;
+    fixture.tamper("UPDATE anchors SET day = 'first of March' WHERE day = '2024-03-01'");
+    assert!(matches!(
+        broken_at(&fixture.verify().await),
+        ChainBreak::AnchorUnreadable { day, .. } if day == "first of March"
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_with_an_unchained_tail_is_refused_at_open() {
+    let fixture = Fixture::new();
+    fixture.three_days().await;
+    fixture.tamper("UPDATE events SET hash = NULL, previous_hash = NULL WHERE position = 10");
+    match SqliteEventStore::open(SqliteOptions::new(fixture.path())) {
+        Err(talo_store::StoreError::Backend(message)) => {
+            assert!(message.contains("covers 9 events"), "{message}")
+        }
+        other => panic!("a partly chained log must be refused, got {other:?}"),
+    }
+}
