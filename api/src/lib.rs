@@ -12,6 +12,7 @@ pub mod demo;
 pub mod dispatch;
 pub mod document_http;
 pub mod error;
+pub mod export;
 pub mod graphql;
 pub mod http;
 pub mod keyed_locks;

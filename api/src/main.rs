@@ -2,9 +2,14 @@
 //!
 //! - `talo serve --data DIR --listen HOST:PORT [--demo]`
 //! - `talo token --data DIR --person ID --organisation ID`
+//! - `talo verify`, `talo anchors`, `talo export`, `talo replay`: the auditor's tools (see
+//!   `audit_commands.rs`)
+
+mod audit_commands;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use chrono::{Duration, Utc};
@@ -42,6 +47,16 @@ enum Command {
         #[arg(long, env = "TALO_JWT_SECRET", hide_env_values = true)]
         jwt_secret: Option<String>,
     },
+    /// Recompute the hash chain and the daily anchors over the whole log; exit status 2 and
+    /// the first broken position if anything was changed, removed or reordered.
+    Verify(audit_commands::VerifyArgs),
+    /// Print the daily anchors (the chain head at the end of each local day).
+    Anchors(audit_commands::AnchorsArgs),
+    /// Export events as JSON Lines with their chain hashes, and the payload schemas.
+    Export(audit_commands::ExportArgs),
+    /// Rebuild every read model from zero and compare it with its snapshot; exit status 2 if
+    /// any differs.
+    Replay(audit_commands::ReplayArgs),
 }
 
 #[derive(Args)]
@@ -77,7 +92,7 @@ struct ServeArgs {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         // Logs on stderr; stdout carries the URL and tokens a person or script reads.
         .with_writer(std::io::stderr)
@@ -86,7 +101,11 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Verify(args) => audit_commands::verify(args).await,
+        Command::Anchors(args) => audit_commands::anchors(args).await,
+        Command::Export(args) => audit_commands::export(args).await,
+        Command::Replay(args) => audit_commands::replay(args).await,
         Command::Token {
             data,
             person,
@@ -107,7 +126,7 @@ async fn main() -> anyhow::Result<()> {
                     Duration::days(valid_days)
                 )
             );
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

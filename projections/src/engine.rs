@@ -204,7 +204,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Whether the event a checkpoint names is where the checkpoint says, in this log.
-async fn matches_log(
+pub(crate) async fn matches_log(
     store: &dyn EventStore,
     checkpoint: &Checkpoint,
 ) -> Result<bool, talo_store::StoreError> {

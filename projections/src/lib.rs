@@ -24,6 +24,7 @@ pub mod operations;
 pub mod read_models;
 pub mod register;
 pub mod renovations;
+pub mod replay;
 pub mod service_requests;
 pub mod snapshot;
 pub mod statistics;

@@ -1,10 +1,10 @@
 //! All of Talo's read models, started together, waited on together and stopped together.
 //!
 //! Adding a read model: a field here, one line in [`ReadModels::start`] that starts it and
-//! lists it in `all`.
+//! lists it in `all`, and one line in [`ReadModels::replay`].
 
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +25,7 @@ use crate::message_threads::MessageThreadsView;
 use crate::notifications::NotificationsView;
 use crate::register::RegisterView;
 use crate::renovations::RenovationsView;
+use crate::replay::{ReplayError, ReplayOutcome, compare};
 use crate::service_requests::ServiceRequestsView;
 use crate::snapshot::SnapshotError;
 use crate::work_items::WorkItemsView;
@@ -89,6 +90,9 @@ pub struct ReadModels {
 }
 
 impl ReadModels {
+    /// How many read models there are (for progress while replaying them).
+    pub const COUNT: usize = 14;
+
     pub async fn start(
         store: Arc<dyn EventStore>,
         options: &ReadModelsOptions,
@@ -131,6 +135,36 @@ impl ReadModels {
         })
     }
 
+    /// Rebuilds every read model from zero and compares it with its snapshot in `dir` (see
+    /// [`crate::replay`]), telling `on_each` about each as it is done. The same read models as
+    /// [`ReadModels::start`], in the same order.
+    pub async fn replay(
+        store: &dyn EventStore,
+        dir: &Path,
+        mut on_each: impl FnMut(&ProjectionReplay),
+    ) -> Vec<ProjectionReplay> {
+        let mut all = Vec::new();
+        let mut record = |replay: ProjectionReplay| {
+            on_each(&replay);
+            all.push(replay);
+        };
+        record(replay::<RegisterView>(store, dir).await);
+        record(replay::<FaultReportsView>(store, dir).await);
+        record(replay::<IdempotencyView>(store, dir).await);
+        record(replay::<ServiceRequestsView>(store, dir).await);
+        record(replay::<RenovationsView>(store, dir).await);
+        record(replay::<AnnouncementsView>(store, dir).await);
+        record(replay::<DocumentsView>(store, dir).await);
+        record(replay::<MessageThreadsView>(store, dir).await);
+        record(replay::<BulkNoticesView>(store, dir).await);
+        record(replay::<HousingView>(store, dir).await);
+        record(replay::<NotificationsView>(store, dir).await);
+        record(replay::<BookingsView>(store, dir).await);
+        record(replay::<LedgersView>(store, dir).await);
+        record(replay::<WorkItemsView>(store, dir).await);
+        all
+    }
+
     /// Waits until every read model has folded the log up to `position`: what a mutation
     /// waits for before it answers, so the portal never shows the state before the write.
     pub async fn wait_for(&self, position: Position, timeout: Duration) -> Result<(), Lagging> {
@@ -158,6 +192,20 @@ impl ReadModels {
         for model in &self.all {
             model.abort();
         }
+    }
+}
+
+/// One read model's replay: its name and what comparing it found.
+#[derive(Debug)]
+pub struct ProjectionReplay {
+    pub name: &'static str,
+    pub outcome: Result<ReplayOutcome, ReplayError>,
+}
+
+async fn replay<P: Projection>(store: &dyn EventStore, dir: &Path) -> ProjectionReplay {
+    ProjectionReplay {
+        name: P::NAME,
+        outcome: compare::<P>(store, dir).await,
     }
 }
 

@@ -16,7 +16,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use futures::StreamExt;
 use serde_json::json;
 use talo_events_schema::envelope::{
@@ -24,6 +24,7 @@ use talo_events_schema::envelope::{
 };
 use uuid::Uuid;
 
+use crate::chain::{ChainHash, recorded_event_hash};
 use crate::{
     AppendResult, CurrentRevision, Direction, EventStore, ExpectedRevision, LogFilter, StoreError,
     StreamFrom, Subscription,
@@ -116,6 +117,8 @@ where
     events_round_trip_exactly(make_store().await).await;
     many_concurrent_writers(make_store().await).await;
     concurrent_exact_appends_have_one_winner(make_store().await).await;
+    events_are_chained(make_store().await).await;
+    anchors_name_links_of_the_chain(make_store().await).await;
 }
 
 /// Appending with `NoStream` creates the stream at revision 0.
@@ -1165,6 +1168,112 @@ pub async fn concurrent_exact_appends_have_one_winner<S: EventStore>(store: S) {
         revisions(&read_whole_stream(&*store, &stream).await),
         (0..=ROUNDS).collect::<Vec<_>>()
     );
+}
+
+/// Every event is on the hash chain: each link's previous hash is the hash of the link before
+/// it, each hash covers the event as read back (the encoding of [`crate::chain`]), the head is
+/// the last link, and a link is found by its position.
+pub async fn events_are_chained<S: EventStore>(store: S) {
+    let start = head(&store).await;
+    let start_link = store.chain_head().await.expect("chain head");
+    assert_eq!(
+        start_link.map(|l| l.position),
+        (start != Position::START).then_some(start),
+        "the chain head is the last event's link"
+    );
+    let stream = unique_stream("chained");
+    for n in 0..3 {
+        let mut second = sample_event("chained", n + 10);
+        second.metadata.idempotency_key = Some(format!("key-{n}"));
+        second.metadata.causation_id = Some(Uuid::now_v7());
+        store
+            .append(
+                &stream,
+                ExpectedRevision::Any,
+                vec![sample_event("chained", n), second],
+            )
+            .await
+            .expect("append");
+    }
+    let events = read_log_after(&store, start).await;
+    let links = store.read_chain(start, PAGE).await.expect("read the chain");
+    assert_eq!(
+        links.iter().map(|l| l.position).collect::<Vec<_>>(),
+        events.iter().map(|e| e.position).collect::<Vec<_>>(),
+        "one link per event, in log order"
+    );
+    let mut previous = start_link.map_or(ChainHash::GENESIS, |l| l.hash);
+    for (link, event) in links.iter().zip(&events) {
+        assert_eq!(link.previous_hash, previous, "link at {}", link.position);
+        assert_eq!(
+            link.hash,
+            recorded_event_hash(event, &previous),
+            "the hash at {} covers the event and its predecessor",
+            link.position
+        );
+        previous = link.hash;
+        assert_eq!(
+            store.chain_link(link.position).await.expect("chain link"),
+            Some(*link)
+        );
+    }
+    let distinct: HashSet<ChainHash> = links.iter().map(|l| l.hash).collect();
+    assert_eq!(distinct.len(), links.len(), "every hash differs");
+    assert_eq!(
+        store.chain_head().await.expect("chain head"),
+        links.last().copied()
+    );
+    let mut paged = Vec::new();
+    let mut after = start;
+    loop {
+        let page = store.read_chain(after, 2).await.expect("read the chain");
+        let Some(last) = page.last() else { break };
+        after = last.position;
+        paged.extend(page);
+    }
+    assert_eq!(
+        paged, links,
+        "reading the chain in pages sees every link once"
+    );
+    let past = Position::sequence(head(&store).await.commit + 1000);
+    assert_eq!(store.chain_link(past).await.expect("chain link"), None);
+    assert!(
+        store
+            .read_chain(start, 0)
+            .await
+            .expect("empty read")
+            .is_empty()
+    );
+}
+
+/// Daily anchors name links of the chain, one per day, oldest first; a range read includes
+/// both ends and an inverted range reads empty.
+pub async fn anchors_name_links_of_the_chain<S: EventStore>(store: S) {
+    let stream = unique_stream("anchored");
+    append_ok(&store, &stream, ExpectedRevision::Any, 1).await;
+    let anchors = store
+        .anchors(NaiveDate::MIN, NaiveDate::MAX)
+        .await
+        .expect("anchors");
+    for pair in anchors.windows(2) {
+        assert!(pair[0].date < pair[1].date, "one anchor per day, in order");
+        assert!(pair[0].position < pair[1].position);
+    }
+    for anchor in &anchors {
+        let link = store.chain_link(anchor.position).await.expect("chain link");
+        assert_eq!(link.map(|l| l.hash), Some(anchor.hash), "{anchor:?}");
+        let one_day = store
+            .anchors(anchor.date, anchor.date)
+            .await
+            .expect("anchors");
+        assert_eq!(one_day, vec![*anchor]);
+    }
+    let today = Utc::now().date_naive();
+    let inverted = store
+        .anchors(today, today - chrono::Days::new(1))
+        .await
+        .expect("anchors");
+    assert!(inverted.is_empty());
 }
 
 /// Appends `event` to a contended stream, re-reading the expected revision from each refusal.

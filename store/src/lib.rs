@@ -6,17 +6,22 @@
 //! interchangeable behind `Arc<dyn EventStore>`. Callers never see rusqlite or gRPC types:
 //! every backend maps its failures into [`StoreError`].
 
+pub mod chain;
 pub mod conformance;
 mod sqlite;
+mod sqlite_chain;
+mod verify;
 
 use std::pin::Pin;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use futures::Stream;
 use talo_events_schema::envelope::{NewEvent, Position, RecordedEvent};
 use uuid::Uuid;
 
-pub use sqlite::{SqliteEventStore, SqliteOptions, SqliteStats};
+pub use chain::{ChainHash, ChainLink, DailyAnchor};
+pub use sqlite::{RecordingClock, SqliteEventStore, SqliteOptions, SqliteStats};
+pub use verify::{ChainBreak, ChainReport};
 
 /// What the writer believes about the stream it appends to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +169,31 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// The position of the last committed event ([`Position::START`] when empty).
     async fn head(&self) -> Result<Position, StoreError>;
+
+    /// The hash chain link of the event at `position`; `None` when no event is there.
+    ///
+    /// Every event's hash covers its whole content and the hash of the event before it in the
+    /// global log (see [`chain`]), so the head of the chain vouches for all history before it.
+    async fn chain_link(&self, position: Position) -> Result<Option<ChainLink>, StoreError>;
+
+    /// Up to `max_count` chain links of the events strictly after `after`, in log order.
+    async fn read_chain(
+        &self,
+        after: Position,
+        max_count: usize,
+    ) -> Result<Vec<ChainLink>, StoreError>;
+
+    /// The chain link of the last committed event; `None` when the log is empty.
+    async fn chain_head(&self) -> Result<Option<ChainLink>, StoreError>;
+
+    /// The daily anchors (the chain head at the end of each local day) for the days `from`
+    /// through `until`, both included, oldest first. A day with no events has no anchor, and
+    /// the current day has none until an event of a later day is appended.
+    async fn anchors(
+        &self,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<DailyAnchor>, StoreError>;
 
     /// Every event strictly after `after`: catch-up, then live.
     fn subscribe_all(&self, after: Position) -> Subscription;

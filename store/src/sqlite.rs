@@ -14,8 +14,17 @@
 //! would autocommit the rest of the batch behind the callers' backs.
 //!
 //! Positions are assigned by the writer alone, from `max(position) + 1` read inside each batch's
-//! transaction, so the log is gapless in commit order and nothing about the head is cached
-//! across batches that could go stale after a failed commit.
+//! transaction, so the log is gapless in commit order.
+//!
+//! # The hash chain
+//!
+//! The writer also hashes each event it inserts onto the chain (see [`crate::chain`]) in the
+//! same transaction, and records the daily anchor when the first event of a later local day
+//! arrives. The chain's tip (last position and hash, latest recording time, current day) is
+//! kept in memory, read at open, and replaced only after a batch commits; a batch that finds
+//! the log's head elsewhere than the tip re-reads it. `recorded_at` never goes backwards along
+//! the log, even if the system clock does, so every day ends once. A store written before the
+//! chain existed is chained at open, in one transaction ([`crate::sqlite_chain`]).
 //!
 //! # Reading
 //!
@@ -36,7 +45,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 use talo_events_schema::envelope::{
@@ -45,13 +54,19 @@ use talo_events_schema::envelope::{
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use uuid::Uuid;
 
+use crate::chain::{ChainLink, ChainedEvent, DailyAnchor};
+use crate::sqlite_chain::{self, ChainTip};
+use crate::verify::ChainReport;
 use crate::{
     AppendResult, CurrentRevision, Direction, EventStore, ExpectedRevision, LogFilter, StoreError,
     StreamFrom, Subscription, validate_stream_name,
 };
 
 /// Schema migrations in order; `PRAGMA user_version` counts how many have been applied.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_events.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_events.sql"),
+    include_str!("../migrations/0002_hash_chain.sql"),
+];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -72,8 +87,9 @@ macro_rules! select_events {
 
 const INSERT_EVENT: &str = "INSERT INTO events (position, event_id, stream, revision, \
      event_type, schema_version, occurred_at, recorded_at, actor_id, actor_role, channel, \
-     correlation_id, causation_id, organisation_id, property_id, idempotency_key, payload) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+     correlation_id, causation_id, organisation_id, property_id, idempotency_key, payload, \
+     previous_hash, hash) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
 
 /// How to open a [`SqliteEventStore`].
 #[derive(Debug, Clone)]
@@ -86,6 +102,33 @@ pub struct SqliteOptions {
     pub read_connections: usize,
     /// Append requests that may wait for the writer before appenders are held back.
     pub queue_capacity: usize,
+    /// Where the writer reads the time it records events at.
+    pub clock: RecordingClock,
+}
+
+/// The clock the writer stamps `recorded_at` with: the system clock, or a fixed one in tests
+/// of anything that depends on the recording day (the daily anchors).
+#[derive(Clone)]
+pub struct RecordingClock(Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>);
+
+impl RecordingClock {
+    pub fn system() -> Self {
+        RecordingClock(Arc::new(Utc::now))
+    }
+
+    pub fn new(now: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Self {
+        RecordingClock(Arc::new(now))
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        (self.0)()
+    }
+}
+
+impl fmt::Debug for RecordingClock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RecordingClock")
+    }
 }
 
 impl SqliteOptions {
@@ -97,6 +140,7 @@ impl SqliteOptions {
             max_batch: 256,
             read_connections: 4,
             queue_capacity: 4096,
+            clock: RecordingClock::system(),
         }
     }
 }
@@ -166,12 +210,15 @@ impl SqliteEventStore {
         let mut conn = Connection::open(&options.path).ctx("open the event store database")?;
         configure_writer(&conn)?;
         migrate(&mut conn)?;
-        let head: i64 = conn
-            .query_row("SELECT coalesce(max(position), 0) FROM events", [], |r| {
-                r.get(0)
-            })
-            .ctx("read the head of the log")?;
-        let head = to_u64(head, "position")?;
+        let backfilled = sqlite_chain::backfill(&mut conn)?;
+        if backfilled > 0 {
+            tracing::info!(
+                events = backfilled,
+                "chained the events stored before the hash chain"
+            );
+        }
+        let tip = ChainTip::load(&conn)?;
+        let head = to_u64(tip.position, "position")?;
 
         let (head_tx, head_rx) = watch::channel(head);
         let (requests_tx, requests_rx) = mpsc::channel(options.queue_capacity.max(1));
@@ -182,6 +229,8 @@ impl SqliteEventStore {
             head: head_tx,
             counters: Arc::clone(&counters),
             max_batch: options.max_batch.max(1),
+            tip,
+            clock: options.clock.clone(),
         };
         let handle = std::thread::Builder::new()
             .name("talo-store-writer".to_owned())
@@ -231,6 +280,21 @@ impl SqliteEventStore {
 
     fn is_closed(&self) -> bool {
         self.inner.readers.is_closed()
+    }
+
+    /// Walks the whole log in order, recomputing every event's hash and every daily anchor,
+    /// and reports how far the chain holds and where it first breaks. `progress` hears
+    /// (events verified, events in the log) as the walk goes.
+    ///
+    /// A break is an answer, not an error: the `Err` is for a store that cannot be read.
+    pub async fn verify_chain(
+        &self,
+        mut progress: impl FnMut(u64, u64) + Send + 'static,
+    ) -> Result<ChainReport, StoreError> {
+        self.inner
+            .readers
+            .run(move |conn| sqlite_chain::verify(conn, &mut progress))
+            .await
     }
 }
 
@@ -388,6 +452,54 @@ impl EventStore for SqliteEventStore {
         Ok(Position::sequence(*self.inner.head.borrow()))
     }
 
+    async fn chain_link(&self, position: Position) -> Result<Option<ChainLink>, StoreError> {
+        let at = clamp(position.commit);
+        let links = self
+            .inner
+            .readers
+            .run(move |conn| sqlite_chain::read_links(conn, CHAIN_LINK_AT, [at]))
+            .await?;
+        Ok(links.into_iter().next())
+    }
+
+    async fn read_chain(
+        &self,
+        after: Position,
+        max_count: usize,
+    ) -> Result<Vec<ChainLink>, StoreError> {
+        if max_count == 0 {
+            return Ok(Vec::new());
+        }
+        let params = [clamp(after.commit), clamp_usize(max_count)];
+        self.inner
+            .readers
+            .run(move |conn| sqlite_chain::read_links(conn, CHAIN_AFTER, params))
+            .await
+    }
+
+    async fn chain_head(&self) -> Result<Option<ChainLink>, StoreError> {
+        let links = self
+            .inner
+            .readers
+            .run(|conn| sqlite_chain::read_links(conn, CHAIN_HEAD, []))
+            .await?;
+        Ok(links.into_iter().next())
+    }
+
+    async fn anchors(
+        &self,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<DailyAnchor>, StoreError> {
+        if from > until {
+            return Ok(Vec::new());
+        }
+        self.inner
+            .readers
+            .run(move |conn| sqlite_chain::read_anchors(conn, from, until))
+            .await
+    }
+
     fn subscribe_all(&self, after: Position) -> Subscription {
         let state = SubscriptionState {
             readers: Arc::clone(&self.inner.readers),
@@ -399,6 +511,12 @@ impl EventStore for SqliteEventStore {
         Box::pin(futures::stream::unfold(state, SubscriptionState::next))
     }
 }
+
+const CHAIN_LINK_AT: &str = "SELECT position, hash, previous_hash FROM events WHERE position = ?1";
+const CHAIN_AFTER: &str = "SELECT position, hash, previous_hash FROM events WHERE position > ?1 \
+     ORDER BY position LIMIT ?2";
+const CHAIN_HEAD: &str =
+    "SELECT position, hash, previous_hash FROM events ORDER BY position DESC LIMIT 1";
 
 const READ_STREAM_FORWARDS: &str =
     select_events!(" WHERE stream = ?1 AND revision >= ?2 ORDER BY revision LIMIT ?3");
@@ -665,6 +783,10 @@ struct Writer {
     head: watch::Sender<u64>,
     counters: Arc<Counters>,
     max_batch: usize,
+    /// The chain as of the last commit; a batch extends a copy and keeps it only once
+    /// committed.
+    tip: ChainTip,
+    clock: RecordingClock,
 }
 
 impl Writer {
@@ -713,7 +835,6 @@ impl Writer {
 
     /// Runs the batch in one transaction; an `Err` means nothing of it was committed.
     fn write(&mut self, batch: &[AppendRequest]) -> Result<Vec<Outcome>, StoreError> {
-        let recorded_at = Utc::now().timestamp_micros();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -723,13 +844,25 @@ impl Writer {
                 r.get(0)
             })
             .ctx("read the head of the log")?;
+        if head != self.tip.position {
+            // Only after a commit whose outcome was unclear: the tip is re-read, not guessed.
+            self.tip = ChainTip::load(&tx)?;
+        }
+        let mut chain = self.tip;
+        // Never earlier than anything recorded before, so local days only move forwards along
+        // the log and each day ends once.
+        let recorded_at = self
+            .clock
+            .now()
+            .timestamp_micros()
+            .max(chain.latest_recorded_at);
         // Converted before writing: once committed, nothing may fail any more.
         let mut head_after = to_u64(head, "position")?;
         let mut next = head + 1;
         let mut outcomes = Vec::with_capacity(batch.len());
         let (mut appends, mut events) = (0_u64, 0_u64);
         for request in batch {
-            let outcome = append_one(&tx, request, next, recorded_at)?;
+            let outcome = append_one(&tx, request, next, recorded_at, &mut chain)?;
             if let Outcome::Written { events: n, .. } = outcome {
                 next += n;
                 appends += 1;
@@ -739,6 +872,7 @@ impl Writer {
             outcomes.push(outcome);
         }
         tx.commit().ctx("commit an append batch")?;
+        self.tip = chain;
 
         if events > 0 {
             let head = head_after;
@@ -765,6 +899,7 @@ fn append_one(
     request: &AppendRequest,
     first_position: i64,
     recorded_at: i64,
+    chain: &mut ChainTip,
 ) -> Result<Outcome, StoreError> {
     let events = &request.events;
     let Some(first) = events.first() else {
@@ -838,6 +973,28 @@ fn append_one(
     let mut last = (first_revision, first_position);
     for (i, event) in (0_i64..).zip(events) {
         last = (first_revision + i, first_position + i);
+        let (previous_hash, hash) = chain.extend(
+            conn,
+            &ChainedEvent {
+                position: last.1 as u64,
+                event_id: event.event_id,
+                stream: &request.stream,
+                revision: last.0 as u64,
+                event_type: &event.event_type,
+                schema_version: event.schema_version as u32,
+                occurred_at: event.occurred_at,
+                recorded_at,
+                actor_id: event.actor_id,
+                actor_role: event.actor_role,
+                channel: event.channel,
+                correlation_id: event.correlation_id,
+                causation_id: event.causation_id,
+                organisation_id: event.organisation_id,
+                property_id: event.property_id,
+                idempotency_key: event.idempotency_key.as_deref(),
+                payload: &event.payload,
+            },
+        )?;
         insert
             .execute(rusqlite::params![
                 last.1,
@@ -857,6 +1014,8 @@ fn append_one(
                 event.property_id.as_ref().map(Uuid::as_bytes),
                 event.idempotency_key,
                 event.payload,
+                previous_hash.0.as_slice(),
+                hash.0.as_slice(),
             ])
             .ctx("insert an event")?;
     }
@@ -991,7 +1150,7 @@ fn decode(row: &Row<'_>) -> Result<RecordedEvent, StoreError> {
 }
 
 /// Adds what the database was doing to a rusqlite error.
-trait DbContext<T> {
+pub(crate) trait DbContext<T> {
     fn ctx(self, what: &str) -> Result<T, StoreError>;
 }
 

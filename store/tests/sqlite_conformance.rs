@@ -8,8 +8,8 @@ use futures::StreamExt;
 use talo_events_schema::envelope::{NewEvent, Position, RecordedEvent};
 use talo_store::conformance::{self, sample_event, unique_stream};
 use talo_store::{
-    AppendResult, CurrentRevision, Direction, EventStore, ExpectedRevision, LogFilter,
-    SqliteEventStore, SqliteOptions, StoreError, StreamFrom, Subscription,
+    AppendResult, ChainLink, CurrentRevision, DailyAnchor, Direction, EventStore, ExpectedRevision,
+    LogFilter, SqliteEventStore, SqliteOptions, StoreError, StreamFrom, Subscription,
 };
 use tempfile::TempDir;
 
@@ -78,6 +78,30 @@ impl EventStore for TempStore {
 
     async fn head(&self) -> Result<Position, StoreError> {
         self.store.head().await
+    }
+
+    async fn chain_link(&self, position: Position) -> Result<Option<ChainLink>, StoreError> {
+        self.store.chain_link(position).await
+    }
+
+    async fn read_chain(
+        &self,
+        after: Position,
+        max_count: usize,
+    ) -> Result<Vec<ChainLink>, StoreError> {
+        self.store.read_chain(after, max_count).await
+    }
+
+    async fn chain_head(&self) -> Result<Option<ChainLink>, StoreError> {
+        self.store.chain_head().await
+    }
+
+    async fn anchors(
+        &self,
+        from: chrono::NaiveDate,
+        until: chrono::NaiveDate,
+    ) -> Result<Vec<DailyAnchor>, StoreError> {
+        self.store.anchors(from, until).await
     }
 
     fn subscribe_all(&self, after: Position) -> Subscription {
@@ -543,7 +567,7 @@ async fn schema_is_migrated_once_and_newer_schemas_are_refused() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("user_version");
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .expect("journal_mode");

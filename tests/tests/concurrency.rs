@@ -328,6 +328,29 @@ impl talo_store::EventStore for AnotherNodeWrites {
     async fn head(&self) -> Result<talo_events_schema::envelope::Position, talo_store::StoreError> {
         self.inner.head().await
     }
+    async fn chain_link(
+        &self,
+        position: talo_events_schema::envelope::Position,
+    ) -> Result<Option<talo_store::ChainLink>, talo_store::StoreError> {
+        self.inner.chain_link(position).await
+    }
+    async fn read_chain(
+        &self,
+        after: talo_events_schema::envelope::Position,
+        max_count: usize,
+    ) -> Result<Vec<talo_store::ChainLink>, talo_store::StoreError> {
+        self.inner.read_chain(after, max_count).await
+    }
+    async fn chain_head(&self) -> Result<Option<talo_store::ChainLink>, talo_store::StoreError> {
+        self.inner.chain_head().await
+    }
+    async fn anchors(
+        &self,
+        from: chrono::NaiveDate,
+        until: chrono::NaiveDate,
+    ) -> Result<Vec<talo_store::DailyAnchor>, talo_store::StoreError> {
+        self.inner.anchors(from, until).await
+    }
     fn subscribe_all(
         &self,
         after: talo_events_schema::envelope::Position,

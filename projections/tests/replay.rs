@@ -1,0 +1,202 @@
+//! Replaying history against persisted snapshots: a deterministic projection rebuilt from zero
+//! equals its live snapshot; one whose `apply` depends on something outside the events (here a
+//! process-wide counter) is reported as different; a projection without a snapshot is rebuilt
+//! and said to have nothing to compare; and the replay covers every read model Talo runs.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use talo_events_schema::DomainEvent;
+use talo_events_schema::envelope::{Actor, Channel, EventMetadata, NewEvent, RecordedEvent};
+use talo_events_schema::register::OrganisationRegistered;
+use talo_projections::engine::{Projection, Running, SnapshotPolicy};
+use talo_projections::replay::{ReplayOutcome, compare};
+use talo_projections::{ReadModels, ReadModelsOptions};
+use talo_store::{EventStore, ExpectedRevision, SqliteEventStore, SqliteOptions};
+use uuid::Uuid;
+
+/// Counts organisations by name: a pure fold of the events.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct NamesCounted {
+    by_name: BTreeMap<String, u64>,
+}
+
+impl Projection for NamesCounted {
+    const NAME: &'static str = "names_counted";
+    const VERSION: u32 = 1;
+
+    fn apply(&mut self, _: &RecordedEvent, decoded: &DomainEvent) {
+        if let DomainEvent::OrganisationRegistered(e) = decoded {
+            *self.by_name.entry(e.name.clone()).or_default() += 1;
+        }
+    }
+}
+
+/// Draws a number from outside the events for each one, so no two folds agree.
+static DRAWS: AtomicU64 = AtomicU64::new(0);
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Flaky {
+    seen: Vec<u64>,
+}
+
+impl Projection for Flaky {
+    const NAME: &'static str = "flaky";
+    const VERSION: u32 = 1;
+
+    fn apply(&mut self, _: &RecordedEvent, _: &DomainEvent) {
+        self.seen.push(DRAWS.fetch_add(1, Ordering::Relaxed));
+    }
+}
+
+fn registered(n: u64) -> NewEvent {
+    let organisation_id = Uuid::now_v7();
+    let payload = DomainEvent::OrganisationRegistered(OrganisationRegistered {
+        organisation_id,
+        name: format!("Organisation {}", n % 2),
+        business_id: "1572860-0".to_owned(),
+        fault_reopen_window_days: 14,
+    });
+    NewEvent {
+        event_id: Uuid::now_v7(),
+        event_type: payload.event_type().to_owned(),
+        schema_version: payload.schema_version(),
+        metadata: EventMetadata {
+            occurred_at: chrono::Utc::now(),
+            actor: Actor::SYSTEM,
+            channel: Channel::System,
+            correlation_id: Uuid::now_v7(),
+            causation_id: None,
+            organisation_id,
+            property_id: None,
+            idempotency_key: None,
+        },
+        payload: payload.to_json(),
+    }
+}
+
+/// A store with five events, and `P` run live over it until its snapshot is written.
+async fn live<P: Projection>(dir: &std::path::Path) -> Arc<dyn EventStore> {
+    let store: Arc<dyn EventStore> = Arc::new(
+        SqliteEventStore::open(SqliteOptions::new(dir.join("events.sqlite"))).expect("open"),
+    );
+    for n in 0..5 {
+        store
+            .append(
+                &format!("organisation-{n}"),
+                ExpectedRevision::NoStream,
+                vec![registered(n)],
+            )
+            .await
+            .expect("append");
+    }
+    let snapshots = dir.join("read-models");
+    std::fs::create_dir_all(&snapshots).expect("snapshot directory");
+    let running = Running::<P>::start(store.clone(), snapshots, SnapshotPolicy::default()).await;
+    let head = store.head().await.expect("head");
+    running
+        .wait_for(head, Duration::from_secs(10))
+        .await
+        .expect("caught up");
+    running.shutdown().await;
+    store
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deterministic_projection_replays_equal_to_its_snapshot() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = live::<NamesCounted>(dir.path()).await;
+    let outcome = compare::<NamesCounted>(store.as_ref(), &dir.path().join("read-models"))
+        .await
+        .expect("compare");
+    assert_eq!(
+        outcome,
+        ReplayOutcome::Equal {
+            position: store.head().await.expect("head")
+        }
+    );
+    assert!(!outcome.is_difference());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_projection_that_depends_on_more_than_its_events_is_reported() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = live::<Flaky>(dir.path()).await;
+    let outcome = compare::<Flaky>(store.as_ref(), &dir.path().join("read-models"))
+        .await
+        .expect("compare");
+    assert!(outcome.is_difference(), "{outcome:?}");
+    assert_eq!(
+        outcome,
+        ReplayOutcome::Differs {
+            position: store.head().await.expect("head"),
+            path: "$.seen[0]".to_owned()
+        }
+    );
+    assert!(outcome.to_string().contains("DIFFERS"), "{outcome}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_snapshot_there_is_nothing_to_compare() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = live::<NamesCounted>(dir.path()).await;
+    let outcome = compare::<NamesCounted>(store.as_ref(), &dir.path().join("elsewhere"))
+        .await
+        .expect("compare");
+    assert_eq!(
+        outcome,
+        ReplayOutcome::NoSnapshot {
+            position: store.head().await.expect("head")
+        }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_of_another_log_is_not_compared() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    live::<NamesCounted>(dir.path()).await;
+    let other = tempfile::tempdir().expect("temporary directory");
+    let other_store = live::<NamesCounted>(other.path()).await;
+    let outcome = compare::<NamesCounted>(other_store.as_ref(), &dir.path().join("read-models"))
+        .await
+        .expect("compare");
+    assert!(
+        matches!(outcome, ReplayOutcome::SnapshotNotOfThisLog { .. }),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_replay_covers_every_read_model_that_runs() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store: Arc<dyn EventStore> = Arc::new(
+        SqliteEventStore::open(SqliteOptions::new(dir.path().join("events.sqlite"))).expect("open"),
+    );
+    let snapshots = dir.path().join("read-models");
+    let running = ReadModels::start(
+        store.clone(),
+        &ReadModelsOptions {
+            dir: snapshots.clone(),
+            snapshots: SnapshotPolicy::default(),
+        },
+    )
+    .await
+    .expect("start");
+    let running_names: Vec<&str> = running.statuses().iter().map(|s| s.name).collect();
+    running.shutdown().await;
+    let mut heard = Vec::new();
+    let replayed = ReadModels::replay(store.as_ref(), &snapshots, |r| heard.push(r.name)).await;
+    let replayed_names: Vec<&str> = replayed.iter().map(|r| r.name).collect();
+    assert_eq!(replayed_names, running_names);
+    assert_eq!(ReadModels::COUNT, running_names.len());
+    assert_eq!(heard, running_names);
+    for replay in replayed {
+        assert!(
+            matches!(replay.outcome, Ok(ReplayOutcome::NoSnapshot { .. })),
+            "{replay:?}"
+        );
+    }
+}
