@@ -272,31 +272,27 @@ fn main() {
 
     println!("\n| report (whole organisation) | rows | mean ms | max ms |\n|---|---:|---:|---:|");
     time("queue now, every open item", || {
-        operations::queue(view.in_organisation(org), now).len()
+        operations::queue(view.open_now(org), now).len()
     });
     time("promises of a month's items", || {
         operations::promises(view.created_between(org, month.0, month.1), now).len()
     });
     time("flow of a month by week and property", || {
         let spans = ReportingPeriod::Week.split(month.0, month.1);
-        operations::flow(
-            view.created_between(org, DateTime::<Utc>::MIN_UTC, month.1),
-            &spans,
-            |i| Some(i.property_id.to_string()),
-        )
+        operations::flow(view.in_flow(org, month.0, month.1), &spans, |i| {
+            Some(i.property_id)
+        })
         .len()
     });
     time("flow of a year by month and property", || {
         let spans = ReportingPeriod::Month.split(year.0, year.1);
-        operations::flow(
-            view.created_between(org, DateTime::<Utc>::MIN_UTC, year.1),
-            &spans,
-            |i| Some(i.property_id.to_string()),
-        )
+        operations::flow(view.in_flow(org, year.0, year.1), &spans, |i| {
+            Some(i.property_id)
+        })
         .len()
     });
     time("contractor performance over a year", || {
-        operations::contractors(view.in_organisation(org), year.0, year.1).len()
+        operations::contractors(view.active_between(org, year.0, year.1), year.0, year.1).len()
     });
     time("channel mix of a year by month", || {
         let spans = ReportingPeriod::Month.split(year.0, year.1);

@@ -138,12 +138,12 @@ pub fn promises<'a>(
 }
 
 /// One period of one group in the flow report.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FlowRow {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowRow<K> {
     pub period_first_day: NaiveDate,
     /// The group (a property or contractor id, a category, ...); `None` for items without one
     /// (no contractor yet, say).
-    pub group: Option<String>,
+    pub group: Option<K>,
     pub created: u32,
     /// Items done in the period (a closing that is not a cancellation).
     pub closed: u32,
@@ -174,13 +174,13 @@ struct FlowCell {
     backlog_at_end: u32,
 }
 
-/// Flow over `spans` (consecutive periods), grouped by `group_of`. Periods and groups with
-/// nothing to count are left out.
-pub fn flow<'a>(
+/// Flow over `spans` (consecutive periods), grouped by `group_of` (a cheap key: an id, a
+/// borrowed name). Periods and groups with nothing to count are left out.
+pub fn flow<'a, K: Ord + Clone>(
     items: impl Iterator<Item = &'a WorkItem>,
     spans: &[PeriodSpan],
-    group_of: impl Fn(&WorkItem) -> Option<String>,
-) -> Vec<FlowRow> {
+    group_of: impl Fn(&'a WorkItem) -> Option<K>,
+) -> Vec<FlowRow<K>> {
     let (Some(first), Some(last)) = (spans.first(), spans.last()) else {
         return Vec::new();
     };
@@ -191,7 +191,7 @@ pub fn flow<'a>(
         let i = spans.partition_point(|s| s.end <= at);
         spans.get(i).map(|s| s.first_day)
     };
-    let mut cells: BTreeMap<(NaiveDate, Option<String>), FlowCell> = BTreeMap::new();
+    let mut cells: BTreeMap<(NaiveDate, Option<K>), FlowCell> = BTreeMap::new();
     for item in items.filter(|i| i.created_at < last.end) {
         let group = group_of(item);
         if let Some(day) = span_of(item.created_at) {
@@ -250,10 +250,10 @@ pub fn flow<'a>(
         .collect()
 }
 
-fn cell<'m>(
-    cells: &'m mut BTreeMap<(NaiveDate, Option<String>), FlowCell>,
+fn cell<'m, K: Ord + Clone>(
+    cells: &'m mut BTreeMap<(NaiveDate, Option<K>), FlowCell>,
     day: NaiveDate,
-    group: &Option<String>,
+    group: &Option<K>,
 ) -> &'m mut FlowCell {
     cells.entry((day, group.clone())).or_default()
 }

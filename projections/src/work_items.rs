@@ -15,7 +15,7 @@
 //!   and the resolution promise does not apply to them.
 //! - reopened: a fault reopened, a closed thread that the resident writes to again.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -216,11 +216,26 @@ impl WorkItem {
     }
 }
 
+/// One organisation's items, indexed the ways the reports ask: by creation time, open now, and
+/// by the time of every step, so a report over a month touches that month's items rather than
+/// five years of them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct OrganisationIndex {
+    created: BTreeSet<(DateTime<Utc>, Slot)>,
+    open: BTreeSet<Slot>,
+    /// Every step after creation (responses, assignments, closures, reopenings, confirmations).
+    activity: BTreeSet<(DateTime<Utc>, Slot)>,
+}
+
+/// An item's place in [`WorkItemsView::items`].
+type Slot = u32;
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorkItemsView {
-    items: BTreeMap<Uuid, WorkItem>,
-    /// Per organisation, its items in the order they were created.
-    by_organisation: BTreeMap<Uuid, BTreeSet<(DateTime<Utc>, Uuid)>>,
+    /// In the order they came in; slots never move.
+    items: Vec<WorkItem>,
+    slots: HashMap<Uuid, Slot>,
+    by_organisation: BTreeMap<Uuid, OrganisationIndex>,
     /// Per organisation, the promises in force (absent: the defaults).
     service_levels: BTreeMap<Uuid, ServiceLevelTargetsSet>,
     /// Request form names, for the service requests' category.
@@ -347,11 +362,18 @@ impl Projection for WorkItemsView {
             first_response_promise: promise(Milestone::FirstResponse),
             resolution_promise: promise(Milestone::Resolution),
         };
-        self.by_organisation
+        if self.slots.contains_key(&new.item_id) {
+            return;
+        }
+        let slot = self.items.len() as Slot;
+        let index = self
+            .by_organisation
             .entry(meta.organisation_id)
-            .or_default()
-            .insert((at, new.item_id));
-        self.items.insert(new.item_id, item);
+            .or_default();
+        index.created.insert((at, slot));
+        index.open.insert(slot);
+        self.slots.insert(new.item_id, slot);
+        self.items.push(item);
     }
 }
 
@@ -361,9 +383,10 @@ impl WorkItemsView {
         let meta = &event.metadata;
         let at = meta.occurred_at;
         let staff = is_staff(meta.actor.role);
-        let Some(item) = item_of(decoded).and_then(|id| self.items.get_mut(&id)) else {
+        let Some(slot) = item_of(decoded).and_then(|id| self.slots.get(&id).copied()) else {
             return;
         };
+        let item = &mut self.items[slot as usize];
         match decoded {
             // Fault reports.
             DomainEvent::FaultReportAcknowledged(_) => {
@@ -469,12 +492,30 @@ impl WorkItemsView {
                 item.close(at, false);
                 item.set_status(at, "withdrawn".into());
             }
-            _ => {}
+            _ => return,
+        }
+        let open = item.is_open();
+        let Some(index) = self.by_organisation.get_mut(&item.organisation_id) else {
+            return;
+        };
+        index.activity.insert((at, slot));
+        if open {
+            index.open.insert(slot);
+        } else {
+            index.open.remove(&slot);
         }
     }
 
     pub fn get(&self, item_id: Uuid) -> Option<&WorkItem> {
-        self.items.get(&item_id)
+        self.slots.get(&item_id).map(|s| &self.items[*s as usize])
+    }
+
+    fn index(&self, organisation_id: Uuid) -> Option<&OrganisationIndex> {
+        self.by_organisation.get(&organisation_id)
+    }
+
+    fn at(&self, slot: Slot) -> &WorkItem {
+        &self.items[slot as usize]
     }
 
     /// The organisation's items created in `[from, until)`, oldest first.
@@ -484,20 +525,61 @@ impl WorkItemsView {
         from: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> impl Iterator<Item = &WorkItem> {
-        self.by_organisation
-            .get(&organisation_id)
+        self.index(organisation_id)
             .into_iter()
-            .flat_map(move |set| set.range((from, Uuid::nil())..(until, Uuid::nil())))
-            .filter_map(|(_, id)| self.items.get(id))
+            .flat_map(move |i| i.created.range((from, 0)..(until, 0)))
+            .map(|(_, slot)| self.at(*slot))
     }
 
     /// Every item of the organisation, oldest first.
     pub fn in_organisation(&self, organisation_id: Uuid) -> impl Iterator<Item = &WorkItem> {
-        self.by_organisation
-            .get(&organisation_id)
+        self.index(organisation_id)
             .into_iter()
-            .flatten()
-            .filter_map(|(_, id)| self.items.get(id))
+            .flat_map(|i| i.created.iter())
+            .map(|(_, slot)| self.at(*slot))
+    }
+
+    /// The organisation's items open now.
+    pub fn open_now(&self, organisation_id: Uuid) -> impl Iterator<Item = &WorkItem> {
+        self.index(organisation_id)
+            .into_iter()
+            .flat_map(|i| i.open.iter())
+            .map(|slot| self.at(*slot))
+    }
+
+    /// Items with a step (response, assignment, closing, reopening, confirmation) in
+    /// `[from, until)`, each once.
+    pub fn active_between(
+        &self,
+        organisation_id: Uuid,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Iterator<Item = &WorkItem> {
+        let slots: BTreeSet<Slot> = self
+            .index(organisation_id)
+            .into_iter()
+            .flat_map(|i| i.activity.range((from, 0)..(until, 0)))
+            .map(|(_, slot)| *slot)
+            .collect();
+        slots.into_iter().map(|slot| self.at(slot))
+    }
+
+    /// Every item that can count in a flow over `[from, until)`: created in it, with a step
+    /// in it, or open at some moment of it (an item open at `from` is open now, or has a
+    /// step since), each once.
+    pub fn in_flow(
+        &self,
+        organisation_id: Uuid,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Iterator<Item = &WorkItem> {
+        let mut slots: BTreeSet<Slot> = BTreeSet::new();
+        if let Some(i) = self.index(organisation_id) {
+            slots.extend(i.created.range((from, 0)..(until, 0)).map(|(_, s)| *s));
+            slots.extend(i.activity.range((from, 0)..).map(|(_, s)| *s));
+            slots.extend(i.open.iter().filter(|s| self.at(**s).created_at < from));
+        }
+        slots.into_iter().map(|slot| self.at(slot))
     }
 
     /// The promises in force for the organisation now.

@@ -145,7 +145,8 @@ impl Report for QueueReport {
         let (from, until) = optional_range(input.from, input.until)?;
         let view = read_items(talo);
         let items = view
-            .created_between(scope.organisation_id(), from, until)
+            .open_now(scope.organisation_id())
+            .filter(|i| from <= i.created_at && i.created_at < until)
             .filter(|i| keep(i, scope, input.property_id, input.process))
             .filter(|i| !input.unassigned_only || !i.is_assigned());
         let rows = operations::queue(items, now);
@@ -416,6 +417,22 @@ pub struct FlowReportRow {
 
 pub struct FlowReport;
 
+/// What a flow row is grouped by, cheap to compare while counting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum FlowKey<'a> {
+    Id(Uuid),
+    Text(&'a str),
+    Process(talo_events_schema::service_level::WorkProcess),
+}
+
+/// A process as its GraphQL enum value reads (`FAULT_REPORT`).
+fn process_name(process: talo_events_schema::service_level::WorkProcess) -> String {
+    serde_json::to_value(WorkProcessGql::from(process))
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 impl Report for FlowReport {
     const NAME: &'static str = "flow";
     type Input = FlowReportInput;
@@ -432,38 +449,38 @@ impl Report for FlowReport {
         let spans = ReportingPeriod::from(input.period).split(range.from, range.until);
         let view = read_items(talo);
         let items = view
-            .created_between(
-                scope.organisation_id(),
-                DateTime::<Utc>::MIN_UTC,
-                range.until,
-            )
+            .in_flow(scope.organisation_id(), range.from, range.until)
             .filter(|i| keep(i, scope, input.property_id, input.process));
         let grouping = input.group_by;
         let rows = operations::flow(items, &spans, |i| match grouping {
-            FlowGrouping::Property => Some(i.property_id.to_string()),
-            FlowGrouping::Category => Some(i.category.clone()),
-            FlowGrouping::Contractor => i.contractor_company_id.map(|c| c.to_string()),
-            FlowGrouping::Handler => i.handler_id.map(|h| h.to_string()),
-            FlowGrouping::Process => Some(
-                serde_json::to_value(WorkProcessGql::from(i.process))
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
-            ),
+            FlowGrouping::Property => Some(FlowKey::Id(i.property_id)),
+            FlowGrouping::Category => Some(FlowKey::Text(&i.category)),
+            FlowGrouping::Contractor => i.contractor_company_id.map(FlowKey::Id),
+            FlowGrouping::Handler => i.handler_id.map(FlowKey::Id),
+            FlowGrouping::Process => Some(FlowKey::Process(i.process)),
         });
         Ok(rows
             .into_iter()
             .map(|r| {
-                let id = r.group.as_deref().and_then(|g| Uuid::parse_str(g).ok());
-                let group_name = match (grouping, id) {
-                    (FlowGrouping::Property, Some(id)) => Some(names.property(id)),
-                    (FlowGrouping::Contractor, Some(id)) => Some(names.contractor(id)),
-                    (FlowGrouping::Handler, Some(id)) => Some(names.person(id)),
-                    _ => r.group.clone(),
+                let (group, group_name) = match r.group {
+                    None => (None, None),
+                    Some(FlowKey::Id(id)) => {
+                        let name = match grouping {
+                            FlowGrouping::Property => names.property(id),
+                            FlowGrouping::Contractor => names.contractor(id),
+                            _ => names.person(id),
+                        };
+                        (Some(id.to_string()), Some(name))
+                    }
+                    Some(FlowKey::Text(text)) => (Some(text.to_owned()), Some(text.to_owned())),
+                    Some(FlowKey::Process(p)) => {
+                        let name = process_name(p);
+                        (Some(name.clone()), Some(name))
+                    }
                 };
                 FlowReportRow {
                     period_start: r.period_first_day,
-                    group: r.group,
+                    group,
                     group_name,
                     created: r.created,
                     closed: r.closed,
@@ -530,7 +547,7 @@ impl Report for ContractorReport {
         let names = Names::of(talo, scope)?;
         let view = read_items(talo);
         let items = view
-            .in_organisation(scope.organisation_id())
+            .active_between(scope.organisation_id(), range.from, range.until)
             .filter(|i| keep(i, scope, input.property_id, None));
         Ok(operations::contractors(items, range.from, range.until)
             .into_iter()
