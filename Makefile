@@ -21,9 +21,10 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-## Store append throughput (more benchmarks: see BENCHMARKS.md).
+## Store append throughput and report query times (figures in BENCHMARKS.md).
 bench:
 	$(CARGO) run --release -p talo-store --example append_throughput
+	$(CARGO) run --release -p talo-projections --example report_queries
 
 ## Rewrite the committed JSON Schemas and GraphQL SDL after a deliberate change.
 schemas:

@@ -272,7 +272,7 @@ struct NewItem {
 
 impl Projection for WorkItemsView {
     const NAME: &'static str = "work_items";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
 
     fn apply(&mut self, event: &RecordedEvent, decoded: &DomainEvent) {
         let meta = &event.metadata;
