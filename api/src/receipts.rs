@@ -61,6 +61,9 @@ pub struct Receipt {
     pub recorded_at: DateTime<Utc>,
     /// `sha256:` and the hex digest of the events' stored content (see [`digest`]).
     pub hash: String,
+    /// The log's hash chain at the last event (hex), tying the receipt to the tamper-evident
+    /// chain that `talo verify` checks.
+    pub chain_hash: Option<String>,
 }
 
 /// The events one append of a command recorded: those at and before `outcome.position` in its
@@ -96,7 +99,19 @@ pub async fn receipt_for(
     };
     let mut events = events;
     events.reverse();
-    Ok(Some(receipt_of(&events)))
+    let mut receipt = receipt_of(&events);
+    receipt.chain_hash = chain_hash(store, outcome.position).await?;
+    Ok(Some(receipt))
+}
+
+async fn chain_hash(
+    store: &dyn EventStore,
+    position: talo_events_schema::envelope::Position,
+) -> Result<Option<String>, ApiError> {
+    Ok(store
+        .chain_link(position)
+        .await?
+        .map(|link| link.hash.to_string()))
 }
 
 fn receipt_of(events: &[&RecordedEvent]) -> Receipt {
@@ -110,6 +125,7 @@ fn receipt_of(events: &[&RecordedEvent]) -> Receipt {
         position: last.position.to_string(),
         recorded_at: last.recorded_at,
         hash: digest(events),
+        chain_hash: None,
     }
 }
 
@@ -188,7 +204,11 @@ pub async fn verify(
         return Ok(Err(ReceiptMismatch::NotInLog));
     }
     let refs: Vec<&RecordedEvent> = events.iter().collect();
-    let expected = receipt_of(&refs);
+    let mut expected = receipt_of(&refs);
+    if receipt.chain_hash.is_some() {
+        let last = refs[refs.len() - 1].position;
+        expected.chain_hash = chain_hash(store, last).await?;
+    }
     let check = |ok: bool, field| {
         if ok {
             Ok(())
@@ -199,6 +219,7 @@ pub async fn verify(
     let outcome = check(expected.event_ids == receipt.event_ids, "eventIds")
         .and_then(|()| check(expected.position == receipt.position, "position"))
         .and_then(|()| check(expected.recorded_at == receipt.recorded_at, "recordedAt"))
+        .and_then(|()| check(expected.chain_hash == receipt.chain_hash, "chainHash"))
         .and_then(|()| {
             if expected.hash == receipt.hash {
                 Ok(())

@@ -174,4 +174,76 @@ impl DocumentsView {
         });
         found
     }
+
+    /// What happened in a property's archive over `[from, until)`, per property and category.
+    pub fn activity(
+        &self,
+        organisation_id: Uuid,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Vec<ArchiveActivity> {
+        let in_range = |t: DateTime<Utc>| from <= t && t < until;
+        // Keyed by the category's declaration order, so rows come out in a stable order.
+        let mut rows: BTreeMap<(Uuid, u8), ArchiveActivity> = BTreeMap::new();
+        for d in self
+            .documents
+            .values()
+            .filter(|d| d.organisation_id == organisation_id && d.added_at < until)
+        {
+            let row = rows
+                .entry((d.property_id, d.category as u8))
+                .or_insert_with(|| ArchiveActivity {
+                    property_id: d.property_id,
+                    category: d.category,
+                    ..ArchiveActivity::default()
+                });
+            if in_range(d.added_at) {
+                row.added += 1;
+            }
+            for v in d.versions.iter().filter(|v| in_range(v.added_at)) {
+                if v.version > 1 {
+                    row.new_versions += 1;
+                }
+                row.bytes_added += v.size_bytes;
+            }
+            match d.withdrawn_at {
+                Some(t) if in_range(t) => row.withdrawn += 1,
+                Some(t) if t < from => {}
+                _ => row.live_at_end += 1,
+            }
+        }
+        rows.into_values()
+            .filter(|r| r.added + r.new_versions + r.withdrawn + r.live_at_end > 0)
+            .collect()
+    }
+}
+
+/// A property's archive in one category over a range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveActivity {
+    pub property_id: Uuid,
+    pub category: DocumentCategory,
+    /// Documents added in the range.
+    pub added: u32,
+    /// New versions of documents (beyond their first) added in the range.
+    pub new_versions: u32,
+    /// Bytes of every version added in the range.
+    pub bytes_added: u64,
+    pub withdrawn: u32,
+    /// Documents in the archive at the end of the range (added before it, not withdrawn by it).
+    pub live_at_end: u32,
+}
+
+impl Default for ArchiveActivity {
+    fn default() -> Self {
+        ArchiveActivity {
+            property_id: Uuid::nil(),
+            category: DocumentCategory::Other,
+            added: 0,
+            new_versions: 0,
+            bytes_added: 0,
+            withdrawn: 0,
+            live_at_end: 0,
+        }
+    }
 }

@@ -77,6 +77,31 @@ impl TestServer {
         }
     }
 
+    /// The demo organisation on a store that stamps `recorded_at` with the test's business
+    /// clock, for what depends on the recording day (the hash chain's daily anchors).
+    pub async fn recorded_by_the_test_clock() -> Self {
+        let dir = Arc::new(tempfile::tempdir().expect("temporary directory"));
+        let clock = ManualClock::new(start_time());
+        let mut options = talo_store::SqliteOptions::new(dir.path().join("events.sqlite"));
+        let recording = clock.clone();
+        options.clock = talo_store::RecordingClock::new(move || recording.now_utc());
+        let sqlite = talo_store::SqliteEventStore::open(options).expect("store opens");
+        let talo = Talo::open_with_store(config(&dir, &clock), Arc::new(sqlite))
+            .await
+            .expect("talo opens");
+        let demo = demo::seed(&talo, "Isännöinti Yksi Oy", "1572860-0", clock.now_utc())
+            .await
+            .expect("demo seeds");
+        TestServer {
+            router: app(talo.clone()),
+            talo,
+            dir,
+            clock,
+            orgs: vec![demo],
+            read_your_writes_timeout: std::time::Duration::from_secs(5),
+        }
+    }
+
     /// One demo organisation with the notification outbox delivering through `transport`.
     pub async fn with_notifications(transport: Arc<dyn talo_api::notifier::Transport>) -> Self {
         let dir = Arc::new(tempfile::tempdir().expect("temporary directory"));

@@ -58,6 +58,8 @@ async fn every_command_answers_with_a_receipt_that_verifies_against_the_log() {
         answer.data()["reportFault"]["position"]
     );
     assert!(receipt["hash"].as_str().unwrap().starts_with("sha256:"));
+    let chain = receipt["chainHash"].as_str().unwrap();
+    assert_eq!(chain.len(), 64, "the log's chain hash at the event");
 
     // The holder and the auditor can have it checked.
     for role in ["resident", "auditor"] {
@@ -403,4 +405,48 @@ async fn as_of_needs_a_moment_and_is_for_auditors() {
         .as_role("property_manager", q, json!({ "at": { "position": "1" } }))
         .await
         .assert_refused_code("FORBIDDEN");
+}
+
+const ANCHORS: &str = "query($from: NaiveDate!, $until: NaiveDate!) { chainAnchors(from: $from, until: $until) { date position hash } }";
+
+#[tokio::test]
+async fn each_days_chain_head_is_anchored_once_the_next_day_begins() {
+    let server = TestServer::recorded_by_the_test_clock().await;
+    let range = json!({ "from": "2026-03-01", "until": "2026-03-31" });
+    let none_yet = server.as_role("auditor", ANCHORS, range.clone()).await;
+    assert_eq!(
+        none_yet.data()["chainAnchors"],
+        json!([]),
+        "2 March has not ended"
+    );
+    let last_of_the_day = server.talo.store.head().await.unwrap();
+
+    server.clock.advance(chrono::Duration::days(1));
+    report_as_resident(&server).await;
+    let anchors = server.as_role("auditor", ANCHORS, range.clone()).await;
+    let anchors = anchors.data()["chainAnchors"].as_array().unwrap().clone();
+    assert_eq!(anchors.len(), 1);
+    assert_eq!(anchors[0]["date"], "2026-03-02");
+    assert_eq!(anchors[0]["position"], last_of_the_day.to_string());
+    let link = server
+        .talo
+        .store
+        .chain_link(last_of_the_day)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(anchors[0]["hash"], link.hash.to_string());
+
+    server
+        .as_role("property_manager", ANCHORS, range)
+        .await
+        .assert_refused_code("FORBIDDEN");
+    server
+        .as_role(
+            "auditor",
+            ANCHORS,
+            json!({ "from": "2026-03-31", "until": "2026-03-01" }),
+        )
+        .await
+        .assert_refused("BAD_USER_INPUT", "anchors.range");
 }

@@ -1180,3 +1180,103 @@ async fn a_malformed_or_missing_csv_parameter_is_refused_by_name() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The document archive.
+
+const DOCUMENT_FIELDS: &str =
+    "propertyId propertyName category added newVersions bytesAdded withdrawn liveAtEnd";
+
+async fn upload_minutes(server: &TestServer, bytes: &[u8]) -> String {
+    let path = format!(
+        "/documents?propertyId={}&title=Pöytäkirja&category=minutes&audience=all_residents&filename=poytakirja.pdf&idempotencyKey={}",
+        property(server, demo::COOPERATIVE),
+        key()
+    );
+    let answer = server
+        .request(
+            "POST",
+            &path.replace('ö', "%C3%B6").replace('ä', "%C3%A4"),
+            Some(&server.token("property_manager")),
+            Some("application/pdf"),
+            bytes.to_vec(),
+        )
+        .await;
+    assert_eq!(answer.status, 201, "{:?}", answer.json());
+    answer.json()["documentId"].as_str().unwrap().to_owned()
+}
+
+fn minutes_of(rows: &Value, property: Uuid) -> Option<Value> {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["propertyId"] == json!(property) && r["category"] == "MINUTES")
+        .cloned()
+}
+
+#[tokio::test]
+async fn the_archive_per_property_and_category_over_a_range() {
+    let server = TestServer::start().await;
+    let cooperative = property(&server, demo::COOPERATIVE);
+    let start = server.clock.now_utc();
+    let before = rows(
+        &server,
+        "property_manager",
+        "documentsReport",
+        DOCUMENT_FIELDS,
+        json!({ "from": "2020-01-01T00:00:00Z", "until": start }),
+    )
+    .await;
+    let live_before =
+        minutes_of(&before, cooperative).map_or(0, |r| r["liveAtEnd"].as_u64().unwrap());
+
+    server.clock.advance(chrono::Duration::hours(1));
+    let kept = upload_minutes(&server, b"%PDF-1.4 kevatkokous 2026").await; // 25 bytes
+    let dropped = upload_minutes(&server, b"%PDF-1.4 luonnos").await; // 16 bytes
+    let version = server
+        .request(
+            "POST",
+            &format!("/documents/{kept}/versions?filename=poytakirja-v2.pdf"),
+            Some(&server.token("property_manager")),
+            Some("application/pdf"),
+            b"%PDF-1.4 v2".to_vec(),
+        )
+        .await; // 11 bytes
+    assert_eq!(version.status, 201);
+    server
+        .as_role("property_manager", "mutation($input: WithdrawDocumentInput!) { withdrawDocument(input: $input) { document { withdrawn } } }", json!({ "input": { "idempotencyKey": key(), "documentId": dropped, "reason": "Luonnos" } }))
+        .await
+        .data();
+
+    let input = json!({ "from": start, "until": start + chrono::Duration::days(1), "propertyId": cooperative });
+    let after = rows(
+        &server,
+        "property_manager",
+        "documentsReport",
+        DOCUMENT_FIELDS,
+        input.clone(),
+    )
+    .await;
+    assert_eq!(
+        minutes_of(&after, cooperative).unwrap(),
+        json!({ "propertyId": cooperative, "propertyName": demo::COOPERATIVE, "category": "MINUTES", "added": 2, "newVersions": 1, "bytesAdded": 52, "withdrawn": 1, "liveAtEnd": live_before + 1 })
+    );
+    let query = format!(
+        "from={}&until={}&propertyId={cooperative}",
+        q(input["from"].as_str().unwrap()),
+        q(input["until"].as_str().unwrap())
+    );
+    assert_csv_equals_rows(
+        &csv(&server, "property_manager", "documents", &query).await,
+        &after,
+    );
+    report(
+        &server,
+        "resident",
+        "documentsReport",
+        DOCUMENT_FIELDS,
+        input,
+    )
+    .await
+    .assert_refused("FORBIDDEN", "report.forbidden");
+}

@@ -4,7 +4,7 @@
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, InputObject, Json, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use talo_events_schema::envelope::{Position, RecordedEvent};
 use talo_store::LogFilter;
 use uuid::Uuid;
@@ -81,6 +81,7 @@ pub struct ReceiptInput {
     position: String,
     recorded_at: DateTime<Utc>,
     hash: String,
+    chain_hash: Option<String>,
 }
 
 #[derive(SimpleObject)]
@@ -89,6 +90,15 @@ pub struct ReceiptVerification {
     valid: bool,
     /// Why not, when not.
     reason: Option<String>,
+}
+
+/// The hash chain's head at the end of a day: keep these outside Talo, and any later rewrite
+/// of the history before them shows.
+#[derive(SimpleObject)]
+pub struct ChainAnchor {
+    date: NaiveDate,
+    position: String,
+    hash: String,
 }
 
 #[derive(Default)]
@@ -143,6 +153,41 @@ impl AuditQuery {
         run.await.gql()
     }
 
+    /// The daily anchors of the log's hash chain for the days `from` through `until` (Helsinki
+    /// dates), for auditors. A day has its anchor once a later day's first event is recorded.
+    async fn chain_anchors(
+        &self,
+        ctx: &Context<'_>,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<ChainAnchor>> {
+        let run = async {
+            let session = Session::of(ctx)?;
+            if !session.principal()?.is_auditor() {
+                return Err(ApiError::Forbidden("chainAnchors: for auditors".into()));
+            }
+            if until < from || (until - from).num_days() > 3660 {
+                return Err(ApiError::bad_input(
+                    "until",
+                    "anchors.range",
+                    "must be on or after `from`, at most ten years later",
+                ));
+            }
+            let anchors = session.talo.store.anchors(from, until).await?;
+            Ok::<_, ApiError>(
+                anchors
+                    .into_iter()
+                    .map(|a| ChainAnchor {
+                        date: a.date,
+                        position: a.position.to_string(),
+                        hash: a.hash.to_string(),
+                    })
+                    .collect(),
+            )
+        };
+        run.await.gql()
+    }
+
     /// Checks a receipt against the log: anyone of the organisation holding one may ask.
     async fn verify_receipt(
         &self,
@@ -160,6 +205,7 @@ impl AuditQuery {
                 position: receipt.position,
                 recorded_at: receipt.recorded_at,
                 hash: receipt.hash,
+                chain_hash: receipt.chain_hash,
             };
             let checked = receipts::verify(
                 session.talo.store.as_ref(),

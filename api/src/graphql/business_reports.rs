@@ -1,6 +1,6 @@
 //! The business reports in GraphQL: money (arrears, invoicing, prepayments), bookings
 //! (utilisation, parking queues) and communication (announcement reads, notification delivery,
-//! housing offers). Each field runs one `reports::Report`, the same computation as its CSV
+//! housing offers) and the document archive. Each field runs one `reports::Report`, the same computation as its CSV
 //! download `/reports/{name}.csv`.
 
 use async_graphql::{Context, Object, Result};
@@ -8,6 +8,7 @@ use async_graphql::{Context, Object, Result};
 use crate::graphql::reports::run;
 use crate::reports::bookings::*;
 use crate::reports::communication::*;
+use crate::reports::documents::*;
 use crate::reports::money::*;
 
 #[derive(Default)]
@@ -15,6 +16,16 @@ pub struct BusinessReportQuery;
 
 #[Object]
 impl BusinessReportQuery {
+    /// Each property's archive over the range per category: documents and versions added,
+    /// bytes, withdrawn, and how many it held at the end. CSV: `/reports/documents.csv`.
+    async fn documents_report(
+        &self,
+        ctx: &Context<'_>,
+        input: DocumentsReportInput,
+    ) -> Result<Vec<DocumentsReportRow>> {
+        run::<DocumentsReport>(ctx, input)
+    }
+
     /// Overdue money per property on a day (today if not given), by days past the due date:
     /// 1-30, 31-60, 61-90, over 90. CSV: `/reports/arrears.csv`.
     async fn arrears_report(

@@ -174,7 +174,8 @@ pub enum AnnouncementCategoryGql {
     General,
 }
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[graphql(
     name = "DocumentCategory",
     remote = "talo_events_schema::document::DocumentCategory"

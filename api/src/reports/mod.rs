@@ -13,6 +13,7 @@
 pub mod bookings;
 pub mod communication;
 pub mod csv;
+pub mod documents;
 pub mod money;
 pub mod names;
 mod properties;
@@ -120,6 +121,10 @@ pub fn csv_for(
         (FlowReport::NAME, render::<FlowReport>),
         (ContractorReport::NAME, render::<ContractorReport>),
         (ChannelMixReport::NAME, render::<ChannelMixReport>),
+        (
+            documents::DocumentsReport::NAME,
+            render::<documents::DocumentsReport>,
+        ),
         (money::ArrearsReport::NAME, render::<money::ArrearsReport>),
         (
             money::InvoicingReport::NAME,
