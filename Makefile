@@ -21,10 +21,15 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-## Store append throughput and report query times (figures in BENCHMARKS.md).
+## Store appends, report queries, and end to end over HTTP against a `talo serve` process;
+## the last appends its figures to BENCHMARKS.md. BENCH_DATA=DIR (a store from `talo generate`)
+## adds storage, replay and startup on it.
+BENCH_DATA ?=
 bench:
 	$(CARGO) run --release -p talo-store --example append_throughput
 	$(CARGO) run --release -p talo-projections --example report_queries
+	$(CARGO) build --release -p talo-api --bin talo
+	$(CARGO) run --release -p talo-bench -- --append BENCHMARKS.md $(if $(BENCH_DATA),--data $(BENCH_DATA))
 
 ## Rewrite the committed JSON Schemas and GraphQL SDL after a deliberate change.
 schemas:

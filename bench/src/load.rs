@@ -1,0 +1,154 @@
+//! The load generator: `concurrency` keep-alive HTTP/1.1 connections, each sending one GraphQL
+//! request after another for a fixed time, every latency recorded. Runs in this process, the
+//! server in another, so the server's two cores are not also generating load... except that on
+//! a two-core machine they share the cores; the figures say so.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+/// What one connection sends: the body of its `i`th request.
+pub type Body = dyn Fn(usize, usize) -> String + Send + Sync;
+
+/// Latencies and failures of one load run.
+#[derive(Debug, Clone)]
+pub struct LoadResult {
+    pub concurrency: usize,
+    pub elapsed: Duration,
+    /// Every successful request's latency, in microseconds, sorted.
+    pub latencies_us: Vec<u64>,
+    pub failures: u64,
+    pub first_failure: Option<String>,
+}
+
+impl LoadResult {
+    pub fn requests_per_second(&self) -> f64 {
+        self.latencies_us.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// The nearest-rank percentile in milliseconds.
+    pub fn percentile_ms(&self, p: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return f64::NAN;
+        }
+        let rank = ((p / 100.0) * self.latencies_us.len() as f64)
+            .ceil()
+            .max(1.0) as usize;
+        self.latencies_us[rank.min(self.latencies_us.len()) - 1] as f64 / 1000.0
+    }
+}
+
+/// Sends requests from `concurrency` connections for `warmup + measure`, counting only those
+/// that start after the warm-up.
+pub async fn run(
+    addr: SocketAddr,
+    token: &str,
+    concurrency: usize,
+    warmup: Duration,
+    measure: Duration,
+    body: std::sync::Arc<Body>,
+) -> anyhow::Result<LoadResult> {
+    let started = Instant::now();
+    let measure_from = started + warmup;
+    let deadline = measure_from + measure;
+    let mut workers = Vec::new();
+    for connection in 0..concurrency {
+        let body = body.clone();
+        let token = format!("Bearer {token}");
+        workers.push(tokio::spawn(async move {
+            connection_loop(addr, token, connection, measure_from, deadline, body).await
+        }));
+    }
+    let mut latencies_us = Vec::new();
+    let mut failures = 0;
+    let mut first_failure = None;
+    for worker in workers {
+        let (latencies, failed, why) = worker.await??;
+        latencies_us.extend(latencies);
+        failures += failed;
+        first_failure = first_failure.or(why);
+    }
+    latencies_us.sort_unstable();
+    Ok(LoadResult {
+        concurrency,
+        elapsed: measure,
+        latencies_us,
+        failures,
+        first_failure,
+    })
+}
+
+type Connection = http1::SendRequest<Full<Bytes>>;
+
+async fn connect(addr: SocketAddr) -> anyhow::Result<Connection> {
+    let stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    Ok(sender)
+}
+
+async fn connection_loop(
+    addr: SocketAddr,
+    token: String,
+    connection: usize,
+    measure_from: Instant,
+    deadline: Instant,
+    body: std::sync::Arc<Body>,
+) -> anyhow::Result<(Vec<u64>, u64, Option<String>)> {
+    let mut sender = connect(addr).await?;
+    let mut latencies = Vec::new();
+    let mut failures = 0;
+    let mut first_failure = None;
+    let mut i = 0;
+    while Instant::now() < deadline {
+        let request = Request::post("/graphql")
+            .header("host", addr.to_string())
+            .header("content-type", "application/json")
+            .header("authorization", &token)
+            .body(Full::new(Bytes::from(body(connection, i))))?;
+        i += 1;
+        let sent = Instant::now();
+        let outcome = async {
+            sender.ready().await?;
+            let response = sender.send_request(request).await?;
+            let status = response.status();
+            let bytes = response.into_body().collect().await?.to_bytes();
+            anyhow::Ok((status, bytes))
+        }
+        .await;
+        let took = sent.elapsed();
+        let ok = match &outcome {
+            Ok((status, bytes)) => {
+                status.is_success() && !bytes.windows(9).any(|w| w == b"\"errors\":")
+            }
+            Err(_) => false,
+        };
+        let broken = outcome.is_err();
+        if sent >= measure_from {
+            if ok {
+                latencies.push(took.as_micros() as u64);
+            } else {
+                failures += 1;
+                if first_failure.is_none() {
+                    first_failure = Some(match outcome {
+                        Ok((status, bytes)) => {
+                            format!("{status}: {}", String::from_utf8_lossy(&bytes))
+                        }
+                        Err(e) => e.to_string(),
+                    });
+                }
+            }
+        }
+        if broken {
+            sender = connect(addr).await?;
+        }
+    }
+    Ok((latencies, failures, first_failure))
+}

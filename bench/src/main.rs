@@ -1,0 +1,247 @@
+//! `talo-bench`: the measurements of `make bench` that need a running server or a large store.
+//!
+//! - End to end: fault-report mutations over HTTP GraphQL at concurrency 1, 16 and 64, from
+//!   this process against a `talo serve` process: requests/s, p50 and p99.
+//! - Portal and report queries under load: a resident's fault list, the office queue, a
+//!   month's flow report for the whole organisation.
+//! - With `--data DIR` (a store made by `talo generate`): bytes per event, a replay of every
+//!   read model from zero (events/s and peak memory), and startup time and memory with and
+//!   without checkpoints.
+//!
+//! The figures are printed as Markdown and, with `--append FILE`, appended to it with the
+//! machine's description.
+
+mod load;
+mod server;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use serde_json::{Value, json};
+
+use crate::load::LoadResult;
+use crate::server::Server;
+
+#[derive(Parser)]
+#[command(about = "Talo's end-to-end, query, replay and startup benchmarks")]
+struct Args {
+    /// Seconds to measure each load level (after one second of warm-up).
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// A store made by `talo generate`: also measure storage, replay and startup on it. It is
+    /// copied first; the original is not changed.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Append the figures to this file (e.g. BENCHMARKS.md).
+    #[arg(long)]
+    append: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let mut out = String::new();
+    out.push_str(&format!(
+        "\n## {} `make bench` (talo-bench)\n\nMachine: {}\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        machine()
+    ));
+    let measure = Duration::from_secs(args.seconds);
+
+    // A fresh server with the demo organisation.
+    let dir = tempfile::tempdir()?;
+    let server = Server::start(dir.path(), true)?;
+    let tokens: Value = serde_json::from_str(&std::fs::read_to_string(
+        dir.path().join("demo-tokens.json"),
+    )?)?;
+    let token = |role: &str| tokens[role].as_str().unwrap_or_default().to_owned();
+    let demo: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("demo.json"))?)?;
+    let apartment = demo["apartments"]
+        .as_object()
+        .and_then(|a| a.get("Vuokratalo Oy Rantapuisto/A 4"))
+        .cloned()
+        .context("the demo's apartment A 4")?;
+
+    out.push_str(
+        "\n### End to end: `reportFault` mutations over HTTP (durable, read-your-writes)\n\n\
+         | concurrency | requests/s | p50 ms | p99 ms | failed |\n|---:|---:|---:|---:|---:|\n",
+    );
+    for concurrency in [1, 16, 64] {
+        let apartment = apartment.clone();
+        let body: Arc<load::Body> = Arc::new(move |conn, i| {
+            json!({
+                "query": "mutation($input: ReportFaultInput!) { reportFault(input: $input) { position } }",
+                "variables": { "input": {
+                    "idempotencyKey": format!("bench-{concurrency}-{conn}-{i}"),
+                    "apartmentId": apartment, "category": "PLUMBING",
+                    "description": "Hana vuotaa", "permissionToEnter": true } }
+            })
+            .to_string()
+        });
+        let result = load::run(
+            server.addr,
+            &token("resident"),
+            concurrency,
+            Duration::from_secs(1),
+            measure,
+            body,
+        )
+        .await?;
+        out.push_str(&row(&result));
+        print!("{}", row(&result));
+    }
+
+    out.push_str(
+        "\n### Queries under load (same server, after the mutations above)\n\n\
+         | query | concurrency | requests/s | p50 ms | p99 ms | failed |\n|---|---:|---:|---:|---:|---:|\n",
+    );
+    let flow = json!({
+        "query": "query($input: FlowReportInput!) { flowReport(input: $input) { periodStart group created closed backlogAtEnd } }",
+        "variables": { "input": { "from": "2026-02-28T22:00:00Z", "until": "2026-03-31T21:00:00Z", "period": "WEEK", "groupBy": "PROPERTY" } }
+    })
+    .to_string();
+    let queries: [(&str, &str, String); 3] = [
+        (
+            "resident's fault list (`myFaultReports`, 20)",
+            "resident",
+            json!({ "query": "{ myFaultReports(first: 20) { edges { node { id ticket status } } } }" })
+                .to_string(),
+        ),
+        (
+            "office queue (`faultReportQueue`, 50)",
+            "customer_service",
+            json!({ "query": "{ faultReportQueue(first: 50) { totalCount edges { node { id ticket status } } } }" })
+                .to_string(),
+        ),
+        ("a month's flow report, whole organisation", "property_manager", flow),
+    ];
+    for (name, role, query) in queries {
+        for concurrency in [16, 64] {
+            let query = query.clone();
+            let body: Arc<load::Body> = Arc::new(move |_, _| query.clone());
+            let result = load::run(
+                server.addr,
+                &token(role),
+                concurrency,
+                Duration::from_secs(1),
+                measure,
+                body,
+            )
+            .await?;
+            let line = format!("| {name} |{}", &row(&result)[1..]);
+            out.push_str(&line);
+            print!("{line}");
+        }
+    }
+    server.stop()?;
+
+    if let Some(generated) = &args.data {
+        out.push_str(&large_store(generated).await?);
+    }
+
+    println!("{out}");
+    if let Some(path) = &args.append {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)?;
+        file.write_all(out.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn row(r: &LoadResult) -> String {
+    format!(
+        "| {} | {:.0} | {:.1} | {:.1} | {} |\n",
+        r.concurrency,
+        r.requests_per_second(),
+        r.percentile_ms(50.0),
+        r.percentile_ms(99.0),
+        r.failures
+    ) + &r
+        .first_failure
+        .as_ref()
+        .map(|f| {
+            format!(
+                "\nfirst failure: {}\n\n",
+                f.chars().take(300).collect::<String>()
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// Storage, replay and startup on a copy of a generated store.
+async fn large_store(generated: &Path) -> anyhow::Result<String> {
+    let copy = tempfile::tempdir()?;
+    let sqlite = generated.join("events.sqlite");
+    std::fs::copy(&sqlite, copy.path().join("events.sqlite"))
+        .with_context(|| format!("copying {}", sqlite.display()))?;
+    let bytes = std::fs::metadata(&sqlite)?.len();
+    let mut out = String::from("\n### The generated store\n\n");
+
+    let events = events_in(copy.path()).await?;
+    // First start: no snapshots, every read model folds the whole log.
+    let cold = Server::start(copy.path(), false)?;
+    let (cold_rss, cold_peak) = cold.memory();
+    out.push_str(&format!(
+        "- {events} events, {bytes} bytes of `events.sqlite`: {:.0} bytes per event.\n",
+        bytes as f64 / events.max(1) as f64
+    ));
+    out.push_str(&format!(
+        "- Replay on first start (no snapshots): every read model from zero in {:.1} s, {:.0} events/s; resident memory {} MiB (peak {} MiB), {:.0} MiB per million events.\n",
+        cold.startup.as_secs_f64(),
+        events as f64 / cold.startup.as_secs_f64(),
+        cold_rss >> 20,
+        cold_peak >> 20,
+        (cold_rss >> 20) as f64 / (events.max(1) as f64 / 1e6),
+    ));
+    cold.stop()?;
+
+    // Second start: from the snapshots written at shutdown.
+    let warm = Server::start(copy.path(), false)?;
+    let (warm_rss, _) = warm.memory();
+    out.push_str(&format!(
+        "- Startup with checkpoints: listening after {:.2} s, resident memory {} MiB.\n",
+        warm.startup.as_secs_f64(),
+        warm_rss >> 20
+    ));
+    warm.stop()?;
+    Ok(out)
+}
+
+/// How many events the store holds (its head position; positions are gapless).
+async fn events_in(dir: &Path) -> anyhow::Result<u64> {
+    let path = dir.join("events.sqlite");
+    let store = talo_store::SqliteEventStore::open(talo_store::SqliteOptions::new(path))?;
+    let head = talo_store::EventStore::head(&store).await?;
+    talo_store::EventStore::close(&store).await;
+    Ok(head.commit)
+}
+
+/// Cores, memory, kernel and compiler, for the figures' context.
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or_else(|| "?".into(), |kb| format!("{} GiB", kb >> 20));
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default();
+    let rustc = std::process::Command::new("rustc")
+        .arg("-V")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    format!("{cores} cores, {memory}, Linux {kernel}, {rustc}")
+}
