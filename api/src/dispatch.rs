@@ -108,6 +108,17 @@ pub struct Dispatcher {
     in_flight: KeyedLocks,
     /// Writers per stream (a report, a ticket series, a register) on this node.
     streams: KeyedLocks,
+    /// Requests waiting for a number of a ticket series, per series stream: whoever holds the
+    /// series next issues all of them in one append, so concurrent requests share one commit
+    /// instead of taking turns at one durable write each.
+    ticket_waiters: std::sync::Mutex<std::collections::HashMap<String, Vec<TicketWaiter>>>,
+}
+
+/// A request waiting for its ticket number.
+struct TicketWaiter {
+    request: Request,
+    issued_for: Uuid,
+    reply: tokio::sync::oneshot::Sender<Result<TicketNumberIssued, ApiError>>,
 }
 
 impl Dispatcher {
@@ -124,6 +135,7 @@ impl Dispatcher {
             read_your_writes_timeout,
             in_flight: KeyedLocks::default(),
             streams: KeyedLocks::default(),
+            ticket_waiters: Default::default(),
         }
     }
 
@@ -1112,48 +1124,115 @@ impl Dispatcher {
         decide(register, &principal)
     }
 
+    /// Issues the next number of a ticket series. Requests arriving together are numbered
+    /// together: each still gets its own `TicketNumberIssued` event, in order, in one append.
     pub(crate) async fn issue_ticket(
         &self,
         request: &Request,
         prefix: &str,
         issued_for: Uuid,
-    ) -> Result<talo_events_schema::ticket::TicketNumberIssued, ApiError> {
+    ) -> Result<TicketNumberIssued, ApiError> {
         let org = request.caller.organisation_id;
         let stream = streams::tickets(prefix, org);
+        let (reply, mut answer) = tokio::sync::oneshot::channel();
+        self.with_waiters(&stream, |waiting| {
+            waiting.push(TicketWaiter {
+                request: request.clone(),
+                issued_for,
+                reply,
+            })
+        });
         let _issuing = self.streams.lock(&stream).await;
-        for _ in 0..MAX_ATTEMPTS {
-            let last = self
-                .store
-                .read_stream(&stream, Direction::Backwards, StreamFrom::End, 1)
-                .await?;
-            let mut series = TicketSeries::default();
-            for (event, _) in decode_all(&last)? {
-                series.apply(&event);
+        // Numbered while waiting for the series, by the request that held it.
+        if let Ok(issued) = answer.try_recv() {
+            return issued;
+        }
+        let waiters = self.with_waiters(&stream, std::mem::take);
+        let issued = self.issue_tickets(&stream, prefix, org, &waiters).await;
+        for (waiter, result) in waiters.into_iter().zip(issued) {
+            let _ = waiter.reply.send(result);
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err(ApiError::Internal("a ticket request was dropped".into())))
+    }
+
+    fn with_waiters<T>(&self, stream: &str, f: impl FnOnce(&mut Vec<TicketWaiter>) -> T) -> T {
+        let mut all = self
+            .ticket_waiters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        f(all.entry(stream.to_owned()).or_default())
+    }
+
+    /// Numbers every waiter in order and records the numbers in one append.
+    async fn issue_tickets(
+        &self,
+        stream: &str,
+        prefix: &str,
+        org: Uuid,
+        waiters: &[TicketWaiter],
+    ) -> Vec<Result<TicketNumberIssued, ApiError>> {
+        let attempt = async {
+            for _ in 0..MAX_ATTEMPTS {
+                let last = self
+                    .store
+                    .read_stream(stream, Direction::Backwards, StreamFrom::End, 1)
+                    .await?;
+                let mut series = TicketSeries::default();
+                for (event, _) in decode_all(&last)? {
+                    series.apply(&event);
+                }
+                let mut tickets = Vec::with_capacity(waiters.len());
+                let mut events = Vec::with_capacity(waiters.len());
+                for waiter in waiters {
+                    let ticket =
+                        series.issue(prefix, waiter.issued_for, waiter.request.occurred_at);
+                    series.apply(&ticket.clone().into());
+                    let mut unkeyed = waiter.request.clone();
+                    // The key marks the request's own result; the ticket is a side record of it.
+                    unkeyed.idempotency_key = None;
+                    events.extend(envelope_as(
+                        &unkeyed,
+                        Actor::SYSTEM,
+                        None,
+                        vec![ticket.clone().into()],
+                        org,
+                    ));
+                    tickets.push(ticket);
+                }
+                let expected = last.first().map_or(ExpectedRevision::NoStream, |e| {
+                    ExpectedRevision::Exact(e.revision)
+                });
+                match self.append(stream, expected, events).await {
+                    Ok(_) => return Ok(tickets),
+                    Err(ApiError::Conflict {
+                        rule: "store.wrong_expected_version",
+                        ..
+                    }) => continue,
+                    Err(e) => return Err(e),
+                }
             }
-            let ticket = series.issue(prefix, issued_for, request.occurred_at);
-            let expected = last.first().map_or(ExpectedRevision::NoStream, |e| {
-                ExpectedRevision::Exact(e.revision)
-            });
-            let mut unkeyed = request.clone();
-            // The key marks the request's own result; the ticket is a side record of it.
-            unkeyed.idempotency_key = None;
-            let events = envelope_as(
-                &unkeyed,
-                Actor::SYSTEM,
-                None,
-                vec![ticket.clone().into()],
-                org,
-            );
-            match self.append(&stream, expected, events).await {
-                Ok(_) => return Ok(ticket),
-                Err(ApiError::Conflict {
-                    rule: "store.wrong_expected_version",
-                    ..
-                }) => continue,
-                Err(e) => return Err(e),
+            Err(busy(stream))
+        };
+        match attempt.await {
+            Ok(tickets) => tickets.into_iter().map(Ok).collect(),
+            Err(e) => {
+                let message = e.to_string();
+                waiters
+                    .iter()
+                    .map(|_| {
+                        Err(match &e {
+                            ApiError::Conflict { rule, .. } => ApiError::Conflict {
+                                rule,
+                                message: message.clone(),
+                            },
+                            _ => ApiError::Internal(message.clone()),
+                        })
+                    })
+                    .collect()
             }
         }
-        Err(busy(&stream))
     }
 
     pub(crate) async fn read_whole_stream(

@@ -417,3 +417,25 @@ async fn a_write_that_loses_a_race_with_another_node_is_decided_again_and_both_l
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn concurrent_reports_get_consecutive_distinct_ticket_numbers() {
+    let server = TestServer::start().await;
+    let reports = (0..40).map(|_| report_as_resident(&server));
+    let ids = futures::future::join_all(reports).await;
+    let view = server.talo.read_models.fault_reports.read();
+    let mut numbers: Vec<u32> = ids
+        .iter()
+        .map(|id| {
+            let ticket = &view.get(id.parse().unwrap()).unwrap().ticket;
+            ticket.rsplit('-').next().unwrap().parse().unwrap()
+        })
+        .collect();
+    numbers.sort_unstable();
+    let first = numbers[0];
+    assert_eq!(
+        numbers,
+        (first..first + 40).collect::<Vec<_>>(),
+        "no gaps, no repeats"
+    );
+}
