@@ -15,7 +15,7 @@ use talo_events_schema::DomainEvent;
 use talo_events_schema::envelope::{Position, RecordedEvent};
 use talo_store::{Direction, EventStore, LogFilter, StreamFrom};
 
-use crate::engine::{Projection, RebuildError};
+use crate::engine::{Projection, RebuildError, decode};
 
 /// Which events a past state is made of.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -50,18 +50,6 @@ impl Cut {
     fn beyond(&self, event: &RecordedEvent) -> bool {
         self.until.is_some_and(|p| event.position > p)
     }
-}
-
-fn decode(event: &RecordedEvent) -> Result<DomainEvent, RebuildError> {
-    DomainEvent::from_json(
-        &event.event_type,
-        event.schema_version,
-        event.payload.clone(),
-    )
-    .map_err(|source| RebuildError::Decode {
-        position: event.position,
-        source,
-    })
 }
 
 /// Folds the whole log through the cut into a fresh projection.

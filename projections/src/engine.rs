@@ -337,6 +337,19 @@ pub enum RebuildError {
     },
 }
 
+/// Decodes a stored event for a rebuild, naming its position if it cannot be read.
+pub fn decode(event: &RecordedEvent) -> Result<DomainEvent, RebuildError> {
+    DomainEvent::from_json(
+        &event.event_type,
+        event.schema_version,
+        event.payload.clone(),
+    )
+    .map_err(|source| RebuildError::Decode {
+        position: event.position,
+        source,
+    })
+}
+
 /// Folds the whole log from zero up to and including `until` into a fresh projection, without
 /// touching any snapshot: for rebuilds and for comparing with the live read model.
 pub async fn build_from_zero<P: Projection>(
@@ -354,15 +367,7 @@ pub async fn build_from_zero<P: Projection>(
             if event.position > until {
                 return Ok(state);
             }
-            let decoded = DomainEvent::from_json(
-                &event.event_type,
-                event.schema_version,
-                event.payload.clone(),
-            )
-            .map_err(|source| RebuildError::Decode {
-                position: event.position,
-                source,
-            })?;
+            let decoded = decode(&event)?;
             state.apply(&event, &decoded);
             after = event.position;
         }

@@ -61,7 +61,16 @@ impl TestServer {
             dir.path().join("events.sqlite"),
         ))
         .expect("store opens");
-        let talo = Talo::open_with_store(config(&dir, &clock), wrap(Arc::new(sqlite)))
+        Self::seeded_on(dir, clock, wrap(Arc::new(sqlite))).await
+    }
+
+    /// Talo on `store` with the demo organisation seeded.
+    async fn seeded_on(
+        dir: Arc<TempDir>,
+        clock: ManualClock,
+        store: Arc<dyn talo_store::EventStore>,
+    ) -> Self {
+        let talo = Talo::open_with_store(config(&dir, &clock), store)
             .await
             .expect("talo opens");
         let demo = demo::seed(&talo, "Isännöinti Yksi Oy", "1572860-0", clock.now_utc())
@@ -86,20 +95,7 @@ impl TestServer {
         let recording = clock.clone();
         options.clock = talo_store::RecordingClock::new(move || recording.now_utc());
         let sqlite = talo_store::SqliteEventStore::open(options).expect("store opens");
-        let talo = Talo::open_with_store(config(&dir, &clock), Arc::new(sqlite))
-            .await
-            .expect("talo opens");
-        let demo = demo::seed(&talo, "Isännöinti Yksi Oy", "1572860-0", clock.now_utc())
-            .await
-            .expect("demo seeds");
-        TestServer {
-            router: app(talo.clone()),
-            talo,
-            dir,
-            clock,
-            orgs: vec![demo],
-            read_your_writes_timeout: std::time::Duration::from_secs(5),
-        }
+        Self::seeded_on(dir, clock, Arc::new(sqlite)).await
     }
 
     /// One demo organisation with the notification outbox delivering through `transport`.
@@ -204,6 +200,23 @@ impl TestServer {
             ))
             .await;
         }
+    }
+
+    /// The first contract of a person in the first organisation (each demo role has one).
+    pub fn contract_of_person(&self, person: Uuid) -> Uuid {
+        let view = self.talo.read_models.register.read();
+        let register = view.organisation(self.org().organisation_id).unwrap();
+        register
+            .contracts
+            .values()
+            .find(|c| c.person_id == person)
+            .unwrap()
+            .contract_id
+    }
+
+    /// The contract of a demo role's person.
+    pub fn contract_of(&self, role: &str) -> Uuid {
+        self.contract_of_person(self.org().person(role))
     }
 
     /// Today at the properties, by the test's clock.

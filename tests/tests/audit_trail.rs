@@ -217,17 +217,7 @@ async fn an_entitys_history_lists_every_event_about_it_in_order() {
 #[tokio::test]
 async fn state_as_of_a_position_a_recorded_time_or_a_business_time() {
     let server = TestServer::start().await;
-    let contract = {
-        let person = server.org().person("neighbour");
-        let view = server.talo.read_models.register.read();
-        let register = view.organisation(server.org().organisation_id).unwrap();
-        register
-            .contracts
-            .values()
-            .find(|c| c.person_id == person)
-            .unwrap()
-            .contract_id
-    };
+    let contract = server.contract_of("neighbour");
     let apartment = server.apartment(demo::RENTAL, "A 4");
     let start = server.talo.store.head().await.unwrap().to_string();
     let known_before = Utc::now();

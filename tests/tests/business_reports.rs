@@ -62,17 +62,8 @@ fn property(server: &TestServer, name: &str) -> Uuid {
     server.org().properties[name]
 }
 
-/// The contract of a demo role's person (each named role has one).
 fn contract_of(server: &TestServer, role: &str) -> Uuid {
-    let person = server.org().person(role);
-    let view = server.talo.read_models.register.read();
-    let register = view.organisation(server.org().organisation_id).unwrap();
-    register
-        .contracts
-        .values()
-        .find(|c| c.person_id == person)
-        .unwrap()
-        .contract_id
+    server.contract_of(role)
 }
 
 const RECORD_PAYMENT: &str = "mutation($input: RecordPaymentInput!) { recordPayment(input: $input) { ledger { contractId } } }";

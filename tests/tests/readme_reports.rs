@@ -51,17 +51,7 @@ async fn the_auditors_walkthrough_works_as_written() {
         .await;
     let receipt = answer.body["extensions"]["receipts"][0].clone();
     let fault = answer.data()["reportFault"]["faultReport"]["id"].clone();
-    let contract = {
-        let person = server.org().person("neighbour");
-        let view = server.talo.read_models.register.read();
-        let register = view.organisation(server.org().organisation_id).unwrap();
-        register
-            .contracts
-            .values()
-            .find(|c| c.person_id == person)
-            .unwrap()
-            .contract_id
-    };
+    let contract = server.contract_of("neighbour");
     let mut vars = BTreeMap::from([
         ("receipt".to_owned(), receipt),
         ("id".to_owned(), fault),

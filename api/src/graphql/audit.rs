@@ -121,12 +121,7 @@ impl AuditQuery {
                 return Err(ApiError::Forbidden("auditLog: for auditors".into()));
             }
             let size = page_size(first, session.talo.config.limits.max_page_size)?;
-            let after_position = match after {
-                None => Position::START,
-                Some(cursor) => cursor
-                    .parse::<Position>()
-                    .map_err(|e| ApiError::bad_input("after", "page.cursor", e.to_string()))?,
-            };
+            let after_position = cursor_position(after)?;
             let filter = filter.unwrap_or_default();
             let log_filter = LogFilter {
                 organisation_id: Some(session.caller.organisation_id),
@@ -238,12 +233,7 @@ impl AuditQuery {
                 return Err(ApiError::Forbidden("entityHistory: for auditors".into()));
             }
             let size = page_size(first, session.talo.config.limits.max_page_size)?;
-            let mut position = match after {
-                None => Position::START,
-                Some(cursor) => cursor
-                    .parse::<Position>()
-                    .map_err(|e| ApiError::bad_input("after", "page.cursor", e.to_string()))?,
-            };
+            let mut position = cursor_position(after)?;
             let filter = LogFilter {
                 organisation_id: Some(session.caller.organisation_id),
                 ..LogFilter::default()
@@ -281,6 +271,16 @@ impl AuditQuery {
             Ok(connection)
         };
         run.await.gql()
+    }
+}
+
+/// The position an `after` cursor names (the start when there is none).
+fn cursor_position(after: Option<String>) -> Result<Position, ApiError> {
+    match after {
+        None => Ok(Position::START),
+        Some(cursor) => cursor
+            .parse::<Position>()
+            .map_err(|e| ApiError::bad_input("after", "page.cursor", e.to_string())),
     }
 }
 
