@@ -10,6 +10,7 @@
 //! register scans of the rules small at twenty thousand apartments. Everything is drawn from one
 //! seeded random stream ([`chance`]), so a seed and sizes give the same events.
 
+mod bookings;
 mod chance;
 mod faults;
 mod ledger;
@@ -168,6 +169,11 @@ pub async fn generate(
         tickets: BTreeMap::new(),
     };
     let mut organisation = Organisation::found(&mut world, options, start)?;
+    let defined_at = (start - chrono::Duration::days(7))
+        .and_hms_opt(8, 0, 0)
+        .unwrap_or_default()
+        .and_utc();
+    let mut resources = bookings::define(&mut world, &mut organisation, defined_at)?;
     let mut day = start;
     while day < options.until {
         if day.day() == 1 {
@@ -183,6 +189,9 @@ pub async fn generate(
         )?;
         faults::day(&mut world, &mut organisation, day)?;
         messages::day(&mut world, &mut organisation, day)?;
+        if day.day() == 1 {
+            bookings::month_begins(&mut world, &mut organisation, &mut resources, day)?;
+        }
         if day.day() == 1 || world.log.pending_events() >= FLUSH_AT {
             world.log.flush().await?;
         }

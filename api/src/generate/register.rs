@@ -28,6 +28,8 @@ pub struct Organisation {
     pub properties: Vec<Property>,
     /// Every contract ever signed, with its ledger; apartments point into it.
     pub contracts: Vec<ContractFile>,
+    /// Contract id to its index in `contracts`.
+    pub contract_index: std::collections::HashMap<Uuid, usize>,
     /// The organisation-wide part of the register (organisation, staff, contractors).
     register: Register,
     pub(super) ledger: ledger::Payments,
@@ -167,6 +169,7 @@ impl Organisation {
             contractors: Vec::new(),
             properties: Vec::new(),
             contracts: Vec::new(),
+            contract_index: std::collections::HashMap::new(),
             register: Register::default(),
             ledger: ledger::Payments::default(),
         };
@@ -520,6 +523,7 @@ impl Organisation {
             habit,
         });
         let index = self.contracts.len() - 1;
+        self.contract_index.insert(contract_id, index);
         self.properties[property].apartments[apartment]
             .contracts
             .push(index);
