@@ -141,10 +141,8 @@ pub fn month_begins(
     let month = Month::of(day);
     for (property, own) in resources.iter_mut().enumerate() {
         for resource in [&mut own.sauna, &mut own.parking] {
-            let at = world.chance.office_after(
-                day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc(),
-                Duration::zero(),
-            );
+            // After the morning's payments and the day's other ledger entries.
+            let at = world.chance.time_on(day, 16, 17);
             if talo_domain::calendar::local_date(at) >= org.until {
                 continue;
             }
@@ -179,7 +177,9 @@ pub fn month_begins(
                     )?;
                 }
             }
-            // Newcomers: residents staying at least two months take free slots or queue.
+            // Newcomers: residents staying at least two months take free slots or queue, one
+            // after another on the resource's stream.
+            let mut last = at;
             let apartments = org.properties[property].apartments.len();
             let wanting = world.chance.count(apartments as f64 * TAKE / 4.0);
             for _ in 0..wanting {
@@ -202,7 +202,8 @@ pub fn month_begins(
                     continue;
                 }
                 let booking_id = world.chance.id_at(at);
-                let when = world.chance.resident_after(at, Duration::zero());
+                let when = last + Duration::minutes(world.chance.between(1, 20));
+                last = when;
                 let command = match resource.kind {
                     ResourceKind::Sauna => {
                         let Some(shift) = resource

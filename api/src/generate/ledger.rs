@@ -49,6 +49,7 @@ pub struct Payments {
 
 struct Planned {
     contract: usize,
+    booked_on: NaiveDate,
     invoice_id: Uuid,
     amount_cents: i64,
     source: PaymentSource,
@@ -159,15 +160,28 @@ pub fn day(
     until: NaiveDate,
     first_day: bool,
 ) -> Result<(), GenerateError> {
+    // Payments first: the statement is imported in the morning, before the run.
+    if let Some(planned) = org.ledger.due.remove(&day) {
+        let mut timed: Vec<(DateTime<Utc>, Planned)> = planned
+            .into_iter()
+            .map(|p| {
+                let at = match p.source {
+                    PaymentSource::BankStatement => world.chance.time_on(day, 8, 9),
+                    _ => world.chance.time_on(day, 9, 16),
+                };
+                (at, p)
+            })
+            .collect();
+        // A ledger's events keep their business order.
+        timed.sort_by_key(|(at, _)| *at);
+        for (at, payment) in timed {
+            receive(world, org, payment, at, until)?;
+        }
+    }
     if first_day {
         invoice_month(world, org, Month::of(day), day, until)?;
     } else if day.day() == 20 {
         invoice_month(world, org, Month::of(day).next(), day, until)?;
-    }
-    if let Some(planned) = org.ledger.due.remove(&day) {
-        for payment in planned {
-            receive(world, org, payment, day, until)?;
-        }
     }
     Ok(())
 }
@@ -269,12 +283,23 @@ fn plan_payment(
     } else {
         PaymentSource::Manual
     };
-    org.ledger.due.entry(booked_on).or_default().push(Planned {
-        contract,
-        invoice_id,
-        amount_cents,
-        source,
-    });
+    // Bank payments arrive on the next working day's statement; manual ones are entered the
+    // day they are made.
+    let recorded_on = match source {
+        PaymentSource::BankStatement => next_working_day(booked_on),
+        _ => booked_on,
+    };
+    org.ledger
+        .due
+        .entry(recorded_on)
+        .or_default()
+        .push(Planned {
+            contract,
+            booked_on,
+            invoice_id,
+            amount_cents,
+            source,
+        });
 }
 
 /// Records a planned payment: a bank payment from the next working day's statement, matched by
@@ -283,21 +308,14 @@ fn receive(
     world: &mut World,
     org: &mut Organisation,
     planned: Planned,
-    booked_on: NaiveDate,
+    at: DateTime<Utc>,
     until: NaiveDate,
 ) -> Result<(), GenerateError> {
-    let recorded_on = match planned.source {
-        PaymentSource::BankStatement => next_working_day(booked_on),
-        _ => booked_on,
-    };
-    if recorded_on >= until {
+    if talo_domain::calendar::local_date(at) >= until {
         return Ok(());
     }
+    let booked_on = planned.booked_on;
     let clerk = *world.chance.pick(&org.customer_service);
-    let at = match planned.source {
-        PaymentSource::BankStatement => world.chance.time_on(recorded_on, 8, 9),
-        _ => world.chance.time_on(recorded_on, 9, 16),
-    };
     let file = &org.contracts[planned.contract];
     let Some(invoice) = file.ledger.invoice(planned.invoice_id) else {
         return Ok(());

@@ -89,8 +89,13 @@ impl GenerateOptions {
         if !(1..=30).contains(&self.years) {
             return bad("--years", "must be from 1 to 30");
         }
-        if self.start().is_none() {
-            return bad("--until", "is too early for that many years of history");
+        // Ids carry their time as Unix milliseconds.
+        let start_year = self.start().map_or(0, |d| d.year());
+        if start_year < 1970 || self.until.year() > 2200 {
+            return bad(
+                "--until",
+                "must leave the history between the years 1970 and 2200",
+            );
         }
         Ok(())
     }

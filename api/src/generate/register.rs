@@ -665,6 +665,8 @@ pub fn turnover(
         return Ok(());
     }
     let ends_on = Month::of(day).next().last_day();
+    // The office works through the notices one after another on the register's stream.
+    let mut clock = world.chance.time_on(day, 9, 10);
     for property in 0..org.properties.len() {
         for apartment in 0..org.properties[property].apartments.len() {
             let current = org.properties[property].apartments[apartment]
@@ -683,7 +685,8 @@ pub fn turnover(
             if !world.chance.chance(yearly / 12.0) {
                 continue;
             }
-            let at = world.chance.time_on(day, 9, 15);
+            clock += Duration::minutes(world.chance.between(1, 15));
+            let at = clock;
             let (contract_id, kind) = (contract.contract_id, contract.kind);
             org.register_command(
                 world,
