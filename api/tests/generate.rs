@@ -121,6 +121,8 @@ async fn a_small_organisation_is_valid_and_talo_opens_on_it() {
         "DocumentAdded",
         "SaunaShiftBooked",
         "ParkingSpaceBooked",
+        "ServiceRequestFiled",
+        "RequestFormPublished",
     ] {
         assert!(
             generated.counts.get(event_type).copied().unwrap_or(0) > 0,
@@ -191,10 +193,25 @@ async fn the_proportions_are_the_intended_ones() {
         (0.85 * invoices..=1.02 * invoices).contains(&payments),
         "{payments} payments for {invoices} invoices"
     );
-    // An invoice number for every invoice, a ticket for every report and thread.
+    // An invoice number for every invoice, a ticket for every case.
     assert_eq!(
         count("TicketNumberIssued"),
-        invoices + count("FaultReported") + count("MessageThreadStarted")
+        invoices
+            + count("FaultReported")
+            + count("MessageThreadStarted")
+            + count("ServiceRequestFiled")
+            + count("RenovationRequested")
+    );
+    assert!(count("RenovationRequested") > 0.0 && count("RenovationInspected") > 0.0);
+    let requests = count("ServiceRequestFiled");
+    assert!(
+        (0.15 * apartment_years..=0.45 * apartment_years).contains(&requests),
+        "{requests} service requests"
+    );
+    assert!(
+        count("ServiceRequestCompleted") > 0.7 * requests,
+        "{:?}",
+        generated.counts
     );
     let faults = count("FaultReported");
     assert!(

@@ -17,6 +17,7 @@ mod ledger;
 mod log;
 mod messages;
 mod notices;
+mod portal;
 mod register;
 
 use std::collections::BTreeMap;
@@ -179,6 +180,7 @@ pub async fn generate(
         .unwrap_or_default()
         .and_utc();
     let mut resources = bookings::define(&mut world, &mut organisation, defined_at)?;
+    let key_form = portal::publish_form(&mut world, &organisation, defined_at)?;
     let mut day = start;
     while day < options.until {
         if day.day() == 1 {
@@ -194,6 +196,7 @@ pub async fn generate(
         )?;
         faults::day(&mut world, &mut organisation, day)?;
         messages::day(&mut world, &mut organisation, day)?;
+        portal::day(&mut world, &organisation, &key_form, day)?;
         if day.day() == 1 {
             bookings::month_begins(&mut world, &mut organisation, &mut resources, day)?;
         }
