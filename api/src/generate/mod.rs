@@ -112,8 +112,8 @@ impl GenerateOptions {
     }
 }
 
-/// Measured at the default proportions (see the tests for the counts).
-const EVENTS_PER_APARTMENT_YEAR: u64 = 100;
+/// Measured: 580,799 events for 2,000 apartments over five years at the default proportions.
+const EVENTS_PER_APARTMENT_YEAR: u64 = 58;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {

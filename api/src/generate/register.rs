@@ -257,7 +257,7 @@ impl Organisation {
         for (index, size) in sizes.into_iter().enumerate() {
             let manager = managers[index / 25];
             let technical_manager = technical[index / 50];
-            org.add_property(world, index, size, manager, technical_manager, at, start)?;
+            org.add_property(world, index, size, (manager, technical_manager), at, start)?;
         }
         Ok(org)
     }
@@ -267,8 +267,7 @@ impl Organisation {
         world: &mut World,
         index: usize,
         size: usize,
-        manager: Uuid,
-        technical_manager: Uuid,
+        (manager, technical_manager): (Uuid, Uuid),
         at: DateTime<Utc>,
         start: NaiveDate,
     ) -> Result<(), GenerateError> {
