@@ -13,6 +13,7 @@ pub mod dispatch;
 pub mod document_http;
 pub mod error;
 pub mod export;
+pub mod generate;
 pub mod graphql;
 pub mod http;
 pub mod keyed_locks;

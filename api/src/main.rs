@@ -4,6 +4,7 @@
 //! - `talo token --data DIR --person ID --organisation ID`
 //! - `talo verify`, `talo anchors`, `talo export`, `talo replay`: the auditor's tools (see
 //!   `audit_commands.rs`)
+//! - `talo generate --data DIR`: a large organisation with years of history, for benchmarks
 
 mod audit_commands;
 
@@ -57,6 +58,29 @@ enum Command {
     /// Rebuild every read model from zero and compare it with its snapshot; exit status 2 if
     /// any differs.
     Replay(audit_commands::ReplayArgs),
+    /// Generate a realistic organisation with years of history into an empty data directory,
+    /// through the domain's own decisions; deterministic from the seed.
+    Generate(GenerateArgs),
+}
+
+#[derive(Args)]
+struct GenerateArgs {
+    /// Data directory to create the event store in (`DIR/events.sqlite`); must hold no events.
+    #[arg(long)]
+    data: PathBuf,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Housing companies.
+    #[arg(long, default_value_t = 500)]
+    properties: usize,
+    #[arg(long, default_value_t = 20_000)]
+    apartments: usize,
+    /// Years of history.
+    #[arg(long, default_value_t = 5)]
+    years: u32,
+    /// The history ends the day before this date (YYYY-MM-DD).
+    #[arg(long, default_value = "2026-11-01")]
+    until: chrono::NaiveDate,
 }
 
 #[derive(Args)]
@@ -106,6 +130,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         Command::Anchors(args) => audit_commands::anchors(args).await,
         Command::Export(args) => audit_commands::export(args).await,
         Command::Replay(args) => audit_commands::replay(args).await,
+        Command::Generate(args) => generate(args).await.map(|()| ExitCode::SUCCESS),
         Command::Token {
             data,
             person,
@@ -197,6 +222,63 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(stop_signal())
         .await?;
     talo.shutdown().await;
+    Ok(())
+}
+
+async fn generate(args: GenerateArgs) -> anyhow::Result<()> {
+    use talo_api::generate::{GenerateOptions, generate};
+    let options = GenerateOptions {
+        seed: args.seed,
+        properties: args.properties,
+        apartments: args.apartments,
+        years: args.years,
+        until: args.until,
+    };
+    options.check()?;
+    let store = talo_store::SqliteEventStore::open(talo_store::SqliteOptions::new(
+        args.data.join("events.sqlite"),
+    ))
+    .context("--data: opening the event store")?;
+    let store: std::sync::Arc<dyn talo_store::EventStore> = std::sync::Arc::new(store);
+    if store.head().await? != talo_events_schema::envelope::Position::START {
+        store.close().await;
+        anyhow::bail!(
+            "--data: {} already holds events; generate into an empty data directory",
+            args.data.display()
+        );
+    }
+    let progress = indicatif::ProgressBar::new(options.estimate());
+    progress.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {human_pos}/{human_len} events ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let started = std::time::Instant::now();
+    let blobs = talo_api::blobs::BlobStore::new(&args.data);
+    let generated = generate(store.clone(), &blobs, &options, progress.clone()).await;
+    store.close().await;
+    let generated = generated?;
+    progress.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "Generated {} events in {seconds:.1} s ({:.0} events/s) into {}",
+        generated.events,
+        generated.events as f64 / seconds.max(0.001),
+        args.data.join("events.sqlite").display()
+    );
+    for (event_type, count) in &generated.counts {
+        println!("  {event_type:<36} {count:>10}");
+    }
+    println!("Organisation:     {}", generated.organisation_id);
+    println!("Property manager: {}", generated.property_manager_id);
+    println!(
+        "Token: talo token --data {} --organisation {} --person {}",
+        args.data.display(),
+        generated.organisation_id,
+        generated.property_manager_id
+    );
     Ok(())
 }
 
