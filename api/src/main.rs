@@ -93,6 +93,10 @@ struct ServeArgs {
     /// On an empty store, seed the demo organisation; print a token for each role.
     #[arg(long, env = "TALO_DEMO")]
     demo: bool,
+    /// Queue and deliver no notifications (for replicas and benchmarks: a node started on
+    /// years of history would otherwise notify about all of it).
+    #[arg(long, env = "TALO_NO_NOTIFICATIONS")]
+    no_notifications: bool,
     /// HS256 secret for tokens; without it a development secret is kept in the data directory.
     #[arg(long, env = "TALO_JWT_SECRET", hide_env_values = true)]
     jwt_secret: Option<String>,
@@ -161,6 +165,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         data,
         listen,
         demo: with_demo,
+        no_notifications,
         jwt_secret,
         max_document_bytes,
         document_types,
@@ -170,6 +175,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } = args;
     let mut config = Config::new(&data);
     config.jwt_secret = jwt_secret;
+    config.notifications = !no_notifications;
     if let Some(max) = max_document_bytes {
         config.limits.max_document_bytes = max;
     }

@@ -15,6 +15,10 @@ struct Server {
 }
 
 fn serve(data: &std::path::Path) -> Server {
+    serve_with(data, &[])
+}
+
+fn serve_with(data: &std::path::Path, extra: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_talo"))
         .args([
             "serve",
@@ -24,6 +28,7 @@ fn serve(data: &std::path::Path) -> Server {
             "127.0.0.1:0",
             "--demo",
         ])
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()
@@ -214,4 +219,45 @@ fn serve_refuses_an_iban_with_wrong_check_digits_naming_the_flag() {
         stderr.contains("--iban: iban: `FI79 4405 2020 0360 83`: the check digits do not match"),
         "{stderr}"
     );
+}
+
+/// How many notifications the outbox holds, polled for up to `wait`.
+fn outbox_size(server: &Server, token: &str, wait: Duration) -> usize {
+    let deadline = Instant::now() + wait;
+    loop {
+        let answer = server.post(token, "{ notificationOutbox(first: 100) { totalCount } }");
+        let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+        let json: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+        let count = json["data"]["notificationOutbox"]["totalCount"]
+            .as_u64()
+            .unwrap_or(0) as usize;
+        if count > 0 || Instant::now() >= deadline {
+            return count;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn no_notifications_keeps_the_outbox_empty() {
+    let data = tempfile::tempdir().unwrap();
+    let server = serve(data.path());
+    let token = demo_tokens(data.path())["customer_service"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        outbox_size(&server, &token, Duration::from_secs(10)) > 0,
+        "the demo's history notifies by default"
+    );
+    server.stop();
+
+    let quiet = tempfile::tempdir().unwrap();
+    let server = serve_with(quiet.path(), &["--no-notifications"]);
+    let token = demo_tokens(quiet.path())["customer_service"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(outbox_size(&server, &token, Duration::from_secs(2)), 0);
+    server.stop();
 }

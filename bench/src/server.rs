@@ -33,6 +33,8 @@ pub fn talo_binary() -> anyhow::Result<PathBuf> {
 }
 
 impl Server {
+    /// Starts `talo serve` on `data`: with the demo seeded, or on an existing (generated)
+    /// store with notifications off, so five years of history are not notified again.
     pub fn start(data: &Path, demo: bool) -> anyhow::Result<Server> {
         let mut command = Command::new(talo_binary()?);
         command
@@ -46,6 +48,8 @@ impl Server {
             .stderr(Stdio::inherit());
         if demo {
             command.arg("--demo");
+        } else {
+            command.arg("--no-notifications");
         }
         let started = Instant::now();
         let mut child = command.spawn().context("starting talo serve")?;
