@@ -59,6 +59,18 @@ impl Default for SnapshotPolicy {
     }
 }
 
+impl SnapshotPolicy {
+    /// Whether to snapshot at `position`, last saved at `saved`, `since` ago. A snapshot writes
+    /// the whole state, so while catching up on a long log they are spaced out as the log
+    /// grows (at least half again as many events as the last snapshot covered): saving every
+    /// `every_events` would make a replay quadratic in the log's length.
+    pub fn is_due(&self, saved: Position, position: Position, since: Duration) -> bool {
+        let unsaved = position.commit.saturating_sub(saved.commit);
+        unsaved >= self.every_events.max(saved.commit / 2)
+            || (since >= self.every && unsaved >= self.every_events.min(1_000))
+    }
+}
+
 struct Shared<P> {
     state: RwLock<P>,
     position: watch::Sender<Position>,
@@ -295,8 +307,7 @@ async fn run<P: Projection>(
             tracing::error!(projection = P::NAME, %failure, "projection stopped");
             break;
         }
-        let unsaved = position.commit.saturating_sub(saved.commit);
-        if unsaved >= policy.every_events || saved_at.elapsed() >= policy.every {
+        if policy.is_due(saved, position, saved_at.elapsed()) {
             save(&shared, &path, &checkpoint, &mut saved, &mut saved_at);
         }
     }
@@ -322,6 +333,45 @@ fn save<P: Projection>(
             *saved_at = Instant::now();
         }
         Err(e) => tracing::error!(projection = P::NAME, error = %e, "snapshot not written"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(n: u64) -> Position {
+        Position::sequence(n)
+    }
+
+    #[test]
+    fn snapshots_are_spaced_out_as_the_log_grows() {
+        let policy = SnapshotPolicy::default();
+        let soon = Duration::from_secs(1);
+        assert!(policy.is_due(at(0), at(50_000), soon));
+        assert!(!policy.is_due(at(0), at(49_999), soon));
+        // At ten million events the next snapshot waits for five million more.
+        assert!(!policy.is_due(at(10_000_000), at(14_000_000), soon));
+        assert!(policy.is_due(at(10_000_000), at(15_000_000), soon));
+        // A quiet model saves after `every` once a thousand events are unsaved.
+        assert!(policy.is_due(at(10_000_000), at(10_001_000), Duration::from_secs(31)));
+        assert!(!policy.is_due(at(10_000_000), at(10_000_010), Duration::from_secs(31)));
+    }
+
+    #[test]
+    fn a_replay_writes_logarithmically_many_snapshots() {
+        let policy = SnapshotPolicy::default();
+        let (mut saved, mut snapshots) = (at(0), 0);
+        for n in (1_024..=10_000_000).step_by(1_024) {
+            if policy.is_due(saved, at(n), Duration::ZERO) {
+                saved = at(n);
+                snapshots += 1;
+            }
+        }
+        assert!(
+            snapshots < 20,
+            "{snapshots} snapshots for ten million events"
+        );
     }
 }
 
