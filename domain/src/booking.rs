@@ -120,9 +120,14 @@ impl BookableResource {
             }
             return;
         }
-        let Some(s) = state.as_mut() else {
-            return;
-        };
+        if let Some(s) = state.as_mut() {
+            s.apply_step(event, at);
+        }
+    }
+
+    /// Folds one event of an existing resource (everything but its definition).
+    pub fn apply_step(&mut self, event: &DomainEvent, at: DateTime<Utc>) {
+        let s = self;
         let booking =
             |booking_id, apartment_id, booked_by, slot, price_cents, contract_id| Booking {
                 booking_id,
@@ -191,7 +196,8 @@ impl BookableResource {
             }
             _ => return,
         };
-        if !s.order.contains(&new.booking_id) {
+        // `order` holds exactly the ids in `bookings`; the map answers faster than a scan.
+        if !s.bookings.contains_key(&new.booking_id) {
             s.order.push(new.booking_id);
         }
         s.bookings.insert(new.booking_id, new);
