@@ -105,16 +105,3 @@ pub async fn stream_events(
         }
     }
 }
-
-/// Folds one stream through the cut into a fresh projection.
-pub async fn fold_stream<P: Projection>(
-    store: &dyn EventStore,
-    stream: &str,
-    cut: &Cut,
-) -> Result<P, RebuildError> {
-    let mut state = P::default();
-    for (event, decoded) in stream_events(store, stream, cut).await? {
-        state.apply(&event, &decoded);
-    }
-    Ok(state)
-}

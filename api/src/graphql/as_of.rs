@@ -12,7 +12,8 @@ use talo_domain::register::Register;
 use talo_events_schema::envelope::{Position, RecordedEvent};
 use talo_events_schema::register::ContractKind;
 use talo_events_schema::streams;
-use talo_projections::as_of::{Cut, fold_log, fold_stream, stream_events};
+use talo_projections::Projection;
+use talo_projections::as_of::{Cut, fold_log, stream_events};
 use talo_projections::engine::RebuildError;
 use talo_projections::fault_reports::FaultReportsView;
 use talo_projections::work_items::WorkItemsView;
@@ -294,19 +295,14 @@ impl AsOfState {
     /// A fault report as the portal's read model showed it.
     async fn fault_report(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<AsOfFaultReport>> {
         let session = Session::of(ctx).gql()?;
-        let stream = streams::fault_report(id);
-        if self
-            .own_stream(session.talo, &stream)
+        let events = self
+            .own_stream(session.talo, &streams::fault_report(id))
             .await
-            .gql()?
-            .is_empty()
-        {
-            return Ok(None);
-        }
-        let view: FaultReportsView = fold_stream(session.talo.store.as_ref(), &stream, &self.cut)
-            .await
-            .map_err(rebuilt)
             .gql()?;
+        let mut view = FaultReportsView::default();
+        for (event, decoded) in &events {
+            view.apply(event, decoded);
+        }
         Ok(view.get(id).map(|r| AsOfFaultReport {
             fault_report_id: id,
             ticket: r.ticket.clone(),
