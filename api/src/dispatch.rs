@@ -1584,7 +1584,7 @@ pub fn decode_all(events: &[RecordedEvent]) -> Result<Vec<(DomainEvent, DateTime
     events
         .iter()
         .map(|e| {
-            DomainEvent::from_json(&e.event_type, e.schema_version, e.payload.clone())
+            DomainEvent::from_json_text(&e.event_type, e.schema_version, e.payload.as_str())
                 .map(|d| (d, e.metadata.occurred_at))
                 .map_err(|err| {
                     ApiError::Internal(format!("`{}` at {}: {err}", e.stream, e.position))

@@ -100,7 +100,11 @@ pub fn line(event: &RecordedEvent, link: &ChainLink) -> Value {
         "organisation_id": m.organisation_id,
         "property_id": m.property_id,
         "idempotency_key": m.idempotency_key,
-        "payload": event.payload,
+        // Not JSON only in a damaged store: exported as its text, and its hash will not match.
+        "payload": event
+            .payload
+            .to_value()
+            .unwrap_or_else(|_| Value::String(event.payload.to_string())),
         "hash": link.hash.to_string(),
         "previous_hash": link.previous_hash.to_string(),
     })

@@ -146,10 +146,10 @@ async fn enqueue(talo: Arc<Talo>) {
     let mut events = talo.store.subscribe_all(Position::START);
     while let Some(item) = events.next().await {
         let Ok(event) = item else { break };
-        let Ok(decoded) = DomainEvent::from_json(
+        let Ok(decoded) = DomainEvent::from_json_text(
             &event.event_type,
             event.schema_version,
-            event.payload.clone(),
+            event.payload.as_str(),
         ) else {
             continue;
         };

@@ -155,7 +155,7 @@ pub fn digest(events: &[&RecordedEvent]) -> String {
         field(m.organisation_id.as_bytes());
         field(m.property_id.unwrap_or_default().as_bytes());
         field(m.idempotency_key.as_deref().unwrap_or_default().as_bytes());
-        field(e.payload.to_string().as_bytes());
+        field(e.payload.as_str().as_bytes());
     }
     let hex: String = hasher
         .finalize()

@@ -227,7 +227,44 @@ pub struct RecordedEvent {
     /// When the store made the event durable.
     pub recorded_at: DateTime<Utc>,
     pub metadata: EventMetadata,
-    pub payload: serde_json::Value,
+    pub payload: StoredPayload,
+}
+
+/// An event's payload exactly as stored: compact JSON text, object keys sorted (as
+/// `serde_json` writes a `Value`).
+///
+/// Kept as text rather than a parsed `Value` because most readers want the typed event: a
+/// replay decodes the text once, straight into it (see `DomainEvent::from_json_text`), and the
+/// hash chain hashes these very bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredPayload(String);
+
+impl StoredPayload {
+    /// The text a store keeps for `value`.
+    pub fn from_value(value: &serde_json::Value) -> Self {
+        StoredPayload(value.to_string())
+    }
+
+    /// Text read back from a store. Not parsed here: whoever decodes it reports bad JSON with
+    /// the event's type and position.
+    pub fn from_stored(text: String) -> Self {
+        StoredPayload(text)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The payload as a JSON value, for readers that show it rather than fold it.
+    pub fn to_value(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::from_str(&self.0)
+    }
+}
+
+impl fmt::Display for StoredPayload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 #[cfg(test)]
@@ -265,6 +302,22 @@ mod tests {
                 commit: 6,
                 prepare: 1
             }
+        );
+    }
+
+    #[test]
+    fn a_stored_payload_is_the_compact_sorted_text_of_its_value() {
+        let value = serde_json::json!({"zeta": 1, "alpha": {"b": [1, 2], "a": null}});
+        let stored = StoredPayload::from_value(&value);
+        assert_eq!(
+            stored.as_str(),
+            r#"{"alpha":{"a":null,"b":[1,2]},"zeta":1}"#
+        );
+        assert_eq!(stored.to_value().unwrap(), value);
+        assert!(
+            StoredPayload::from_stored("{oops".into())
+                .to_value()
+                .is_err()
         );
     }
 }

@@ -57,3 +57,49 @@ fn a_payload_missing_a_field_names_the_event_and_field() {
         "{text}"
     );
 }
+
+fn fixture_text(name: &str) -> String {
+    std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name),
+    )
+    .unwrap()
+}
+
+#[test]
+fn text_decoding_agrees_with_value_decoding_for_current_and_older_versions() {
+    let expected =
+        DomainEvent::from_json("FaultReported", 2, fixture("FaultReported.v2.json")).unwrap();
+    for (version, name) in [(2, "FaultReported.v2.json"), (1, "FaultReported.v1.json")] {
+        let from_text =
+            DomainEvent::from_json_text("FaultReported", version, &fixture_text(name)).unwrap();
+        assert_eq!(from_text, expected, "version {version}");
+    }
+}
+
+#[test]
+fn text_decoding_names_bad_json_unknown_types_and_future_versions() {
+    let err = DomainEvent::from_json_text("FaultReported", 2, "{\"description\": ").unwrap_err();
+    assert!(
+        matches!(&err, DecodeError::Invalid { event_type, version: 2, .. } if event_type == "FaultReported"),
+        "{err}"
+    );
+    let err = DomainEvent::from_json_text("FaultReported", 1, "not json").unwrap_err();
+    assert!(
+        matches!(err, DecodeError::Invalid { version: 1, .. }),
+        "{err}"
+    );
+    assert_eq!(
+        DomainEvent::from_json_text("RoofBlownAway", 1, "{}"),
+        Err(DecodeError::UnknownType("RoofBlownAway".into()))
+    );
+    assert!(matches!(
+        DomainEvent::from_json_text("FaultReported", 3, "{}"),
+        Err(DecodeError::NewerVersion { version: 3, .. })
+    ));
+    let mut payload = fixture("FaultReported.v2.json");
+    payload.as_object_mut().unwrap().remove("description");
+    let err = DomainEvent::from_json_text("FaultReported", 2, &payload.to_string()).unwrap_err();
+    assert!(err.to_string().contains("description"), "{err}");
+}

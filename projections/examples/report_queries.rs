@@ -75,7 +75,7 @@ impl Log {
                 property_id: None,
                 idempotency_key: None,
             },
-            payload: serde_json::Value::Null,
+            payload: Default::default(),
         };
         self.view.apply(&recorded, &event);
         self.events += 1;

@@ -1,5 +1,6 @@
-//! Runs a projection: load its snapshot, subscribe to the log after the snapshot's position,
-//! fold every event, publish the position reached, and snapshot now and then and at shutdown.
+//! Runs a projection: load its snapshot, take the log's events after the snapshot's position
+//! from a [`crate::feed`], fold every event, publish the position reached, and snapshot now and
+//! then and at shutdown.
 //!
 //! Events arrive in batches (whatever is ready) and each batch is folded under one write lock,
 //! so readers see whole batches and the position they reflect.
@@ -8,7 +9,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use serde::{Serialize, de::DeserializeOwned};
 use talo_events_schema::DomainEvent;
 use talo_events_schema::envelope::{Position, RecordedEvent};
@@ -16,6 +16,7 @@ use talo_store::{Direction, EventStore, LogFilter, StreamFrom};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
+use crate::feed::{self, FeedReceiver, LogFeed};
 use crate::snapshot::{self, Checkpoint, EventRef};
 
 /// A read model folded from the log.
@@ -27,7 +28,7 @@ pub trait Projection: Default + Serialize + DeserializeOwned + Send + Sync + 'st
     const VERSION: u32;
 
     /// Folds one event. Must be deterministic: no clock, no IO, no randomness. The typed
-    /// `decoded` is the event's content; `event.payload` is not kept for the fold.
+    /// `decoded` is the event's content; `event.payload` is empty by now (see [`crate::feed`]).
     fn apply(&mut self, event: &RecordedEvent, decoded: &DomainEvent);
 }
 
@@ -83,6 +84,9 @@ pub struct Running<P: Projection> {
     shared: Arc<Shared<P>>,
     stop: Arc<Notify>,
     task: Mutex<Option<JoinHandle<()>>>,
+    /// The log feed of a projection started alone; `None` when it shares the feed of
+    /// [`crate::ReadModels`].
+    own_feed: Option<LogFeed>,
 }
 
 /// The projection did not reach a position: it was too slow, or it stopped on an event it
@@ -102,29 +106,26 @@ pub struct Lagging {
 
 impl<P: Projection> Running<P> {
     /// Loads the snapshot from `dir`, checks it against the log, and starts folding the log
-    /// after it.
+    /// after it on a feed of its own: for a projection run alone (tools, tests).
     pub async fn start(store: Arc<dyn EventStore>, dir: PathBuf, policy: SnapshotPolicy) -> Self {
+        let (sender, receiver) = feed::channel();
+        let mut running = Self::subscribe(&store, dir, policy, receiver).await;
+        let after = running.status().started_from;
+        running.own_feed = Some(LogFeed::start(store, after, vec![sender]));
+        running
+    }
+
+    /// Loads the snapshot from `dir`, checks it against the log, and folds what arrives on
+    /// `feed`, skipping events the snapshot already holds (a shared feed starts at the
+    /// checkpoint of the read model furthest behind).
+    pub async fn subscribe(
+        store: &Arc<dyn EventStore>,
+        dir: PathBuf,
+        policy: SnapshotPolicy,
+        feed: FeedReceiver,
+    ) -> Self {
         let path = dir.join(format!("{}.json", P::NAME));
-        // The log is the truth: a snapshot that cannot be read, or that does not match the log
-        // (restored from a backup, a different store), costs a rebuild, not an outage.
-        let (checkpoint, state) = match snapshot::load::<P>(&path, P::NAME, P::VERSION) {
-            Ok(Some((checkpoint, state))) => match matches_log(store.as_ref(), &checkpoint).await {
-                Ok(true) => (checkpoint, state),
-                Ok(false) => {
-                    tracing::warn!(projection = P::NAME, position = %checkpoint.position, "snapshot does not match the log; rebuilding from zero");
-                    Default::default()
-                }
-                Err(e) => {
-                    tracing::warn!(projection = P::NAME, error = %e, "snapshot not checked against the log; rebuilding from zero");
-                    Default::default()
-                }
-            },
-            Ok(None) => Default::default(),
-            Err(e) => {
-                tracing::warn!(projection = P::NAME, error = %e, "snapshot unreadable; rebuilding from zero");
-                Default::default()
-            }
-        };
+        let (checkpoint, state) = load_checked::<P>(store, path.clone()).await;
         let position = checkpoint.position;
         let shared = Arc::new(Shared {
             state: RwLock::new(state),
@@ -139,7 +140,7 @@ impl<P: Projection> Running<P> {
         });
         let stop = Arc::new(Notify::new());
         let task = tokio::spawn(run(
-            store,
+            feed,
             shared.clone(),
             stop.clone(),
             path,
@@ -150,6 +151,7 @@ impl<P: Projection> Running<P> {
             shared,
             stop,
             task: Mutex::new(Some(task)),
+            own_feed: None,
         }
     }
 
@@ -191,6 +193,9 @@ impl<P: Projection> Running<P> {
 
     /// Stops folding and writes a final snapshot.
     pub async fn shutdown(&self) {
+        if let Some(feed) = &self.own_feed {
+            feed.stop();
+        }
         self.stop.notify_one();
         let task = lock(&self.task).take();
         if let Some(task) = task {
@@ -237,64 +242,92 @@ pub(crate) async fn matches_log(
         .is_some_and(|e| e.event_id == last.event_id && e.position == checkpoint.position))
 }
 
+/// The snapshot in `path` if it is readable and matches the log, else an empty state from the
+/// start of the log. The log is the truth: a snapshot that cannot be read, or that does not
+/// match the log (restored from a backup, a different store), costs a rebuild, not an outage.
+async fn load_checked<P: Projection>(
+    store: &Arc<dyn EventStore>,
+    path: PathBuf,
+) -> (Checkpoint, P) {
+    // Parsing a large snapshot takes seconds of CPU: off the async threads, so read models
+    // started together load theirs in parallel.
+    let load = move || snapshot::load::<P>(&path, P::NAME, P::VERSION);
+    let loaded = match tokio::task::spawn_blocking(load).await {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            // A bug in a state's deserialiser: treated as no snapshot.
+            tracing::error!(projection = P::NAME, error = %e, "loading the snapshot panicked; rebuilding from zero");
+            Ok(None)
+        }
+    };
+    match loaded {
+        Ok(Some((checkpoint, state))) => match matches_log(store.as_ref(), &checkpoint).await {
+            Ok(true) => (checkpoint, state),
+            Ok(false) => {
+                tracing::warn!(projection = P::NAME, position = %checkpoint.position, "snapshot does not match the log; rebuilding from zero");
+                Default::default()
+            }
+            Err(e) => {
+                tracing::warn!(projection = P::NAME, error = %e, "snapshot not checked against the log; rebuilding from zero");
+                Default::default()
+            }
+        },
+        Ok(None) => Default::default(),
+        Err(e) => {
+            tracing::warn!(projection = P::NAME, error = %e, "snapshot unreadable; rebuilding from zero");
+            Default::default()
+        }
+    }
+}
+
 async fn run<P: Projection>(
-    store: Arc<dyn EventStore>,
+    mut feed: FeedReceiver,
     shared: Arc<Shared<P>>,
     stop: Arc<Notify>,
     path: PathBuf,
     mut checkpoint: Checkpoint,
     policy: SnapshotPolicy,
 ) {
-    let mut events = store.subscribe_all(checkpoint.position).ready_chunks(1024);
     let mut saved = checkpoint.position;
     let mut saved_at = Instant::now();
     loop {
         let batch = tokio::select! {
             _ = stop.notified() => break,
-            batch = events.next() => batch,
+            batch = feed.recv() => batch,
             _ = tokio::time::sleep(policy.every), if checkpoint.position != saved => {
                 save(&shared, &path, &checkpoint, &mut saved, &mut saved_at);
                 continue;
             }
         };
         let Some(batch) = batch else { break };
-        let mut failure = None;
         let mut applied = 0u64;
+        let mut last = None;
         {
             let mut state = shared
                 .state
                 .write()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            for item in batch {
-                let mut event = match item {
-                    Ok(event) => event,
-                    Err(e) => {
-                        failure = Some(format!("reading the log: {e}"));
-                        break;
-                    }
-                };
-                // Read models fold the typed event; the raw payload is moved into the decoder
-                // rather than copied (a copy of every payload was a tenth of a replay).
-                let payload = std::mem::take(&mut event.payload);
-                match DomainEvent::from_json(&event.event_type, event.schema_version, payload) {
-                    Ok(decoded) => state.apply(&event, &decoded),
-                    Err(e) => {
-                        failure = Some(format!("event at position {}: {e}", event.position));
-                        break;
-                    }
+            for fed in &batch.events {
+                if fed.event.position <= checkpoint.position {
+                    continue;
                 }
-                checkpoint = Checkpoint {
-                    position: event.position,
-                    last_event: Some(EventRef {
-                        stream: event.stream,
-                        revision: event.revision,
-                        event_id: event.event_id,
-                    }),
-                };
+                state.apply(&fed.event, &fed.decoded);
+                last = Some(&fed.event);
                 applied += 1;
             }
         }
+        if let Some(event) = last {
+            checkpoint = Checkpoint {
+                position: event.position,
+                last_event: Some(EventRef {
+                    stream: event.stream.clone(),
+                    revision: event.revision,
+                    event_id: event.event_id,
+                }),
+            };
+        }
         let position = checkpoint.position;
+        let failure = batch.stopped.clone();
         {
             let mut status = lock(&shared.status);
             status.position = position;
@@ -389,10 +422,10 @@ pub enum RebuildError {
 
 /// Decodes a stored event for a rebuild, naming its position if it cannot be read.
 pub fn decode(event: &RecordedEvent) -> Result<DomainEvent, RebuildError> {
-    DomainEvent::from_json(
+    DomainEvent::from_json_text(
         &event.event_type,
         event.schema_version,
-        event.payload.clone(),
+        event.payload.as_str(),
     )
     .map_err(|source| RebuildError::Decode {
         position: event.position,

@@ -5,7 +5,9 @@
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use talo_domain::register::Register;
 use talo_events_schema::DomainEvent;
-use talo_events_schema::envelope::{Actor, Channel, EventMetadata, Position, RecordedEvent};
+use talo_events_schema::envelope::{
+    Actor, Channel, EventMetadata, Position, RecordedEvent, StoredPayload,
+};
 use talo_events_schema::register::*;
 use uuid::Uuid;
 
@@ -135,7 +137,7 @@ impl Given {
                 property_id,
                 idempotency_key: None,
             },
-            payload: decoded.to_json(),
+            payload: StoredPayload::from_value(&decoded.to_json()),
         };
         view.apply(&recorded, &decoded);
     }

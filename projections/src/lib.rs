@@ -13,6 +13,7 @@ pub mod bulk_notices;
 pub mod documents;
 pub mod engine;
 pub mod fault_reports;
+pub mod feed;
 #[cfg(test)]
 mod given;
 pub mod housing;

@@ -1,7 +1,7 @@
 //! All of Talo's read models, started together, waited on together and stopped together.
 //!
-//! Adding a read model: a field here, one line in [`ReadModels::start`] that starts it and
-//! lists it in `all`, and one line in [`ReadModels::replay`].
+//! Adding a read model: a field here, two lines in [`ReadModels::start`] (one that starts it,
+//! one that lists it with the feed), and one line in [`ReadModels::replay`].
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -18,6 +18,7 @@ use crate::bulk_notices::BulkNoticesView;
 use crate::documents::DocumentsView;
 use crate::engine::{Lagging, Projection, ProjectionStatus, Running, SnapshotPolicy};
 use crate::fault_reports::FaultReportsView;
+use crate::feed::{self, FeedSender, LogFeed};
 use crate::housing::HousingView;
 use crate::idempotency::IdempotencyView;
 use crate::ledger::LedgersView;
@@ -87,6 +88,8 @@ pub struct ReadModels {
     pub ledgers: Arc<Running<LedgersView>>,
     pub work_items: Arc<Running<WorkItemsView>>,
     all: Vec<Arc<dyn Runner>>,
+    /// The one reader of the log that every read model folds from.
+    feed: LogFeed,
 }
 
 impl ReadModels {
@@ -101,21 +104,61 @@ impl ReadModels {
             path: options.dir.clone(),
             source,
         })?;
+        // Every read model loads its snapshot at once (each parses on a blocking thread), then
+        // one feed reads the log from the checkpoint of the one furthest behind.
+        let (
+            register,
+            fault_reports,
+            idempotency,
+            service_requests,
+            renovations,
+            announcements,
+            documents,
+            message_threads,
+            bulk_notices,
+            housing,
+            notifications,
+            bookings,
+            ledgers,
+            work_items,
+        ) = tokio::join!(
+            start(&store, options),
+            start(&store, options),
+            start(&store, options),
+            start(&store, options),
+            start(&store, options),
+            start(&store, options),
+            start(&store, options),
+            start(&store, options),
+            start(&store, options),
+            start(&store, options),
+            start(&store, options),
+            start(&store, options),
+            start(&store, options),
+            start(&store, options),
+        );
         let mut all: Vec<Arc<dyn Runner>> = Vec::new();
-        let register = start(&store, options, &mut all).await;
-        let fault_reports = start(&store, options, &mut all).await;
-        let idempotency = start(&store, options, &mut all).await;
-        let service_requests = start(&store, options, &mut all).await;
-        let renovations = start(&store, options, &mut all).await;
-        let announcements = start(&store, options, &mut all).await;
-        let documents = start(&store, options, &mut all).await;
-        let message_threads = start(&store, options, &mut all).await;
-        let bulk_notices = start(&store, options, &mut all).await;
-        let housing = start(&store, options, &mut all).await;
-        let notifications = start(&store, options, &mut all).await;
-        let bookings = start(&store, options, &mut all).await;
-        let ledgers = start(&store, options, &mut all).await;
-        let work_items = start(&store, options, &mut all).await;
+        let mut feeds = Vec::new();
+        let register = listed(register, &mut all, &mut feeds);
+        let fault_reports = listed(fault_reports, &mut all, &mut feeds);
+        let idempotency = listed(idempotency, &mut all, &mut feeds);
+        let service_requests = listed(service_requests, &mut all, &mut feeds);
+        let renovations = listed(renovations, &mut all, &mut feeds);
+        let announcements = listed(announcements, &mut all, &mut feeds);
+        let documents = listed(documents, &mut all, &mut feeds);
+        let message_threads = listed(message_threads, &mut all, &mut feeds);
+        let bulk_notices = listed(bulk_notices, &mut all, &mut feeds);
+        let housing = listed(housing, &mut all, &mut feeds);
+        let notifications = listed(notifications, &mut all, &mut feeds);
+        let bookings = listed(bookings, &mut all, &mut feeds);
+        let ledgers = listed(ledgers, &mut all, &mut feeds);
+        let work_items = listed(work_items, &mut all, &mut feeds);
+        let after = all
+            .iter()
+            .map(|m| m.status().started_from)
+            .min()
+            .unwrap_or(Position::START);
+        let feed = LogFeed::start(store, after, feeds);
         Ok(ReadModels {
             register,
             fault_reports,
@@ -132,6 +175,7 @@ impl ReadModels {
             ledgers,
             work_items,
             all,
+            feed,
         })
     }
 
@@ -182,6 +226,7 @@ impl ReadModels {
 
     /// Stops every projection and writes its final snapshot.
     pub async fn shutdown(&self) {
+        self.feed.stop();
         for model in &self.all {
             model.shutdown().await;
         }
@@ -189,6 +234,7 @@ impl ReadModels {
 
     /// Stops every projection without final snapshots, as a crash would.
     pub fn abort(&self) {
+        self.feed.stop();
         for model in &self.all {
             model.abort();
         }
@@ -212,10 +258,20 @@ async fn replay<P: Projection>(store: &dyn EventStore, dir: &Path) -> Projection
 async fn start<P: Projection>(
     store: &Arc<dyn EventStore>,
     options: &ReadModelsOptions,
-    all: &mut Vec<Arc<dyn Runner>>,
-) -> Arc<Running<P>> {
+) -> (Arc<Running<P>>, FeedSender) {
+    let (sender, receiver) = feed::channel();
     let running =
-        Arc::new(Running::<P>::start(store.clone(), options.dir.clone(), options.snapshots).await);
+        Running::<P>::subscribe(store, options.dir.clone(), options.snapshots, receiver).await;
+    (Arc::new(running), sender)
+}
+
+/// Lists a started read model among all, and its feed among the feed's subscribers.
+fn listed<P: Projection>(
+    (running, sender): (Arc<Running<P>>, FeedSender),
+    all: &mut Vec<Arc<dyn Runner>>,
+    feeds: &mut Vec<FeedSender>,
+) -> Arc<Running<P>> {
     all.push(running.clone());
+    feeds.push(sender);
     running
 }

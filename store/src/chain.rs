@@ -171,9 +171,8 @@ impl ChainedEvent<'_> {
 }
 
 /// The hash of a recorded event (as read back or exported) after `previous`, for anyone
-/// checking the chain outside the store. The payload is re-serialised the way it is stored.
+/// checking the chain outside the store. The payload is hashed as the text it was stored as.
 pub fn recorded_event_hash(event: &RecordedEvent, previous: &ChainHash) -> ChainHash {
-    let payload = event.payload.to_string();
     let m = &event.metadata;
     ChainedEvent {
         position: event.position.commit,
@@ -192,7 +191,7 @@ pub fn recorded_event_hash(event: &RecordedEvent, previous: &ChainHash) -> Chain
         organisation_id: m.organisation_id,
         property_id: m.property_id,
         idempotency_key: m.idempotency_key.as_deref(),
-        payload: &payload,
+        payload: event.payload.as_str(),
     }
     .hash(previous)
 }

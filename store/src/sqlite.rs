@@ -49,7 +49,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 use talo_events_schema::envelope::{
-    Actor, ActorRole, Channel, EventMetadata, NewEvent, Position, RecordedEvent,
+    Actor, ActorRole, Channel, EventMetadata, NewEvent, Position, RecordedEvent, StoredPayload,
 };
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use uuid::Uuid;
@@ -1145,7 +1145,7 @@ fn decode(row: &Row<'_>) -> Result<RecordedEvent, StoreError> {
             property_id: uuid(14, "property id")?,
             idempotency_key,
         },
-        payload: serde_json::from_str(&payload).map_err(|e| corrupt("payload", &e))?,
+        payload: StoredPayload::from_stored(payload),
     })
 }
 

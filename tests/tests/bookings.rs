@@ -73,7 +73,8 @@ async fn ledger(server: &TestServer, contract_id: Uuid) -> Vec<DomainEvent> {
         .unwrap()
         .iter()
         .map(|e| {
-            DomainEvent::from_json(&e.event_type, e.schema_version, e.payload.clone()).unwrap()
+            DomainEvent::from_json_text(&e.event_type, e.schema_version, e.payload.as_str())
+                .unwrap()
         })
         .filter(|e| match e {
             DomainEvent::ChargeLineAdded(added) => added.booking_id.is_some(),

@@ -66,7 +66,13 @@ impl From<RecordedEvent> for LoggedEvent {
             causation_id: e.metadata.causation_id,
             organisation_id: e.metadata.organisation_id,
             property_id: e.metadata.property_id,
-            payload: Json(e.payload),
+            // A payload that is not JSON (a damaged store) is shown as its text rather than
+            // hiding the event from the auditor.
+            payload: Json(
+                e.payload
+                    .to_value()
+                    .unwrap_or_else(|_| serde_json::Value::String(e.payload.to_string())),
+            ),
         }
     }
 }
@@ -243,7 +249,8 @@ impl AuditQuery {
                 e.stream.ends_with(&needle)
                     || e.metadata.actor.person_id == id
                     || e.metadata.property_id == Some(id)
-                    || mentions(&e.payload, &needle)
+                    || (e.payload.as_str().contains(&needle)
+                        && e.payload.to_value().is_ok_and(|v| mentions(&v, &needle)))
             };
             let mut found: Vec<RecordedEvent> = Vec::new();
             let has_next = loop {

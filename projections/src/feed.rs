@@ -1,0 +1,225 @@
+//! One reader of the log for every read model: each event is read from the store once, decoded
+//! once into its typed form, and handed to every read model in shared batches.
+//!
+//! When each read model read and decoded the log itself, a replay spent most of its time
+//! reading the same rows and parsing the same JSON fifteen times over. Here reading, decoding
+//! and folding are stages of a pipeline (store pages → decoder → each read model's task) that
+//! overlap on a multi-core machine. Every queue is bounded, so the slowest read model sets the
+//! pace and a replay's memory stays bounded however long the log is.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use talo_events_schema::DomainEvent;
+use talo_events_schema::envelope::{Position, RecordedEvent, StoredPayload};
+use talo_store::{EventStore, StoreError};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Events read from the store per batch, at most.
+const BATCH: usize = 1024;
+
+/// Batches a read model may have queued before the feed waits for it.
+const QUEUED_BATCHES: usize = 8;
+
+/// One event of the log with its typed content. The envelope's payload text is dropped once
+/// decoded: no read model folds it, and a replay would otherwise hold it twice.
+#[derive(Debug)]
+pub struct FedEvent {
+    pub event: RecordedEvent,
+    pub decoded: DomainEvent,
+}
+
+/// Consecutive events of the log. When `stopped` is set the feed ended right after these
+/// events, because the next one could not be read or decoded; the reason names its position.
+#[derive(Debug, Default)]
+pub struct FeedBatch {
+    pub events: Vec<FedEvent>,
+    pub stopped: Option<String>,
+}
+
+/// What a read model receives its batches on.
+pub type FeedReceiver = mpsc::Receiver<Arc<FeedBatch>>;
+
+/// Where a read model is subscribed from: it is sent batches once the feed starts.
+pub type FeedSender = mpsc::Sender<Arc<FeedBatch>>;
+
+/// A subscriber's two ends: the feed keeps the sender, the read model the receiver.
+pub fn channel() -> (FeedSender, FeedReceiver) {
+    mpsc::channel(QUEUED_BATCHES)
+}
+
+/// The running feed: a task reading the store and a task decoding, fanning out to subscribers.
+pub struct LogFeed {
+    reader: JoinHandle<()>,
+    decoder: JoinHandle<()>,
+}
+
+impl LogFeed {
+    /// Feeds every event after `after` (catch-up, then live) to `subscribers`. A subscriber
+    /// that drops its receiver is left out from then on; the feed ends when none is left.
+    pub fn start(
+        store: Arc<dyn EventStore>,
+        after: Position,
+        subscribers: Vec<FeedSender>,
+    ) -> Self {
+        let (pages_tx, pages_rx) = mpsc::channel(2);
+        let reader = tokio::spawn(read(store, after, pages_tx));
+        let decoder = tokio::spawn(decode_and_fan_out(pages_rx, subscribers));
+        LogFeed { reader, decoder }
+    }
+
+    /// Stops reading; subscribers see their receivers close after what was already sent.
+    pub fn stop(&self) {
+        self.reader.abort();
+        self.decoder.abort();
+    }
+}
+
+impl Drop for LogFeed {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+type Page = Vec<Result<RecordedEvent, StoreError>>;
+
+async fn read(store: Arc<dyn EventStore>, after: Position, pages: mpsc::Sender<Page>) {
+    let mut log = store.subscribe_all(after).ready_chunks(BATCH);
+    while let Some(page) = log.next().await {
+        let failed = page.iter().any(Result::is_err);
+        if pages.send(page).await.is_err() || failed {
+            return;
+        }
+    }
+}
+
+async fn decode_and_fan_out(mut pages: mpsc::Receiver<Page>, mut subscribers: Vec<FeedSender>) {
+    while let Some(page) = pages.recv().await {
+        let batch = decode_page(page);
+        let stopped = batch.stopped.is_some();
+        let batch = Arc::new(batch);
+        let mut open = Vec::with_capacity(subscribers.len());
+        for subscriber in subscribers {
+            if subscriber.send(batch.clone()).await.is_ok() {
+                open.push(subscriber);
+            }
+        }
+        subscribers = open;
+        if stopped || subscribers.is_empty() {
+            return;
+        }
+    }
+}
+
+/// Decodes a page up to its first event that cannot be read or decoded.
+pub(crate) fn decode_page(page: Page) -> FeedBatch {
+    let mut batch = FeedBatch {
+        events: Vec::with_capacity(page.len()),
+        stopped: None,
+    };
+    for item in page {
+        let mut event = match item {
+            Ok(event) => event,
+            Err(e) => {
+                batch.stopped = Some(format!("reading the log: {e}"));
+                break;
+            }
+        };
+        let payload = std::mem::take(&mut event.payload);
+        match decode(&event, &payload) {
+            Ok(decoded) => batch.events.push(FedEvent { event, decoded }),
+            Err(e) => {
+                batch.stopped = Some(format!("event at position {}: {e}", event.position));
+                break;
+            }
+        }
+    }
+    batch
+}
+
+fn decode(
+    event: &RecordedEvent,
+    payload: &StoredPayload,
+) -> Result<DomainEvent, talo_events_schema::DecodeError> {
+    DomainEvent::from_json_text(&event.event_type, event.schema_version, payload.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use talo_store::conformance::sample_metadata;
+    use uuid::Uuid;
+
+    fn recorded(n: u64, event_type: &str, payload: &str) -> RecordedEvent {
+        RecordedEvent {
+            event_id: Uuid::now_v7(),
+            stream: format!("organisation-{n}"),
+            revision: 0,
+            position: Position::sequence(n),
+            event_type: event_type.into(),
+            schema_version: 1,
+            recorded_at: sample_metadata().occurred_at,
+            metadata: sample_metadata(),
+            payload: StoredPayload::from_stored(payload.into()),
+        }
+    }
+
+    fn organisation_registered(n: u64) -> RecordedEvent {
+        let payload = DomainEvent::OrganisationRegistered(
+            talo_events_schema::register::OrganisationRegistered {
+                organisation_id: Uuid::from_u128(u128::from(n)),
+                name: format!("Isännöinti {n}"),
+                business_id: "1234567-8".into(),
+                fault_reopen_window_days: 14,
+            },
+        )
+        .to_json();
+        recorded(n, "OrganisationRegistered", &payload.to_string())
+    }
+
+    #[test]
+    fn a_page_decodes_every_event_and_drops_the_payload_text() {
+        let batch = decode_page(vec![
+            Ok(organisation_registered(1)),
+            Ok(organisation_registered(2)),
+        ]);
+        assert_eq!(batch.stopped, None);
+        assert_eq!(batch.events.len(), 2);
+        assert!(matches!(
+            batch.events[1].decoded,
+            DomainEvent::OrganisationRegistered(_)
+        ));
+        assert_eq!(batch.events[1].event.payload.as_str(), "");
+    }
+
+    #[test]
+    fn a_page_stops_before_an_event_it_cannot_decode_naming_its_position() {
+        let batch = decode_page(vec![
+            Ok(organisation_registered(1)),
+            Ok(recorded(2, "OrganisationRegistered", "{\"name\": 5}")),
+            Ok(organisation_registered(3)),
+        ]);
+        assert_eq!(batch.events.len(), 1);
+        let stopped = batch.stopped.expect("stopped");
+        assert!(
+            stopped.starts_with("event at position 2:")
+                && stopped.contains("OrganisationRegistered"),
+            "{stopped}"
+        );
+    }
+
+    #[test]
+    fn a_page_stops_at_a_read_failure() {
+        let batch = decode_page(vec![
+            Ok(organisation_registered(1)),
+            Err(StoreError::Closed),
+            Ok(organisation_registered(3)),
+        ]);
+        assert_eq!(batch.events.len(), 1);
+        assert_eq!(
+            batch.stopped.as_deref(),
+            Some("reading the log: event store is closed")
+        );
+    }
+}
