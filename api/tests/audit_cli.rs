@@ -337,14 +337,20 @@ fn replay_finds_every_read_model_equal_until_a_snapshot_is_altered() {
     );
 
     // The live read model says something its events do not.
-    let path = data.path().join("read-models/register.json");
-    let snapshot = std::fs::read_to_string(&path).unwrap();
-    assert!(snapshot.contains("Isännöinti Talo Oy"));
-    std::fs::write(
-        &path,
-        snapshot.replace("Isännöinti Talo Oy", "Someone Else Oy"),
-    )
-    .unwrap();
+    // The snapshot is binary: an equally long name is swapped in place, byte for byte.
+    let path = data.path().join("read-models/register.snapshot");
+    let snapshot = std::fs::read(&path).unwrap();
+    let (name, other) = (
+        "Isännöinti Talo Oy".as_bytes(),
+        "Isännöinti Muut Oy".as_bytes(),
+    );
+    let at = snapshot
+        .windows(name.len())
+        .position(|w| w == name)
+        .expect("the organisation's name is in the register's snapshot");
+    let mut edited = snapshot.clone();
+    edited[at..at + name.len()].copy_from_slice(other);
+    std::fs::write(&path, edited).unwrap();
     let differs = talo(&["replay"], data.path());
     let out = stdout(&differs);
     assert_eq!(differs.status.code(), Some(2), "{out}");

@@ -102,7 +102,9 @@ fn serve_demo_answers_stops_cleanly_and_keeps_its_demo_across_restarts() {
     assert!(me.contains("Aino Asukas"), "{me}");
     server.stop();
     assert!(
-        data.path().join("read-models/fault_reports.json").exists(),
+        data.path()
+            .join("read-models/fault_reports.snapshot")
+            .exists(),
         "snapshots written on stop"
     );
 

@@ -66,10 +66,22 @@ impl SnapshotPolicy {
     /// the whole state, so while catching up on a long log they are spaced out as the log
     /// grows (at least half again as many events as the last snapshot covered): saving every
     /// `every_events` would make a replay quadratic in the log's length.
-    pub fn is_due(&self, saved: Position, position: Position, since: Duration) -> bool {
+    ///
+    /// Nor is one due before `since` is nine times what the last one took (`last_took`): a
+    /// large read model's snapshot takes seconds, and saving it every `every` while folding a
+    /// long log spent more time in snapshots than in the fold. At most a tenth of the time
+    /// goes to snapshots.
+    pub fn is_due(
+        &self,
+        saved: Position,
+        position: Position,
+        since: Duration,
+        last_took: Duration,
+    ) -> bool {
         let unsaved = position.commit.saturating_sub(saved.commit);
-        unsaved >= self.every_events.max(saved.commit / 2)
-            || (since >= self.every && unsaved >= self.every_events.min(1_000))
+        let worth_it = unsaved >= self.every_events.max(saved.commit / 2)
+            || (since >= self.every && unsaved >= self.every_events.min(1_000));
+        worth_it && since >= last_took * 9
     }
 }
 
@@ -124,7 +136,8 @@ impl<P: Projection> Running<P> {
         policy: SnapshotPolicy,
         feed: FeedReceiver,
     ) -> Self {
-        let path = dir.join(format!("{}.json", P::NAME));
+        snapshot::remove_json_snapshot(&dir, P::NAME);
+        let path = dir.join(snapshot::file_name(P::NAME));
         let (checkpoint, state) = load_checked::<P>(store, path.clone()).await;
         let position = checkpoint.position;
         let shared = Arc::new(Shared {
@@ -290,12 +303,13 @@ async fn run<P: Projection>(
 ) {
     let mut saved = checkpoint.position;
     let mut saved_at = Instant::now();
+    let mut save_took = Duration::ZERO;
     loop {
         let batch = tokio::select! {
             _ = stop.notified() => break,
             batch = feed.recv() => batch,
             _ = tokio::time::sleep(policy.every), if checkpoint.position != saved => {
-                save(&shared, &path, &checkpoint, &mut saved, &mut saved_at);
+                save_took = save(&shared, &path, &checkpoint, &mut saved, &mut saved_at);
                 continue;
             }
         };
@@ -340,8 +354,8 @@ async fn run<P: Projection>(
             tracing::error!(projection = P::NAME, %failure, "projection stopped");
             break;
         }
-        if policy.is_due(saved, position, saved_at.elapsed()) {
-            save(&shared, &path, &checkpoint, &mut saved, &mut saved_at);
+        if policy.is_due(saved, position, saved_at.elapsed(), save_took) {
+            save_took = save(&shared, &path, &checkpoint, &mut saved, &mut saved_at);
         }
     }
     if checkpoint.position != saved {
@@ -349,13 +363,15 @@ async fn run<P: Projection>(
     }
 }
 
+/// Writes a snapshot; returns how long it took.
 fn save<P: Projection>(
     shared: &Shared<P>,
     path: &std::path::Path,
     checkpoint: &Checkpoint,
     saved: &mut Position,
     saved_at: &mut Instant,
-) {
+) -> Duration {
+    let started = Instant::now();
     let state = shared
         .state
         .read()
@@ -367,6 +383,7 @@ fn save<P: Projection>(
         }
         Err(e) => tracing::error!(projection = P::NAME, error = %e, "snapshot not written"),
     }
+    started.elapsed()
 }
 
 #[cfg(test)]
@@ -381,14 +398,25 @@ mod tests {
     fn snapshots_are_spaced_out_as_the_log_grows() {
         let policy = SnapshotPolicy::default();
         let soon = Duration::from_secs(1);
-        assert!(policy.is_due(at(0), at(50_000), soon));
-        assert!(!policy.is_due(at(0), at(49_999), soon));
+        let cheap = Duration::ZERO;
+        assert!(policy.is_due(at(0), at(50_000), soon, cheap));
+        assert!(!policy.is_due(at(0), at(49_999), soon, cheap));
         // At ten million events the next snapshot waits for five million more.
-        assert!(!policy.is_due(at(10_000_000), at(14_000_000), soon));
-        assert!(policy.is_due(at(10_000_000), at(15_000_000), soon));
+        assert!(!policy.is_due(at(10_000_000), at(14_000_000), soon, cheap));
+        assert!(policy.is_due(at(10_000_000), at(15_000_000), soon, cheap));
         // A quiet model saves after `every` once a thousand events are unsaved.
-        assert!(policy.is_due(at(10_000_000), at(10_001_000), Duration::from_secs(31)));
-        assert!(!policy.is_due(at(10_000_000), at(10_000_010), Duration::from_secs(31)));
+        let later = Duration::from_secs(31);
+        assert!(policy.is_due(at(10_000_000), at(10_001_000), later, cheap));
+        assert!(!policy.is_due(at(10_000_000), at(10_000_010), later, cheap));
+    }
+
+    #[test]
+    fn snapshots_take_at_most_a_tenth_of_the_time() {
+        let policy = SnapshotPolicy::default();
+        let took = Duration::from_secs(4);
+        assert!(!policy.is_due(at(0), at(1_000_000), Duration::from_secs(35), took));
+        assert!(policy.is_due(at(0), at(1_000_000), Duration::from_secs(36), took));
+        assert!(!policy.is_due(at(5_000_000), at(5_002_000), Duration::from_secs(31), took));
     }
 
     #[test]
@@ -396,7 +424,7 @@ mod tests {
         let policy = SnapshotPolicy::default();
         let (mut saved, mut snapshots) = (at(0), 0);
         for n in (1_024..=10_000_000).step_by(1_024) {
-            if policy.is_due(saved, at(n), Duration::ZERO) {
+            if policy.is_due(saved, at(n), Duration::ZERO, Duration::ZERO) {
                 saved = at(n);
                 snapshots += 1;
             }

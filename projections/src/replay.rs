@@ -79,7 +79,7 @@ pub async fn compare<P: Projection>(
     store: &dyn EventStore,
     dir: &Path,
 ) -> Result<ReplayOutcome, ReplayError> {
-    let path = dir.join(format!("{}.json", P::NAME));
+    let path = dir.join(snapshot::file_name(P::NAME));
     let Some((checkpoint, live)) = snapshot::load::<P>(&path, P::NAME, P::VERSION)? else {
         let position = store.head().await?;
         build_from_zero::<P>(store, position).await?;

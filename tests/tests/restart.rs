@@ -111,7 +111,7 @@ async fn a_rebuild_from_zero_equals_the_live_read_models() {
     assert_eq!(*server.talo.read_models.register.read(), register);
     // Deleting a snapshot makes that read model rebuild from zero on the next start.
     server.talo.shutdown().await;
-    std::fs::remove_file(server.dir.path().join("read-models/fault_reports.json")).unwrap();
+    std::fs::remove_file(server.dir.path().join("read-models/fault_reports.snapshot")).unwrap();
     let server = server.restart_without_shutdown().await;
     let ready = readyz(&server).await;
     let fault_reports = ready["read_models"]
@@ -135,7 +135,7 @@ async fn a_corrupt_snapshot_costs_a_rebuild_not_an_outage() {
     let before = everything_visible(&server).await;
     server.talo.shutdown().await;
     std::fs::write(
-        server.dir.path().join("read-models/fault_reports.json"),
+        server.dir.path().join("read-models/fault_reports.snapshot"),
         "{ torn write",
     )
     .unwrap();
