@@ -1,7 +1,12 @@
-//! The load generator: `concurrency` keep-alive HTTP/1.1 connections, each sending one GraphQL
-//! request after another for a fixed time, every latency recorded. Runs in this process, the
-//! server in another, so the server's two cores are not also generating load... except that on
-//! a two-core machine they share the cores; the figures say so.
+//! The load generator: `concurrency` keep-alive HTTP/1.1 connections sending GraphQL requests
+//! for a fixed time, every latency recorded. Runs in this process, the server in another, so
+//! the server's two cores are not also generating load... except that on a two-core machine
+//! they share the cores; the figures say so.
+//!
+//! Two paces: closed loop (each connection sends its next request when the last is answered:
+//! the most the server can do) and a fixed rate (open loop: requests are due on a schedule
+//! whatever the server does, and a latency counts from when the request was due, so a stall
+//! shows in the percentiles instead of silently lowering the rate).
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -15,6 +20,15 @@ use tokio::net::TcpStream;
 
 /// What one connection sends: the body of its `i`th request.
 pub type Body = dyn Fn(usize, usize) -> String + Send + Sync;
+
+/// When requests are sent.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pace {
+    /// Each connection sends again as soon as it has its answer.
+    ClosedLoop,
+    /// This many requests per second in all, spread evenly over the connections.
+    Rate(f64),
+}
 
 /// Latencies and failures of one load run.
 #[derive(Debug, Clone)]
@@ -50,6 +64,7 @@ pub async fn run(
     addr: SocketAddr,
     token: &str,
     concurrency: usize,
+    pace: Pace,
     warmup: Duration,
     measure: Duration,
     body: std::sync::Arc<Body>,
@@ -61,8 +76,29 @@ pub async fn run(
     for connection in 0..concurrency {
         let body = body.clone();
         let token = format!("Bearer {token}");
+        // Each connection's schedule is offset by its share of the interval, so the requests
+        // of all connections together arrive evenly rather than in bursts.
+        let schedule = match pace {
+            Pace::ClosedLoop => None,
+            Pace::Rate(rate) => {
+                let interval = Duration::from_secs_f64(concurrency as f64 / rate);
+                Some((
+                    started + interval.mul_f64(connection as f64 / concurrency as f64),
+                    interval,
+                ))
+            }
+        };
         workers.push(tokio::spawn(async move {
-            connection_loop(addr, token, connection, measure_from, deadline, body).await
+            connection_loop(
+                addr,
+                token,
+                connection,
+                schedule,
+                measure_from,
+                deadline,
+                body,
+            )
+            .await
         }));
     }
     let mut latencies_us = Vec::new();
@@ -98,6 +134,7 @@ async fn connection_loop(
     addr: SocketAddr,
     token: String,
     connection: usize,
+    schedule: Option<(Instant, Duration)>,
     measure_from: Instant,
     deadline: Instant,
     body: std::sync::Arc<Body>,
@@ -113,8 +150,15 @@ async fn connection_loop(
             .header("content-type", "application/json")
             .header("authorization", &token)
             .body(Full::new(Bytes::from(body(connection, i))))?;
+        let sent = match schedule {
+            None => Instant::now(),
+            Some((first, interval)) => {
+                let due = first + interval.mul_f64(i as f64);
+                tokio::time::sleep_until(due.into()).await;
+                due
+            }
+        };
         i += 1;
-        let sent = Instant::now();
         let outcome = async {
             sender.ready().await?;
             let response = sender.send_request(request).await?;

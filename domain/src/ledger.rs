@@ -57,7 +57,9 @@ pub struct ChargeLine {
     pub description: String,
     pub monthly_amount_cents: i64,
     pub vat_rate_bp: u32,
+    #[serde(with = "crate::day_number")]
     pub starts_on: NaiveDate,
+    #[serde(with = "crate::day_number::option")]
     pub ends_on: Option<NaiveDate>,
     pub booking_id: Option<Uuid>,
 }
@@ -75,7 +77,9 @@ pub struct Invoice {
     pub invoice_number: String,
     pub kind: InvoiceKind,
     pub period: Option<String>,
+    #[serde(with = "crate::day_number")]
     pub issued_on: NaiveDate,
+    #[serde(with = "crate::day_number")]
     pub due_on: NaiveDate,
     pub reference: String,
     pub rf_reference: String,
@@ -86,6 +90,7 @@ pub struct Invoice {
     /// Settled so far, by payments and by prepayment.
     pub paid_cents: i64,
     /// The day the last cent arrived, once paid.
+    #[serde(with = "crate::day_number::option")]
     pub paid_on: Option<NaiveDate>,
 }
 
@@ -110,6 +115,7 @@ pub struct Payment {
     pub source: PaymentSource,
     pub external_id: Option<String>,
     pub amount_cents: i64,
+    #[serde(with = "crate::day_number")]
     pub booked_on: NaiveDate,
     pub reference: Option<String>,
     pub payer_name: Option<String>,

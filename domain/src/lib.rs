@@ -11,6 +11,7 @@ pub mod booking;
 pub mod booking_charge;
 pub mod bulk_notice;
 pub mod calendar;
+pub mod day_number;
 pub mod decision;
 pub mod document;
 pub mod fault_report;

@@ -12,7 +12,7 @@
 //! export` are how state and history are inspected.
 
 use std::fs::{self, File};
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
@@ -113,7 +113,7 @@ pub fn load<S: DeserializeOwned>(
     projection: &str,
     version: u32,
 ) -> Result<Option<(Checkpoint, S)>, SnapshotError> {
-    let mut file = match File::open(path) {
+    let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => {
@@ -123,20 +123,18 @@ pub fn load<S: DeserializeOwned>(
             });
         }
     };
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)
-        .map_err(|source| SnapshotError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
     let format = |reason: String| SnapshotError::Format {
         path: path.to_owned(),
         reason,
     };
-    let body = bytes
-        .strip_prefix(MAGIC)
-        .ok_or_else(|| format("not a Talo snapshot (its header is missing)".into()))?;
-    let mut decoder = rmp_serde::Deserializer::from_read_ref(body);
+    // Decoded as it is read: reading a gigabyte-sized file into memory first cost as much
+    // memory again, and the time to fault those pages in.
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut magic = [0u8; MAGIC.len()];
+    if reader.read_exact(&mut magic).is_err() || magic != MAGIC {
+        return Err(format("not a Talo snapshot (its header is missing)".into()));
+    }
+    let mut decoder = rmp_serde::Deserializer::new(reader);
     let header = HeaderIn::deserialize(&mut decoder).map_err(|e| format(e.to_string()))?;
     if header.projection != projection || header.version != version {
         return Ok(None);
