@@ -9,6 +9,7 @@
 pub mod chain;
 pub mod conformance;
 pub mod kurrentdb;
+pub mod migration;
 mod sqlite;
 mod sqlite_chain;
 pub mod stream_chain;
