@@ -24,6 +24,7 @@ pub mod notifier;
 pub mod receipts;
 pub mod reports;
 pub mod reports_http;
+pub mod store_location;
 pub mod talo;
 
 pub use http::app;

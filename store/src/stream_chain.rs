@@ -34,11 +34,15 @@
 use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
-use talo_events_schema::envelope::{EventMetadata, NewEvent, RecordedEvent};
+use talo_events_schema::envelope::{EventMetadata, NewEvent, Position, RecordedEvent};
 use uuid::Uuid;
 
 use crate::chain::{ChainHash, ChainLink, optional, text};
 use crate::verify::{ChainBreak, ChainReport};
+use crate::{EventStore, LogFilter, StoreError};
+
+/// Events read per page when verifying a whole store.
+const VERIFY_PAGE: usize = 1000;
 
 /// Separates stream-chain hashes from the global chain's and names the encoding version.
 const TAG: &[u8; 16] = b"talo-stream-v1\0\0";
@@ -210,11 +214,41 @@ impl StreamChainVerifier {
     }
 }
 
+/// Walks every event of `store` with its chain link, in log order, checking each stream's
+/// chain; `progress` hears the events verified so far and the position reached.
+pub async fn verify_store(
+    store: &dyn EventStore,
+    mut progress: impl FnMut(u64, Position),
+) -> Result<ChainReport, StoreError> {
+    let mut verifier = StreamChainVerifier::new();
+    let mut after = Position::START;
+    loop {
+        let events = store
+            .read_all(after, VERIFY_PAGE, &LogFilter::default())
+            .await?;
+        let Some(last) = events.last() else {
+            return Ok(verifier.report());
+        };
+        let links = store.read_chain(after, events.len()).await?;
+        for (i, event) in events.iter().enumerate() {
+            let link = links.get(i).copied().unwrap_or(ChainLink {
+                position: Position::START,
+                hash: ChainHash::GENESIS,
+                previous_hash: ChainHash::GENESIS,
+            });
+            if !verifier.observe(event, &link) {
+                return Ok(verifier.report());
+            }
+        }
+        after = last.position;
+        progress(verifier.events_verified, after);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::conformance::sample_event;
-    use talo_events_schema::envelope::Position;
 
     /// Records `events` as a store would: revisions per stream, positions along the log, and
     /// each link chained in its stream.
@@ -367,6 +401,120 @@ mod tests {
             report.first_break
         );
         assert_eq!(report.events_verified, 4);
+    }
+
+    /// A log in memory that answers what `verify_store` asks: pages of events and links.
+    struct InMemory(Vec<(RecordedEvent, ChainLink)>);
+
+    impl InMemory {
+        fn after(
+            &self,
+            after: Position,
+            max: usize,
+        ) -> impl Iterator<Item = &(RecordedEvent, ChainLink)> {
+            self.0
+                .iter()
+                .filter(move |(e, _)| e.position > after)
+                .take(max)
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl EventStore for InMemory {
+        async fn append(
+            &self,
+            _: &str,
+            _: crate::ExpectedRevision,
+            _: Vec<NewEvent>,
+        ) -> Result<crate::AppendResult, StoreError> {
+            unreachable!("verification only reads")
+        }
+        async fn read_stream(
+            &self,
+            _: &str,
+            _: crate::Direction,
+            _: crate::StreamFrom,
+            _: usize,
+        ) -> Result<Vec<RecordedEvent>, StoreError> {
+            unreachable!("verification reads the log")
+        }
+        async fn read_all(
+            &self,
+            after: Position,
+            max: usize,
+            _: &LogFilter,
+        ) -> Result<Vec<RecordedEvent>, StoreError> {
+            Ok(self.after(after, max).map(|(e, _)| e.clone()).collect())
+        }
+        async fn read_all_backwards(
+            &self,
+            _: Option<Position>,
+            _: usize,
+            _: &LogFilter,
+        ) -> Result<Vec<RecordedEvent>, StoreError> {
+            unreachable!("verification reads forwards")
+        }
+        async fn head(&self) -> Result<Position, StoreError> {
+            Ok(self.0.last().map_or(Position::START, |(e, _)| e.position))
+        }
+        async fn chain_link(&self, _: Position) -> Result<Option<ChainLink>, StoreError> {
+            unreachable!("verification reads links in pages")
+        }
+        async fn read_chain(
+            &self,
+            after: Position,
+            max: usize,
+        ) -> Result<Vec<ChainLink>, StoreError> {
+            Ok(self.after(after, max).map(|(_, l)| *l).collect())
+        }
+        async fn chain_head(&self) -> Result<Option<ChainLink>, StoreError> {
+            Ok(self.0.last().map(|(_, l)| *l))
+        }
+        async fn anchors(
+            &self,
+            _: chrono::NaiveDate,
+            _: chrono::NaiveDate,
+        ) -> Result<Vec<crate::DailyAnchor>, StoreError> {
+            Ok(Vec::new())
+        }
+        fn subscribe_all(&self, _: Position) -> crate::Subscription {
+            unreachable!("verification does not subscribe")
+        }
+        async fn close(&self) {}
+    }
+
+    #[tokio::test]
+    async fn a_whole_store_is_verified_page_by_page() {
+        let events: Vec<_> = (0..2500_u64)
+            .map(|n| (if n % 3 == 0 { "a" } else { "b" }, sample_event("x", n)))
+            .collect();
+        let log = record(&events);
+        let mut reached = Vec::new();
+        let report = verify_store(&InMemory(log.clone()), |n, p| reached.push((n, p)))
+            .await
+            .expect("verifies");
+        assert!(report.is_intact(), "{:?}", report.first_break);
+        assert_eq!(report.events_verified, 2500);
+        assert_eq!(report.head, Some(log[2499].1));
+        assert_eq!(reached.len(), 3, "one report per page of 1000");
+        assert_eq!(reached[2], (2500, log[2499].0.position));
+
+        let mut tampered = log;
+        tampered[1700].0.payload = serde_json::json!("changed");
+        let report = verify_store(&InMemory(tampered.clone()), |_, _| {})
+            .await
+            .expect("verifies");
+        assert_eq!(report.events_verified, 1700);
+        assert_eq!(
+            report.first_break.map(|b| b.position()),
+            Some(tampered[1700].0.position.commit)
+        );
+        assert!(
+            verify_store(&InMemory(Vec::new()), |_, _| {})
+                .await
+                .expect("an empty log")
+                .is_intact()
+        );
     }
 
     #[test]
