@@ -4,6 +4,7 @@
 //! `talo serve` (in `main.rs`) only parses flags, opens [`Talo`] and binds [`app`]; tests call
 //! [`app`] directly.
 
+pub mod after_position;
 pub mod auth;
 pub mod blobs;
 pub mod camt054;
