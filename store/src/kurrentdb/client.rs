@@ -122,11 +122,9 @@ impl KurrentDbEventStore {
         }
     }
 
-    /// One page of `$all`, Talo's events only (the server filters out system event types).
-    async fn read_all_page(
-        &self,
-        options: ReadAllOptions,
-    ) -> Result<(Vec<(RecordedEvent, ChainLink)>, usize), StoreError> {
+    /// One page of `$all`: Talo's events (the server filters out system event types), how
+    /// many events the server sent, and the position of the last one, Talo's or not.
+    async fn read_all_page(&self, options: ReadAllOptions) -> Result<AllPage, StoreError> {
         let client = self.open()?;
         let options =
             options.filter(SubscriptionFilter::on_event_type().regex(mapping::USER_EVENT_TYPES));
@@ -134,18 +132,23 @@ impl KurrentDbEventStore {
             .read_all(&options)
             .await
             .map_err(|e| backend("reading $all", e))?;
-        let (mut events, mut seen) = (Vec::new(), 0);
+        let mut page = AllPage::default();
         loop {
             match read.next().await {
                 Ok(Some(resolved)) => {
-                    seen += 1;
-                    if let Some(event) = resolved.event.as_ref()
-                        && mapping::is_talo_event(event.stream_id(), &event.event_type)
-                    {
-                        events.push(decode(event)?);
+                    page.seen += 1;
+                    let Some(event) = resolved.event.as_ref() else {
+                        continue;
+                    };
+                    page.last_seen = Some(mapping::position(
+                        event.position.commit,
+                        event.position.prepare,
+                    ));
+                    if mapping::is_talo_event(event.stream_id(), &event.event_type) {
+                        page.events.push(decode(event)?);
                     }
                 }
-                Ok(None) => return Ok((events, seen)),
+                Ok(None) => return Ok(page),
                 Err(e) => return Err(backend("reading $all", e)),
             }
         }
@@ -186,6 +189,9 @@ impl KurrentDbEventStore {
                 }
             }
         }
+        // The server filters, so a page of `max_count` is usually all it takes (a head read
+        // asks for two events, not a page); one more, as the read starts *at* its position.
+        let page = max_count.saturating_add(1).clamp(2, PAGE);
         let mut last = after;
         loop {
             let start = match mapping::all_from(last) {
@@ -195,10 +201,10 @@ impl KurrentDbEventStore {
             let options = ReadAllOptions::default()
                 .position(start)
                 .forwards()
-                .max_count(PAGE);
-            let (page, seen) = self.read_all_page(options).await?;
-            for (event, link) in page {
-                // A read of `$all` starts *at* its position: what is not past `last` was seen.
+                .max_count(page);
+            let read = self.read_all_page(options).await?;
+            for (event, link) in read.events {
+                // What is not past `last` was delivered before (or is `after` itself).
                 if event.position <= last {
                     continue;
                 }
@@ -210,9 +216,11 @@ impl KurrentDbEventStore {
                     }
                 }
             }
-            if seen < PAGE {
+            if read.seen < page {
                 return Ok(found);
             }
+            // Past events of other streams the client skipped, too.
+            last = last.max(read.last_seen.unwrap_or(last));
         }
     }
 
@@ -227,6 +235,7 @@ impl KurrentDbEventStore {
         if max_count == 0 {
             return Ok(found);
         }
+        let page = max_count.saturating_add(1).clamp(2, PAGE);
         let mut bound = before;
         loop {
             let start = match bound {
@@ -236,9 +245,9 @@ impl KurrentDbEventStore {
             let options = ReadAllOptions::default()
                 .position(start)
                 .backwards()
-                .max_count(PAGE);
-            let (page, seen) = self.read_all_page(options).await?;
-            for (event, link) in page {
+                .max_count(page);
+            let read = self.read_all_page(options).await?;
+            for (event, link) in read.events {
                 if bound.is_some_and(|b| event.position >= b) {
                     continue;
                 }
@@ -250,9 +259,13 @@ impl KurrentDbEventStore {
                     }
                 }
             }
-            if seen < PAGE {
+            if read.seen < page {
                 return Ok(found);
             }
+            bound = match (bound, read.last_seen) {
+                (Some(b), Some(seen)) => Some(b.min(seen)),
+                (b, seen) => b.or(seen),
+            };
         }
     }
 
@@ -416,7 +429,10 @@ impl EventStore for KurrentDbEventStore {
                 .position(P::Position(r))
                 .backwards(),
         };
-        let options = options.max_count(max_count.min(u32::MAX as usize));
+        // Commands are decided on what a stream holds: read it where it is written.
+        let options = options
+            .max_count(max_count.min(u32::MAX as usize))
+            .requires_leader(true);
         let events = self.read_stream_links(stream, options).await?;
         let in_range = |e: &RecordedEvent| match (direction, from) {
             (Direction::Forwards, StreamFrom::Revision(r)) => e.revision >= r,
@@ -468,17 +484,32 @@ impl EventStore for KurrentDbEventStore {
 
     async fn chain_link(&self, position: Position) -> Result<Option<ChainLink>, StoreError> {
         self.open()?;
-        let options = ReadAllOptions::default()
-            .position(kurrentdb::StreamPosition::Position(client_position(
-                position,
-            )))
-            .forwards()
-            .max_count(1);
-        let (page, _) = self.read_all_page(options).await?;
-        Ok(page
-            .into_iter()
-            .find(|(e, _)| e.position == position)
-            .map(|(_, link)| link))
+        // A forward read of `$all` includes the event at its starting position; in case a
+        // server version does not, the backward read from it is tried as well.
+        for options in [
+            ReadAllOptions::default()
+                .position(kurrentdb::StreamPosition::Position(client_position(
+                    position,
+                )))
+                .forwards()
+                .max_count(1),
+            ReadAllOptions::default()
+                .position(kurrentdb::StreamPosition::Position(client_position(
+                    position,
+                )))
+                .backwards()
+                .max_count(1),
+        ] {
+            let read = self.read_all_page(options).await?;
+            if let Some((_, link)) = read
+                .events
+                .into_iter()
+                .find(|(e, _)| e.position == position)
+            {
+                return Ok(Some(link));
+            }
+        }
+        Ok(None)
     }
 
     async fn read_chain(
@@ -527,6 +558,13 @@ impl EventStore for KurrentDbEventStore {
         self.inner.closed.store(true, Ordering::Release);
         self.inner.closing.send_replace(true);
     }
+}
+
+#[derive(Default)]
+struct AllPage {
+    events: Vec<(RecordedEvent, ChainLink)>,
+    seen: usize,
+    last_seen: Option<Position>,
 }
 
 /// One logical subscription to `$all` across its gRPC subscriptions.
