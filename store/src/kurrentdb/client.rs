@@ -5,6 +5,7 @@
 //! a dropped subscription resumes) is made there and tested without a server. Reads that an
 //! append decides on go to the leader, so a node never decides on a follower's stale view.
 
+use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -59,13 +60,19 @@ impl KurrentDbEventStore {
     /// Connects to the cluster and reads the end of its log once, so a wrong address or
     /// refused credentials fail here, at start-up, rather than on the first request.
     pub async fn connect(connection: ConnectionString) -> Result<Self, StoreError> {
-        let settings: ClientSettings = connection.for_client().parse().map_err(|e| {
+        // The client's messages may quote the connection string: never with the password.
+        let settings = ClientSettings::from_str(connection.for_client()).map_err(|e| {
             StoreError::Backend(format!(
-                "connection string {connection}: the KurrentDB client refused it: {e}"
+                "connection string {connection}: the KurrentDB client refused it: {}",
+                connection.scrub(&e.to_string())
             ))
         })?;
-        let client = Client::new(settings)
-            .map_err(|e| StoreError::Backend(format!("connecting to {connection}: {e}")))?;
+        let client = Client::new(settings).map_err(|e| {
+            StoreError::Backend(format!(
+                "connecting to {connection}: {}",
+                connection.scrub(&e.to_string())
+            ))
+        })?;
         let (closing, _) = watch::channel(false);
         let store = KurrentDbEventStore {
             inner: Arc::new(Inner {
@@ -433,7 +440,19 @@ impl EventStore for KurrentDbEventStore {
         let options = options
             .max_count(max_count.min(u32::MAX as usize))
             .requires_leader(true);
-        let events = self.read_stream_links(stream, options).await?;
+        let mut events = self.read_stream_links(stream, options.clone()).await?;
+        if events.is_empty()
+            && matches!(
+                (direction, from),
+                (Direction::Backwards, StreamFrom::Revision(_))
+            )
+        {
+            // Backwards from a revision past the stream's end is backwards from its end; in
+            // case a server answers that with nothing, ask for the end itself.
+            events = self
+                .read_stream_links(stream, options.position(P::End).backwards())
+                .await?;
+        }
         let in_range = |e: &RecordedEvent| match (direction, from) {
             (Direction::Forwards, StreamFrom::Revision(r)) => e.revision >= r,
             (Direction::Backwards, StreamFrom::Revision(r)) => e.revision <= r,

@@ -155,6 +155,31 @@ impl ConnectionString {
     }
 }
 
+impl ConnectionString {
+    /// `text` (a client's error message, say) with the password taken out, as written and
+    /// as decoded.
+    pub fn scrub(&self, text: &str) -> String {
+        let Some(credentials) = &self.credentials else {
+            return text.to_owned();
+        };
+        let written = self
+            .original
+            .split_once("://")
+            .and_then(|(_, rest)| rest.rsplit_once('@'))
+            .and_then(|(userinfo, _)| userinfo.split_once(':'))
+            .map(|(_, password)| password);
+        let mut scrubbed = text.to_owned();
+        for secret in [Some(credentials.password.as_str()), written]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty())
+        {
+            scrubbed = scrubbed.replace(secret, "***");
+        }
+        scrubbed
+    }
+}
+
 impl fmt::Display for ConnectionString {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.redacted())
@@ -429,6 +454,17 @@ mod tests {
         assert!(!e.to_string().contains("s3cret"), "{e}");
         let e = refuse("http://admin:s3cret@node1");
         assert!(!e.to_string().contains("s3cret"), "{e}");
+    }
+
+    #[test]
+    fn messages_are_scrubbed_of_the_password() {
+        let c = parse("esdb://admin:p%40ss@node1:2113");
+        assert_eq!(
+            c.scrub("cannot parse esdb://admin:p%40ss@node1:2113 (password p@ss)"),
+            "cannot parse esdb://admin:***@node1:2113 (password ***)"
+        );
+        let none = parse("esdb://node1");
+        assert_eq!(none.scrub("as is"), "as is");
     }
 
     #[test]
