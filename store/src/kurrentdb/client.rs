@@ -201,6 +201,7 @@ impl KurrentDbEventStore {
         let page = max_count.saturating_add(1).clamp(2, PAGE);
         let mut last = after;
         loop {
+            let before_page = last;
             let start = match mapping::all_from(last) {
                 AllFrom::Start => kurrentdb::StreamPosition::Start,
                 AllFrom::Position(p) => kurrentdb::StreamPosition::Position(client_position(p)),
@@ -223,11 +224,13 @@ impl KurrentDbEventStore {
                     }
                 }
             }
-            if read.seen < page {
+            // A filtered read may stop short of `page` before the end of the log, so the end
+            // is a page that brings nothing new (past system events skipped, too).
+            let reached = last.max(read.last_seen.unwrap_or(last));
+            if read.seen == 0 || reached == before_page {
                 return Ok(found);
             }
-            // Past events of other streams the client skipped, too.
-            last = last.max(read.last_seen.unwrap_or(last));
+            last = reached;
         }
     }
 
@@ -245,6 +248,7 @@ impl KurrentDbEventStore {
         let page = max_count.saturating_add(1).clamp(2, PAGE);
         let mut bound = before;
         loop {
+            let before_page = bound;
             let start = match bound {
                 None => kurrentdb::StreamPosition::End,
                 Some(p) => kurrentdb::StreamPosition::Position(client_position(p)),
@@ -266,13 +270,14 @@ impl KurrentDbEventStore {
                     }
                 }
             }
-            if read.seen < page {
-                return Ok(found);
-            }
-            bound = match (bound, read.last_seen) {
+            let reached = match (bound, read.last_seen) {
                 (Some(b), Some(seen)) => Some(b.min(seen)),
                 (b, seen) => b.or(seen),
             };
+            if read.seen == 0 || reached == before_page {
+                return Ok(found);
+            }
+            bound = reached;
         }
     }
 
