@@ -13,10 +13,13 @@ run:
 test: lint
 	$(CARGO) test --workspace --no-fail-fast
 
-## Formatting and clippy with warnings as errors.
+## Formatting and clippy with warnings as errors; the KurrentDB backend (cargo feature
+## `kurrentdb`, gRPC and TLS) is checked and linted here so it cannot rot, but not built or
+## run by `make test` (its live tests need a server: see deploy/README.md).
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p talo-store -p talo-api --features kurrentdb --all-targets -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all

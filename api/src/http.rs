@@ -4,6 +4,8 @@
 //!
 //! The token and the body are checked here, before GraphQL runs: a malformed token or body is
 //! answered with a GraphQL-shaped error and never reaches a resolver, let alone the domain.
+//! So is `Talo-After-Position` (`after_position.rs`): a request naming a position is answered
+//! once this node's read models have passed it.
 
 use std::sync::Arc;
 
@@ -17,6 +19,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
+use crate::after_position;
 use crate::document_http;
 use crate::graphql::session::RequestTime;
 use crate::graphql::{TaloSchema, schema};
@@ -136,6 +139,23 @@ async fn graphql(
             );
         }
     };
+    match after_position::requested(&headers) {
+        Ok(None) => {}
+        Ok(Some(position)) => {
+            if let Err(lag) = after_position::wait(&state.talo, position).await {
+                state.talo.metrics.graphql_request(false);
+                return refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "NOT_YET_VISIBLE",
+                    after_position::not_yet_visible(position, &lag),
+                );
+            }
+        }
+        Err(e) => {
+            state.talo.metrics.graphql_request(false);
+            return refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", e.to_string());
+        }
+    }
     let mut request = request.data(RequestTime(state.talo.now()));
     if let Some(caller) = caller {
         request = request.data(caller);

@@ -4,6 +4,7 @@
 //! `talo serve` (in `main.rs`) only parses flags, opens [`Talo`] and binds [`app`]; tests call
 //! [`app`] directly.
 
+pub mod after_position;
 pub mod auth;
 pub mod blobs;
 pub mod camt054;
@@ -24,6 +25,7 @@ pub mod notifier;
 pub mod receipts;
 pub mod reports;
 pub mod reports_http;
+pub mod store_location;
 pub mod talo;
 
 pub use http::app;

@@ -1,12 +1,14 @@
 //! `talo`: the server and its development tools.
 //!
-//! - `talo serve --data DIR --listen HOST:PORT [--demo]`
+//! - `talo serve --data DIR --listen HOST:PORT [--demo] [--store kurrentdb://...]`
+//! - `talo migrate --from DIR --to kurrentdb://...`: copy an embedded store into a cluster
 //! - `talo token --data DIR --person ID --organisation ID`
 //! - `talo verify`, `talo anchors`, `talo export`, `talo replay`: the auditor's tools (see
 //!   `audit_commands.rs`)
 //! - `talo generate --data DIR`: a large organisation with years of history, for benchmarks
 
 mod audit_commands;
+mod migrate_command;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,6 +19,7 @@ use chrono::{Duration, Utc};
 use clap::{Args, Parser, Subcommand};
 use talo_api::auth::{Caller, TokenKeys};
 use talo_api::demo::{self, DemoOrganisation};
+use talo_api::store_location::StoreLocation;
 use talo_api::{Config, Talo, app};
 use uuid::Uuid;
 
@@ -33,8 +36,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve GraphQL (and GraphiQL) on the embedded event store.
+    /// Serve GraphQL (and GraphiQL) on the embedded event store, or on a KurrentDB cluster
+    /// with `--store`.
     Serve(ServeArgs),
+    /// Copy an embedded store into a KurrentDB cluster (or another data directory), keeping
+    /// every event id, stream revision and business time; resumable.
+    Migrate(migrate_command::MigrateArgs),
     /// Mint a development token for a person.
     Token {
         #[arg(long, env = "TALO_DATA", default_value = "./data")]
@@ -88,6 +95,11 @@ struct ServeArgs {
     /// Data directory: event store, read-model snapshots, documents, development secret.
     #[arg(long, env = "TALO_DATA", default_value = "./data")]
     data: PathBuf,
+    /// The event store: `embedded` (the default, `DATA/events.sqlite`) or a KurrentDB
+    /// connection string, e.g. `kurrentdb://node1:2113,node2:2113?tls=false`. The data
+    /// directory keeps this node's read-model snapshots and documents either way.
+    #[arg(long, env = "TALO_STORE", hide_env_values = true)]
+    store: Option<String>,
     #[arg(long, env = "TALO_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     /// On an empty store, seed the demo organisation; print a token for each role.
@@ -130,6 +142,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         .init();
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Migrate(args) => migrate_command::migrate(args).await,
         Command::Verify(args) => audit_commands::verify(args).await,
         Command::Anchors(args) => audit_commands::anchors(args).await,
         Command::Export(args) => audit_commands::export(args).await,
@@ -163,6 +176,7 @@ async fn main() -> anyhow::Result<ExitCode> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let ServeArgs {
         data,
+        store,
         listen,
         demo: with_demo,
         no_notifications,
@@ -196,7 +210,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             email: std::sync::Arc::new(email),
         }));
     }
-    let talo = Talo::open(config).await.context("starting Talo")?;
+    let location = StoreLocation::for_serving("--store", store.as_deref(), &data)?;
+    let talo = match &location {
+        StoreLocation::Embedded(_) => Talo::open(config).await,
+        StoreLocation::KurrentDb(_) => {
+            let store = location.open("--store").await?;
+            Talo::open_with_store(config, store).await
+        }
+    }
+    .context("starting Talo")?;
+    tracing::info!(store = %location, "event store");
     if with_demo {
         let demo = demo_organisation(&talo, &data).await?;
         let tokens = demo.tokens(&talo, Utc::now(), Duration::days(365));

@@ -196,14 +196,14 @@ pub fn recorded_event_hash(event: &RecordedEvent, previous: &ChainHash) -> Chain
     .hash(previous)
 }
 
-fn text(h: &mut Sha256, s: &str) {
+pub(crate) fn text(h: &mut Sha256, s: &str) {
     // Stored texts are far below 4 GiB; a longer one could not have been inserted.
     let len = u32::try_from(s.len()).unwrap_or(u32::MAX);
     h.update(len.to_be_bytes());
     h.update(s.as_bytes());
 }
 
-fn optional<T>(h: &mut Sha256, value: Option<T>, write: impl FnOnce(&mut Sha256, T)) {
+pub(crate) fn optional<T>(h: &mut Sha256, value: Option<T>, write: impl FnOnce(&mut Sha256, T)) {
     match value {
         None => h.update([0]),
         Some(v) => {

@@ -6,6 +6,11 @@
 //! what was expected. The suite needs a multi-threaded tokio runtime for its concurrency
 //! cases.
 //!
+//! Backends differ in two documented ways, and [`run_all_with`] takes a [`Contract`] saying
+//! which: whether an event id reused in *another* stream is caught (the embedded store
+//! indexes every id; a KurrentDB cluster has no index by event id), and what an event's chain
+//! link ties it to (the store says, [`EventStore::chain_scope`]).
+//!
 //! The generic cases only claim that positions strictly increase; that the embedded store's
 //! positions are also gapless is checked in its own tests. Stream names are unique per case
 //! and reads of the global log start at the store's head when the case began, so the suite
@@ -25,10 +30,30 @@ use talo_events_schema::envelope::{
 use uuid::Uuid;
 
 use crate::chain::{ChainHash, recorded_event_hash};
+use crate::stream_chain::recorded_event_stream_hash;
 use crate::{
-    AppendResult, CurrentRevision, Direction, EventStore, ExpectedRevision, LogFilter, StoreError,
-    StreamFrom, Subscription,
+    AppendResult, ChainScope, CurrentRevision, Direction, EventStore, ExpectedRevision, LogFilter,
+    StoreError, StreamFrom, Subscription,
 };
+
+/// What a backend promises beyond the common contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Contract {
+    /// An event id appended to one stream is refused in any other stream.
+    pub ids_unique_across_streams: bool,
+}
+
+impl Contract {
+    /// The embedded store: every promise.
+    pub const EMBEDDED: Contract = Contract {
+        ids_unique_across_streams: true,
+    };
+
+    /// A KurrentDB cluster: event ids are recognised within their stream only.
+    pub const CLUSTER: Contract = Contract {
+        ids_unique_across_streams: false,
+    };
+}
 
 /// How long a subscription may take to deliver an event before a case fails.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -87,8 +112,19 @@ pub fn unique_stream(prefix: &str) -> String {
     format!("{prefix}-{}", Uuid::now_v7().simple())
 }
 
-/// Runs every case, each on a fresh store from `make_store`.
+/// Runs every case of the embedded store's contract, each on a fresh store from
+/// `make_store`.
 pub async fn run_all<S, F, Fut>(make_store: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+    S: EventStore,
+{
+    run_all_with(Contract::EMBEDDED, make_store).await;
+}
+
+/// Runs every case of `contract`, each on a fresh store from `make_store`.
+pub async fn run_all_with<S, F, Fut>(contract: Contract, make_store: F)
 where
     F: Fn() -> Fut,
     Fut: Future<Output = S>,
@@ -102,7 +138,11 @@ where
     revisions_count_per_stream(make_store().await).await;
     positions_increase_across_streams(make_store().await).await;
     idempotent_retry_returns_original_result(make_store().await).await;
-    conflicting_event_ids_are_rejected(make_store().await).await;
+    if contract.ids_unique_across_streams {
+        conflicting_event_ids_are_rejected(make_store().await).await;
+    } else {
+        conflicting_event_ids_in_one_stream_are_rejected(make_store().await).await;
+    }
     empty_append_is_rejected(make_store().await).await;
     invalid_stream_names_are_rejected(make_store().await).await;
     read_stream_in_both_directions(make_store().await).await;
@@ -117,7 +157,11 @@ where
     events_round_trip_exactly(make_store().await).await;
     many_concurrent_writers(make_store().await).await;
     concurrent_exact_appends_have_one_winner(make_store().await).await;
-    events_are_chained(make_store().await).await;
+    let store = make_store().await;
+    match store.chain_scope() {
+        ChainScope::GlobalLog => events_are_chained(store).await,
+        ChainScope::PerStream => streams_are_chained(store).await,
+    }
     anchors_name_links_of_the_chain(make_store().await).await;
 }
 
@@ -399,8 +443,18 @@ pub async fn idempotent_retry_returns_original_result<S: EventStore>(store: S) {
     );
 }
 
-/// Event ids reused in any other shape than an identical retry are refused.
+/// Event ids reused in any other shape than an identical retry are refused, in any stream.
 pub async fn conflicting_event_ids_are_rejected<S: EventStore>(store: S) {
+    conflicting_event_ids(store, true).await;
+}
+
+/// Event ids reused in their own stream in any other shape than an identical retry are
+/// refused (for a backend that cannot look ids up across streams).
+pub async fn conflicting_event_ids_in_one_stream_are_rejected<S: EventStore>(store: S) {
+    conflicting_event_ids(store, false).await;
+}
+
+async fn conflicting_event_ids<S: EventStore>(store: S, across_streams: bool) {
     let stream = unique_stream("ids");
     let other = unique_stream("ids-other");
     let original: Vec<_> = (0..2).map(|n| sample_event("original", n)).collect();
@@ -448,6 +502,9 @@ pub async fn conflicting_event_ids_are_rejected<S: EventStore>(store: S) {
         ),
     ];
     for (what, target, events) in attempts {
+        if target == other_ref && !across_streams {
+            continue;
+        }
         let sent = event_ids(&events);
         match store.append(target, ExpectedRevision::Any, events).await {
             Err(StoreError::EventIdConflict { event_id }) => assert!(
@@ -1250,8 +1307,74 @@ pub async fn events_are_chained<S: EventStore>(store: S) {
     );
 }
 
+/// Every event is on its stream's hash chain ([`crate::stream_chain`]): each link's previous
+/// hash is the hash of its stream's event before it (genesis for revision 0), each hash
+/// covers the event as read back, the head is the last event's link, and a link is found by
+/// its position.
+pub async fn streams_are_chained<S: EventStore>(store: S) {
+    let start = head(&store).await;
+    let streams = [unique_stream("chained-a"), unique_stream("chained-b")];
+    for n in 0..3 {
+        for stream in &streams {
+            let mut second = sample_event("chained", n + 10);
+            second.metadata.idempotency_key = Some(format!("key-{n}"));
+            second.metadata.causation_id = Some(Uuid::now_v7());
+            store
+                .append(
+                    stream,
+                    ExpectedRevision::Any,
+                    vec![sample_event("chained", n), second],
+                )
+                .await
+                .expect("append");
+        }
+    }
+    let events = read_log_after(&store, start).await;
+    let links = store.read_chain(start, PAGE).await.expect("read the chain");
+    assert_eq!(
+        links.iter().map(|l| l.position).collect::<Vec<_>>(),
+        events.iter().map(|e| e.position).collect::<Vec<_>>(),
+        "one link per event, in log order"
+    );
+    let mut previous: HashMap<&str, ChainHash> = HashMap::new();
+    for (link, event) in links.iter().zip(&events) {
+        let expected = previous
+            .get(event.stream.as_str())
+            .copied()
+            .unwrap_or(ChainHash::GENESIS);
+        assert_eq!(
+            link.previous_hash, expected,
+            "{} revision {}: the previous hash is its stream's last",
+            event.stream, event.revision
+        );
+        assert_eq!(
+            link.hash,
+            recorded_event_stream_hash(event, &expected),
+            "the hash at {} covers the event and its stream's predecessor",
+            link.position
+        );
+        previous.insert(&event.stream, link.hash);
+        assert_eq!(
+            store.chain_link(link.position).await.expect("chain link"),
+            Some(*link)
+        );
+    }
+    assert_eq!(
+        store.chain_head().await.expect("chain head"),
+        links.last().copied()
+    );
+    assert!(
+        store
+            .read_chain(start, 0)
+            .await
+            .expect("empty read")
+            .is_empty()
+    );
+}
+
 /// Daily anchors name links of the chain, one per day, oldest first; a range read includes
-/// both ends and an inverted range reads empty.
+/// both ends and an inverted range reads empty. A store that chains each stream has no
+/// single chain to anchor, and no anchors.
 pub async fn anchors_name_links_of_the_chain<S: EventStore>(store: S) {
     let stream = unique_stream("anchored");
     append_ok(&store, &stream, ExpectedRevision::Any, 1).await;
@@ -1259,6 +1382,14 @@ pub async fn anchors_name_links_of_the_chain<S: EventStore>(store: S) {
         .anchors(NaiveDate::MIN, NaiveDate::MAX)
         .await
         .expect("anchors");
+    if store.chain_scope() == ChainScope::PerStream {
+        assert_eq!(
+            anchors,
+            Vec::new(),
+            "a stream-chained store keeps no anchors"
+        );
+        return;
+    }
     for pair in anchors.windows(2) {
         assert!(pair[0].date < pair[1].date, "one anchor per day, in order");
         assert!(pair[0].position < pair[1].position);

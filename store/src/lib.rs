@@ -8,8 +8,11 @@
 
 pub mod chain;
 pub mod conformance;
+pub mod kurrentdb;
+pub mod migration;
 mod sqlite;
 mod sqlite_chain;
+pub mod stream_chain;
 mod verify;
 
 use std::pin::Pin;
@@ -121,6 +124,17 @@ pub enum StoreError {
     Closed,
 }
 
+/// What an event's chain link ties it to, which decides what `talo verify` can prove.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChainScope {
+    /// Each link's previous hash is that of the event before it in the global log, and daily
+    /// anchors pin the log's head (the embedded store, [`chain`]).
+    GlobalLog,
+    /// Each link's previous hash is that of the event before it in its own stream; there are
+    /// no daily anchors (a KurrentDB cluster, [`stream_chain`]).
+    PerStream,
+}
+
 /// A live feed of the global log: every event after the starting position, in order, first
 /// those already stored (catch-up), then new ones as they are committed.
 pub type Subscription = Pin<Box<dyn Stream<Item = Result<RecordedEvent, StoreError>> + Send>>;
@@ -172,8 +186,9 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// The hash chain link of the event at `position`; `None` when no event is there.
     ///
-    /// Every event's hash covers its whole content and the hash of the event before it in the
-    /// global log (see [`chain`]), so the head of the chain vouches for all history before it.
+    /// Every event's hash covers its whole content and the hash of the event before it: in
+    /// the global log (see [`chain`]), so the head of the chain vouches for all history
+    /// before it, or in its own stream (see [`stream_chain`]), as [`Self::chain_scope`] says.
     async fn chain_link(&self, position: Position) -> Result<Option<ChainLink>, StoreError>;
 
     /// Up to `max_count` chain links of the events strictly after `after`, in log order.
@@ -194,6 +209,11 @@ pub trait EventStore: Send + Sync + 'static {
         from: NaiveDate,
         until: NaiveDate,
     ) -> Result<Vec<DailyAnchor>, StoreError>;
+
+    /// What the chain links of this store tie each event to.
+    fn chain_scope(&self) -> ChainScope {
+        ChainScope::GlobalLog
+    }
 
     /// Every event strictly after `after`: catch-up, then live.
     fn subscribe_all(&self, after: Position) -> Subscription;

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use chrono::NaiveDate;
+use talo_events_schema::envelope::Position;
 
 use crate::chain::{ChainHash, ChainLink};
 
@@ -67,6 +68,31 @@ pub enum ChainBreak {
     },
     /// An anchor row cannot be read as the store writes it.
     AnchorUnreadable { day: String, detail: String },
+    /// On a backend that chains each stream ([`crate::stream_chain`]): the stream skips from
+    /// revision `expected - 1` to `found` (events removed, or the stream's start truncated).
+    StreamGap {
+        stream: String,
+        position: Position,
+        expected: u64,
+        found: u64,
+    },
+    /// On a stream-chained backend: the event's previous hash is not the hash of its stream's
+    /// event before it.
+    StreamPreviousHashMismatch {
+        stream: String,
+        revision: u64,
+        position: Position,
+        recorded: ChainHash,
+        expected: ChainHash,
+    },
+    /// On a stream-chained backend: the event no longer hashes to its recorded hash.
+    StreamContentChanged {
+        stream: String,
+        revision: u64,
+        position: Position,
+        recorded: ChainHash,
+        computed: ChainHash,
+    },
 }
 
 impl ChainBreak {
@@ -81,6 +107,9 @@ impl ChainBreak {
             | ChainBreak::AnchorMismatch { position, .. }
             | ChainBreak::AnchorUnexpected { position, .. } => *position,
             ChainBreak::AnchorUnreadable { .. } => 0,
+            ChainBreak::StreamGap { position, .. }
+            | ChainBreak::StreamPreviousHashMismatch { position, .. }
+            | ChainBreak::StreamContentChanged { position, .. } => position.commit,
         }
     }
 }
@@ -154,6 +183,35 @@ impl fmt::Display for ChainBreak {
             ChainBreak::AnchorUnreadable { day, detail } => {
                 write!(f, "anchor `{day}`: unreadable ({detail})")
             }
+            ChainBreak::StreamGap {
+                stream,
+                position,
+                expected,
+                found,
+            } => write!(
+                f,
+                "position {position}: stream `{stream}` skips from revision {expected} to {found} (events removed)"
+            ),
+            ChainBreak::StreamPreviousHashMismatch {
+                stream,
+                revision,
+                position,
+                recorded,
+                expected,
+            } => write!(
+                f,
+                "position {position}: stream `{stream}` revision {revision}: previous hash {recorded} is not the hash {expected} of the stream's event before it (an event replaced)"
+            ),
+            ChainBreak::StreamContentChanged {
+                stream,
+                revision,
+                position,
+                recorded,
+                computed,
+            } => write!(
+                f,
+                "position {position}: stream `{stream}` revision {revision}: content changed, it hashes to {computed} but its recorded hash is {recorded}"
+            ),
         }
     }
 }

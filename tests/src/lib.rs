@@ -328,6 +328,55 @@ impl TestServer {
             .await
     }
 
+    /// Another node on the same log: its own data directory and read models (folding the
+    /// log from the start), the same token secret and organisations. `wrap` may change how
+    /// it sees the store (a slower feed, say).
+    pub async fn second_node(
+        &self,
+        wrap: impl FnOnce(Arc<dyn talo_store::EventStore>) -> Arc<dyn talo_store::EventStore>,
+    ) -> Self {
+        let dir = Arc::new(tempfile::tempdir().expect("temporary directory"));
+        std::fs::copy(
+            self.dir.path().join("jwt-secret"),
+            dir.path().join("jwt-secret"),
+        )
+        .expect("the first node's token secret");
+        let mut config = config(&dir, &self.clock);
+        config.read_your_writes_timeout = self.read_your_writes_timeout;
+        let talo = Talo::open_with_store(config, wrap(self.talo.store.clone()))
+            .await
+            .expect("the second node opens");
+        TestServer {
+            router: app(talo.clone()),
+            talo,
+            dir,
+            clock: self.clock.clone(),
+            orgs: self.orgs.clone(),
+            read_your_writes_timeout: self.read_your_writes_timeout,
+        }
+    }
+
+    /// Sends a GraphQL request as `token` with extra headers.
+    pub async fn gql_with_headers(
+        &self,
+        token: &str,
+        headers: &[(&str, &[u8])],
+        query: &str,
+        variables: Value,
+    ) -> Gql {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let mut request = Request::post("/graphql")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"));
+        for (name, value) in headers {
+            request = request.header(
+                *name,
+                axum::http::HeaderValue::from_bytes(value).expect("a header value"),
+            );
+        }
+        self.send(request.body(Body::from(body)).unwrap()).await
+    }
+
     /// Sends a GraphQL request as a demo role of the first organisation.
     pub async fn as_role(&self, role: &str, query: &str, variables: Value) -> Gql {
         self.gql(Some(&self.token(role)), query, variables).await
@@ -340,12 +389,11 @@ impl TestServer {
         if let Some(a) = authorization {
             request = request.header(header::AUTHORIZATION, a);
         }
-        let response = self
-            .router
-            .clone()
-            .oneshot(request.body(Body::from(body)).unwrap())
-            .await
-            .unwrap();
+        self.send(request.body(Body::from(body)).unwrap()).await
+    }
+
+    async fn send(&self, request: Request<Body>) -> Gql {
+        let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let body = serde_json::from_slice(&bytes)
