@@ -248,8 +248,8 @@ pub async fn verify_store(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use talo_events_schema::envelope::StoredPayload;
     use crate::conformance::sample_event;
+    use talo_events_schema::envelope::StoredPayload;
 
     /// Records `events` as a store would: revisions per stream, positions along the log, and
     /// each link chained in its stream.
