@@ -2,7 +2,7 @@
 //! once into its typed form, and handed to every read model in shared batches.
 //!
 //! When each read model read and decoded the log itself, a replay spent most of its time
-//! reading the same rows and parsing the same JSON fifteen times over. Here reading, decoding
+//! reading the same rows and parsing the same JSON fourteen times over. Here reading, decoding
 //! and folding are stages of a pipeline (store pages → decoder → each read model's task) that
 //! overlap on a multi-core machine. Every queue is bounded, so the slowest read model sets the
 //! pace and a replay's memory stays bounded however long the log is.
