@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use talo_events_schema::DomainEvent;
-use talo_events_schema::envelope::{Position, RecordedEvent, StoredPayload};
+use talo_events_schema::envelope::{Position, RecordedEvent};
 use talo_store::{EventStore, StoreError};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -32,7 +32,7 @@ pub struct FedEvent {
 
 /// Consecutive events of the log. When `stopped` is set the feed ended right after these
 /// events, because the next one could not be read or decoded; the reason names its position.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FeedBatch {
     pub events: Vec<FedEvent>,
     pub stopped: Option<String>,
@@ -127,7 +127,8 @@ pub(crate) fn decode_page(page: Page) -> FeedBatch {
             }
         };
         let payload = std::mem::take(&mut event.payload);
-        match decode(&event, &payload) {
+        match DomainEvent::from_json_text(&event.event_type, event.schema_version, payload.as_str())
+        {
             Ok(decoded) => batch.events.push(FedEvent { event, decoded }),
             Err(e) => {
                 batch.stopped = Some(format!("event at position {}: {e}", event.position));
@@ -138,16 +139,10 @@ pub(crate) fn decode_page(page: Page) -> FeedBatch {
     batch
 }
 
-fn decode(
-    event: &RecordedEvent,
-    payload: &StoredPayload,
-) -> Result<DomainEvent, talo_events_schema::DecodeError> {
-    DomainEvent::from_json_text(&event.event_type, event.schema_version, payload.as_str())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use talo_events_schema::envelope::StoredPayload;
     use talo_store::conformance::sample_metadata;
     use uuid::Uuid;
 
