@@ -1438,8 +1438,8 @@ async fn seed_ledger(
             external_id: Some(external_id),
             amount_cents: invoice.total_cents + extra,
             booked_on: paid_on,
-            matched_reference: Some(invoice.reference.clone()),
-            reference: Some(invoice.reference.clone()),
+            matched_reference: Some(invoice.reference.to_string()),
+            reference: Some(invoice.reference.to_string()),
             payer_name: None,
         };
         talo.dispatcher

@@ -17,6 +17,7 @@
 //!   contract's holder, that office and auditors read it.
 
 use chrono::{Duration, NaiveDate};
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use talo_events_schema::DomainEvent;
 use talo_events_schema::envelope::ActorRole;
@@ -74,16 +75,16 @@ impl ChargeLine {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Invoice {
     pub invoice_id: Uuid,
-    pub invoice_number: String,
+    pub invoice_number: CompactString,
     pub kind: InvoiceKind,
-    pub period: Option<String>,
+    pub period: Option<CompactString>,
     #[serde(with = "crate::day_number")]
     pub issued_on: NaiveDate,
     #[serde(with = "crate::day_number")]
     pub due_on: NaiveDate,
-    pub reference: String,
-    pub rf_reference: String,
-    pub iban: String,
+    pub reference: CompactString,
+    pub rf_reference: CompactString,
+    pub iban: CompactString,
     pub lines: Vec<InvoiceLine>,
     pub total_cents: i64,
     pub vat_cents: i64,
@@ -113,12 +114,12 @@ impl Invoice {
 pub struct Payment {
     pub payment_id: Uuid,
     pub source: PaymentSource,
-    pub external_id: Option<String>,
+    pub external_id: Option<CompactString>,
     pub amount_cents: i64,
     #[serde(with = "crate::day_number")]
     pub booked_on: NaiveDate,
-    pub reference: Option<String>,
-    pub payer_name: Option<String>,
+    pub reference: Option<CompactString>,
+    pub payer_name: Option<CompactString>,
     pub allocations: Vec<PaymentAllocation>,
     pub prepayment_cents: i64,
 }
@@ -167,14 +168,14 @@ impl Ledger {
                 self.prepayment_cents -= e.prepayment_applied_cents;
                 self.invoices.push(Invoice {
                     invoice_id: e.invoice_id,
-                    invoice_number: e.invoice_number.clone(),
+                    invoice_number: e.invoice_number.as_str().into(),
                     kind: e.kind,
-                    period: e.period.clone(),
+                    period: e.period.as_deref().map(CompactString::from),
                     issued_on: e.issued_on,
                     due_on: e.due_on,
-                    reference: e.reference.clone(),
-                    rf_reference: e.rf_reference.clone(),
-                    iban: e.iban.clone(),
+                    reference: e.reference.as_str().into(),
+                    rf_reference: e.rf_reference.as_str().into(),
+                    iban: e.iban.as_str().into(),
                     lines: e.lines.clone(),
                     total_cents: e.total_cents,
                     vat_cents: e.vat_cents,
@@ -199,11 +200,11 @@ impl Ledger {
                 self.payments.push(Payment {
                     payment_id: e.payment_id,
                     source: e.source,
-                    external_id: e.external_id.clone(),
+                    external_id: e.external_id.as_deref().map(CompactString::from),
                     amount_cents: e.amount_cents,
                     booked_on: e.booked_on,
-                    reference: e.reference.clone(),
-                    payer_name: e.payer_name.clone(),
+                    reference: e.reference.as_deref().map(CompactString::from),
+                    payer_name: e.payer_name.as_deref().map(CompactString::from),
                     allocations: e.allocations.clone(),
                     prepayment_cents: e.prepayment_cents,
                 });

@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use talo_domain::calendar::{PeriodSpan, local_date, start_of_local_day};
 use talo_domain::ledger::{Ageing, Ledger, contract_of};
@@ -39,9 +40,9 @@ pub struct ReferenceTarget {
 pub struct OrganisationLedgers {
     pub contracts: BTreeSet<Uuid>,
     /// National reference to its invoice.
-    pub references: BTreeMap<String, ReferenceTarget>,
+    pub references: BTreeMap<CompactString, ReferenceTarget>,
     /// Bank ids (AcctSvcrRef) of payments recorded anywhere: in a ledger or in the queue.
-    pub external_ids: BTreeMap<String, Uuid>,
+    pub external_ids: BTreeMap<CompactString, Uuid>,
     pub queue: PaymentQueue,
 }
 
@@ -65,7 +66,8 @@ impl Projection for LedgersView {
             DomainEvent::UnmatchedPaymentReceived(e) => {
                 let org = self.organisations.entry(org_id).or_default();
                 if let Some(external) = &e.external_id {
-                    org.external_ids.insert(external.clone(), e.payment_id);
+                    org.external_ids
+                        .insert(external.as_str().into(), e.payment_id);
                 }
                 org.queue.apply(decoded);
                 return;
@@ -94,7 +96,7 @@ impl Projection for LedgersView {
         match decoded {
             DomainEvent::InvoiceIssued(e) => {
                 org.references.insert(
-                    e.reference.clone(),
+                    e.reference.as_str().into(),
                     ReferenceTarget {
                         contract_id,
                         invoice_id: e.invoice_id,
@@ -103,7 +105,8 @@ impl Projection for LedgersView {
             }
             DomainEvent::PaymentReceived(e) => {
                 if let Some(external) = &e.external_id {
-                    org.external_ids.insert(external.clone(), e.payment_id);
+                    org.external_ids
+                        .insert(external.as_str().into(), e.payment_id);
                 }
             }
             _ => {}

@@ -331,7 +331,7 @@ fn receive(
             (
                 crate::ledger::bank_payment_id(world.organisation_id, &external_id),
                 Some(external_id),
-                Some(invoice.reference.clone()),
+                Some(invoice.reference.to_string()),
             )
         }
         _ => (world.chance.id_at(at), None, None),

@@ -281,7 +281,7 @@ impl AsOfState {
                 .iter()
                 .filter(|i| i.is_open())
                 .map(|i| AsOfInvoice {
-                    invoice_number: i.invoice_number.clone(),
+                    invoice_number: i.invoice_number.to_string(),
                     issued_on: i.issued_on,
                     due_on: i.due_on,
                     total_cents: i.total_cents,

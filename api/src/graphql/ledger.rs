@@ -283,18 +283,18 @@ impl InvoiceNode {
         InvoiceNode {
             id: invoice.invoice_id,
             contract_id,
-            number: invoice.invoice_number.clone(),
+            number: invoice.invoice_number.to_string(),
             kind: invoice.kind.into(),
-            period: invoice.period.clone(),
+            period: invoice.period.as_deref().map(str::to_owned),
             issued_on: invoice.issued_on,
             due_on: invoice.due_on,
             status,
             reference: group_national(&invoice.reference),
-            reference_digits: invoice.reference.clone(),
+            reference_digits: invoice.reference.to_string(),
             rf_reference: group_rf(&invoice.rf_reference),
             iban: Iban::parse("iban", &invoice.iban)
                 .map(|i| i.grouped())
-                .unwrap_or_else(|_| invoice.iban.clone()),
+                .unwrap_or_else(|_| invoice.iban.to_string()),
             total_cents: invoice.total_cents,
             vat_cents: invoice.vat_cents,
             paid_cents: invoice.paid_cents,
@@ -465,7 +465,7 @@ impl ContractLedger {
             let number = |id: Uuid| {
                 self.ledger
                     .invoice(id)
-                    .map(|i| i.invoice_number.clone())
+                    .map(|i| i.invoice_number.to_string())
                     .unwrap_or_default()
             };
             let mut found: Vec<PaymentView> = self
@@ -478,11 +478,11 @@ impl ContractLedger {
                 .map(|p| PaymentView {
                     id: p.payment_id,
                     source: p.source.into(),
-                    external_id: p.external_id.clone(),
+                    external_id: p.external_id.as_deref().map(str::to_owned),
                     amount_cents: p.amount_cents,
                     booked_on: p.booked_on,
-                    reference: p.reference.clone(),
-                    payer_name: p.payer_name.clone(),
+                    reference: p.reference.as_deref().map(str::to_owned),
+                    payer_name: p.payer_name.as_deref().map(str::to_owned),
                     allocations: p
                         .allocations
                         .iter()
