@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use compact_str::CompactString;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use talo_domain::calendar::{PeriodSpan, local_date, start_of_local_day};
 use talo_domain::ledger::{Ageing, Ledger, contract_of};
 use talo_domain::payment_queue::PaymentQueue;
@@ -20,6 +20,7 @@ use talo_events_schema::envelope::{Position, RecordedEvent};
 use uuid::Uuid;
 
 use crate::engine::Projection;
+use crate::snapshot_parts;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContractLedger {
@@ -46,15 +47,182 @@ pub struct OrganisationLedgers {
     pub queue: PaymentQueue,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// Serialised as its plain fields in human-readable formats and as parts in binary ones (see
+/// [`LedgersPart`]).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct LedgersView {
     contracts: BTreeMap<Uuid, ContractLedger>,
     organisations: BTreeMap<Uuid, OrganisationLedgers>,
 }
 
+/// The plain shape of [`LedgersView`], for JSON (what `talo replay` compares).
+#[derive(Serialize, Deserialize)]
+struct PlainLedgers<C, O> {
+    contracts: C,
+    organisations: O,
+}
+
+/// Contracts per snapshot part: about 30 MB of a five-year organisation's ledgers.
+const CONTRACTS_PER_PART: usize = 1_000;
+/// Index entries (references, bank ids) per snapshot part.
+const ENTRIES_PER_PART: usize = 200_000;
+
+/// One slice of the ledgers in a binary snapshot. The ledgers are most of a large
+/// organisation's snapshot, so they load as parts decoded on every core
+/// ([`crate::snapshot_parts`]). `Out` borrows what `In` owns; the two encode alike (a test
+/// pins it).
+#[derive(Serialize)]
+enum LedgersPartOut<'a> {
+    Contracts(Vec<&'a ContractLedger>),
+    Organisation {
+        organisation_id: Uuid,
+        contracts: &'a BTreeSet<Uuid>,
+        queue: &'a PaymentQueue,
+    },
+    References {
+        organisation_id: Uuid,
+        entries: Vec<(&'a CompactString, &'a ReferenceTarget)>,
+    },
+    ExternalIds {
+        organisation_id: Uuid,
+        entries: Vec<(&'a CompactString, &'a Uuid)>,
+    },
+}
+
+#[derive(Deserialize)]
+enum LedgersPart {
+    Contracts(Vec<ContractLedger>),
+    Organisation {
+        organisation_id: Uuid,
+        contracts: BTreeSet<Uuid>,
+        queue: PaymentQueue,
+    },
+    References {
+        organisation_id: Uuid,
+        entries: Vec<(CompactString, ReferenceTarget)>,
+    },
+    ExternalIds {
+        organisation_id: Uuid,
+        entries: Vec<(CompactString, Uuid)>,
+    },
+}
+
+impl Serialize for LedgersView {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            return PlainLedgers {
+                contracts: &self.contracts,
+                organisations: &self.organisations,
+            }
+            .serialize(serializer);
+        }
+        snapshot_parts::serialize(
+            serializer,
+            &self.parts(CONTRACTS_PER_PART, ENTRIES_PER_PART),
+        )
+    }
+}
+
+impl<'de> Deserialize<'de> for LedgersView {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if deserializer.is_human_readable() {
+            let plain = PlainLedgers::deserialize(deserializer)?;
+            return Ok(LedgersView {
+                contracts: plain.contracts,
+                organisations: plain.organisations,
+            });
+        }
+        let parts: Vec<LedgersPart> = snapshot_parts::deserialize(deserializer)?;
+        Ok(LedgersView::from_parts(parts))
+    }
+}
+
+impl LedgersView {
+    fn parts(&self, contracts_per_part: usize, entries_per_part: usize) -> Vec<LedgersPartOut<'_>> {
+        let contracts: Vec<&ContractLedger> = self.contracts.values().collect();
+        let mut parts: Vec<LedgersPartOut<'_>> = contracts
+            .chunks(contracts_per_part)
+            .map(|chunk| LedgersPartOut::Contracts(chunk.to_vec()))
+            .collect();
+        for (&organisation_id, org) in &self.organisations {
+            parts.push(LedgersPartOut::Organisation {
+                organisation_id,
+                contracts: &org.contracts,
+                queue: &org.queue,
+            });
+            let references: Vec<_> = org.references.iter().collect();
+            parts.extend(references.chunks(entries_per_part).map(|chunk| {
+                LedgersPartOut::References {
+                    organisation_id,
+                    entries: chunk.to_vec(),
+                }
+            }));
+            let external_ids: Vec<_> = org.external_ids.iter().collect();
+            parts.extend(external_ids.chunks(entries_per_part).map(|chunk| {
+                LedgersPartOut::ExternalIds {
+                    organisation_id,
+                    entries: chunk.to_vec(),
+                }
+            }));
+        }
+        parts
+    }
+
+    fn from_parts(parts: Vec<LedgersPart>) -> LedgersView {
+        let mut contracts = Vec::new();
+        let mut organisations: BTreeMap<Uuid, OrganisationLedgers> = BTreeMap::new();
+        // Entries arrive sorted, part after part: collected first, the maps are built in bulk.
+        let mut references: BTreeMap<Uuid, Vec<(CompactString, ReferenceTarget)>> = BTreeMap::new();
+        let mut external_ids: BTreeMap<Uuid, Vec<(CompactString, Uuid)>> = BTreeMap::new();
+        for part in parts {
+            match part {
+                LedgersPart::Contracts(chunk) => contracts.extend(chunk),
+                LedgersPart::Organisation {
+                    organisation_id,
+                    contracts,
+                    queue,
+                } => {
+                    let org = organisations.entry(organisation_id).or_default();
+                    org.contracts = contracts;
+                    org.queue = queue;
+                }
+                LedgersPart::References {
+                    organisation_id,
+                    entries,
+                } => references
+                    .entry(organisation_id)
+                    .or_default()
+                    .extend(entries),
+                LedgersPart::ExternalIds {
+                    organisation_id,
+                    entries,
+                } => external_ids
+                    .entry(organisation_id)
+                    .or_default()
+                    .extend(entries),
+            }
+        }
+        for (organisation_id, entries) in references {
+            organisations.entry(organisation_id).or_default().references =
+                entries.into_iter().collect();
+        }
+        for (organisation_id, entries) in external_ids {
+            organisations
+                .entry(organisation_id)
+                .or_default()
+                .external_ids = entries.into_iter().collect();
+        }
+        LedgersView {
+            contracts: contracts.into_iter().map(|c| (c.contract_id, c)).collect(),
+            organisations,
+        }
+    }
+}
+
 impl Projection for LedgersView {
     const NAME: &'static str = "ledgers";
-    const VERSION: u32 = 1;
+    /// 2: binary snapshots in parts.
+    const VERSION: u32 = 2;
 
     fn apply(&mut self, event: &RecordedEvent, decoded: &DomainEvent) {
         let org_id = event.metadata.organisation_id;
@@ -451,5 +619,60 @@ mod tests {
             }
         );
         assert!(!sums.contains_key(&t.second));
+    }
+
+    /// The view with a bank payment too, so every kind of snapshot part has something in it.
+    fn with_bank_payment() -> LedgersView {
+        let mut t = two_properties();
+        let contract = *t.view.contracts.keys().next().unwrap();
+        let mut bank = payment(contract, 1_000, ymd(2026, 3, 12), Vec::new());
+        bank.source = PaymentSource::BankStatement;
+        bank.external_id = Some("2026031200001234".into());
+        t.given
+            .fold(&mut t.view, utc(2026, 3, 12, 10), Some(t.first), bank);
+        t.view
+    }
+
+    #[test]
+    fn a_binary_snapshot_cut_into_many_parts_reads_back_equal() {
+        let view = with_bank_payment();
+        struct Cut<'a>(&'a LedgersView);
+        impl Serialize for Cut<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                snapshot_parts::serialize(s, &self.0.parts(1, 1))
+            }
+        }
+        // Three contracts, one organisation, three references and one bank id, one per part.
+        assert_eq!(view.parts(1, 1).len(), 3 + 1 + 3 + 1);
+        let bytes = rmp_serde::to_vec(&Cut(&view)).unwrap();
+        let back: LedgersView = rmp_serde::from_slice(&bytes).unwrap();
+        assert_eq!(back, view);
+        assert_eq!(back.contracts.len(), 3);
+        let org = back.organisations.values().next().unwrap();
+        assert_eq!(org.references.len(), 3);
+        assert_eq!(org.external_ids.len(), 1);
+    }
+
+    #[test]
+    fn snapshots_save_and_load_the_ledgers_whole() {
+        let view = with_bank_payment();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledgers.snapshot");
+        let checkpoint = crate::snapshot::Checkpoint::default();
+        crate::snapshot::save(&path, "ledgers", 2, &checkpoint, &view).unwrap();
+        let (_, back) = crate::snapshot::load::<LedgersView>(&path, "ledgers", 2)
+            .unwrap()
+            .unwrap();
+        assert_eq!(back, view);
+    }
+
+    #[test]
+    fn json_keeps_the_plain_shape_for_replay_comparisons() {
+        let view = with_bank_payment();
+        let json = serde_json::to_value(&view).unwrap();
+        let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["contracts", "organisations"]);
+        let back: LedgersView = serde_json::from_value(json).unwrap();
+        assert_eq!(back, view);
     }
 }

@@ -28,6 +28,7 @@ pub mod renovations;
 pub mod replay;
 pub mod service_requests;
 pub mod snapshot;
+pub mod snapshot_parts;
 pub mod statistics;
 pub mod work_items;
 
