@@ -305,8 +305,20 @@ async fn generate(args: GenerateArgs) -> anyhow::Result<()> {
     for (event_type, count) in &generated.counts {
         println!("  {event_type:<36} {count:>10}");
     }
+    // Whom to mint tokens for: `talo-bench` reads this to query the generated organisation
+    // as its residents and staff would.
+    let who = args.data.join("generated.json");
+    let ids = serde_json::json!({
+        "organisation_id": generated.organisation_id,
+        "property_manager_id": generated.property_manager_id,
+        "customer_service_id": generated.customer_service_id,
+        "resident_id": generated.resident_id,
+    });
+    std::fs::write(&who, serde_json::to_string_pretty(&ids)?)
+        .with_context(|| format!("writing {}", who.display()))?;
     println!("Organisation:     {}", generated.organisation_id);
     println!("Property manager: {}", generated.property_manager_id);
+    println!("Who is who:       {}", who.display());
     println!(
         "Token: talo token --data {} --organisation {} --person {}",
         args.data.display(),

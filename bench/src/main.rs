@@ -5,8 +5,9 @@
 //! - Portal and report queries under load: a resident's fault list, the office queue, a
 //!   month's flow report for the whole organisation.
 //! - With `--data DIR` (a store made by `talo generate`): bytes per event, a replay of every
-//!   read model from zero (events/s and peak memory), and startup time and memory with and
-//!   without checkpoints.
+//!   read model from zero (events/s and peak memory), startup time and memory with
+//!   checkpoints, and the portal's and office's queries on the generated organisation as its
+//!   own resident and clerk (named in `DIR/generated.json`).
 //!
 //! The figures are printed as Markdown and, with `--append FILE`, appended to it with the
 //! machine's description.
@@ -167,7 +168,7 @@ async fn main() -> anyhow::Result<()> {
     server.stop()?;
 
     if let Some(generated) = &args.data {
-        out.push_str(&large_store(generated).await?);
+        out.push_str(&large_store(generated, measure).await?);
     }
 
     println!("{out}");
@@ -206,8 +207,8 @@ fn figures(r: &LoadResult) -> String {
         .unwrap_or_default()
 }
 
-/// Storage, replay and startup on a copy of a generated store.
-async fn large_store(generated: &Path) -> anyhow::Result<String> {
+/// Storage, replay and startup on a copy of a generated store, and its queries under load.
+async fn large_store(generated: &Path, measure: Duration) -> anyhow::Result<String> {
     let copy = tempfile::tempdir()?;
     let sqlite = generated.join("events.sqlite");
     std::fs::copy(&sqlite, copy.path().join("events.sqlite"))
@@ -241,7 +242,105 @@ async fn large_store(generated: &Path) -> anyhow::Result<String> {
         warm.startup.as_secs_f64(),
         warm_rss >> 20
     ));
+    let who = generated.join("generated.json");
+    match std::fs::read_to_string(&who) {
+        Ok(text) => {
+            let who: Value = serde_json::from_str(&text)
+                .with_context(|| format!("reading {}", who.display()))?;
+            out.push_str(&generated_queries(&warm, copy.path(), &who, measure).await?);
+        }
+        Err(_) => out.push_str(&format!(
+            "\n(No queries on the generated organisation: {} is missing; `talo generate` writes it.)\n",
+            who.display()
+        )),
+    }
     warm.stop()?;
+    Ok(out)
+}
+
+/// The portal's and the office's queries on the generated organisation, as its own resident
+/// and clerk, at the portal's target rate; and a month's flow report for the whole
+/// organisation as its property manager, as fast as it goes (a report is not a portal query:
+/// on a large organisation one costs tens of milliseconds of CPU).
+async fn generated_queries(
+    server: &Server,
+    data: &Path,
+    who: &Value,
+    measure: Duration,
+) -> anyhow::Result<String> {
+    let organisation = who["organisation_id"]
+        .as_str()
+        .context("generated.json: organisation_id")?;
+    let token = |field: &str| -> anyhow::Result<String> {
+        let person = who[field]
+            .as_str()
+            .with_context(|| format!("generated.json: {field}"))?;
+        server::mint_token(data, organisation, person)
+    };
+    let (resident, clerk, manager) = (
+        token("resident_id")?,
+        token("customer_service_id")?,
+        token("property_manager_id")?,
+    );
+    let mut out = format!(
+        "\n#### Queries on the generated organisation (open loop, {QUERY_RATE} requests/s over {RATE_CONNECTIONS} connections)\n\n\
+         | query | requests/s | p50 ms | p99 ms | failed |\n|---|---:|---:|---:|---:|\n"
+    );
+    let portal = [
+        (
+            "resident's fault list (`myFaultReports`, 20)",
+            &resident,
+            json!({ "query": "{ myFaultReports(first: 20) { edges { node { id ticket status } } } }" }),
+        ),
+        (
+            "office queue (`faultReportQueue`, 50)",
+            &clerk,
+            json!({ "query": "{ faultReportQueue(first: 50) { totalCount edges { node { id ticket status } } } }" }),
+        ),
+    ];
+    for (name, token, query) in portal {
+        let query = query.to_string();
+        let body: Arc<load::Body> = Arc::new(move |_, _| query.clone());
+        let result = load::run(
+            server.addr,
+            token,
+            RATE_CONNECTIONS,
+            Pace::Rate(QUERY_RATE),
+            Duration::from_secs(1),
+            measure,
+            body,
+        )
+        .await?;
+        let line = format!("| {name} |{}", figures(&result));
+        print!("{line}");
+        out.push_str(&line);
+    }
+    let flow = json!({
+        "query": "query($input: FlowReportInput!) { flowReport(input: $input) { periodStart group created closed backlogAtEnd } }",
+        "variables": { "input": { "from": "2026-09-30T21:00:00Z", "until": "2026-10-31T22:00:00Z", "period": "WEEK", "groupBy": "PROPERTY" } }
+    })
+    .to_string();
+    out.push_str(
+        "\n| report (closed loop) | concurrency | requests/s | p50 ms | p99 ms | failed |\n|---|---:|---:|---:|---:|---:|\n",
+    );
+    let body: Arc<load::Body> = Arc::new(move |_, _| flow.clone());
+    let result = load::run(
+        server.addr,
+        &manager,
+        2,
+        Pace::ClosedLoop,
+        Duration::from_secs(1),
+        measure,
+        body,
+    )
+    .await?;
+    let line = format!(
+        "| October's flow report, whole organisation, by property | {} |{}",
+        result.concurrency,
+        figures(&result)
+    );
+    print!("{line}");
+    out.push_str(&line);
     Ok(out)
 }
 

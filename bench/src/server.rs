@@ -32,6 +32,28 @@ pub fn talo_binary() -> anyhow::Result<PathBuf> {
     )
 }
 
+/// A token for `person` of `organisation`, minted by `talo token` with the secret in `data`
+/// (the one the server there was started with).
+pub fn mint_token(data: &Path, organisation: &str, person: &str) -> anyhow::Result<String> {
+    let output = Command::new(talo_binary()?)
+        .arg("token")
+        .arg("--data")
+        .arg(data)
+        .arg("--organisation")
+        .arg(organisation)
+        .arg("--person")
+        .arg(person)
+        .output()
+        .context("running talo token")?;
+    if !output.status.success() {
+        bail!(
+            "talo token failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8(output.stdout)?.trim().to_owned())
+}
+
 impl Server {
     /// Starts `talo serve` on `data`: with the demo seeded, or on an existing (generated)
     /// store with notifications off, so five years of history are not notified again.

@@ -248,6 +248,9 @@ fn report(
     );
 
     let by_resident = channel == Channel::Portal && filer == reporter && !common_by_staff;
+    if by_resident {
+        world.portal_reporter = Some(reporter);
+    }
     let office = if world.chance.chance(0.5) {
         clerk
     } else {

@@ -148,6 +148,10 @@ pub struct Generated {
     pub organisation_id: Uuid,
     /// The organisation-wide property manager, for `talo token`.
     pub property_manager_id: Uuid,
+    /// A customer service clerk and a resident who reported faults through the portal: whom
+    /// benchmarks of the office's and the portal's queries act as.
+    pub customer_service_id: Option<Uuid>,
+    pub resident_id: Option<Uuid>,
     pub events: u64,
     pub counts: BTreeMap<&'static str, u64>,
 }
@@ -173,6 +177,7 @@ pub async fn generate(
         log,
         organisation_id,
         tickets: BTreeMap::new(),
+        portal_reporter: None,
     };
     let mut organisation = Organisation::found(&mut world, options, start)?;
     let defined_at = (start - chrono::Duration::days(7))
@@ -210,6 +215,8 @@ pub async fn generate(
     Ok(Generated {
         organisation_id,
         property_manager_id: organisation.head_manager,
+        customer_service_id: organisation.customer_service.first().copied(),
+        resident_id: world.portal_reporter,
         events: world.log.total(),
         counts: world.log.counts().clone(),
     })
@@ -221,6 +228,8 @@ struct World {
     log: Log,
     organisation_id: Uuid,
     tickets: BTreeMap<&'static str, TicketSeries>,
+    /// The last resident to report a fault through the portal (see [`Generated`]).
+    portal_reporter: Option<Uuid>,
 }
 
 impl World {
