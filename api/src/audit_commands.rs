@@ -11,6 +11,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -201,7 +202,8 @@ pub async fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let store = open(&args.data)?;
     let snapshots = args.data.join("read-models");
     let bar = progress_bar(talo_projections::ReadModels::COUNT as u64, "replaying");
-    let replays = talo_projections::ReadModels::replay(&store, &snapshots, |replay| {
+    let shared: Arc<dyn EventStore> = Arc::new(store.clone());
+    let replays = talo_projections::ReadModels::replay(shared, &snapshots, |replay| {
         bar.set_message(replay.name);
         bar.inc(1);
     })

@@ -140,7 +140,7 @@ pub(crate) fn decode_page(page: Page) -> FeedBatch {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use talo_events_schema::envelope::StoredPayload;
     use talo_store::conformance::sample_metadata;
@@ -160,7 +160,8 @@ mod tests {
         }
     }
 
-    fn organisation_registered(n: u64) -> RecordedEvent {
+    /// The event at position `n`: an organisation registered.
+    pub(crate) fn organisation_registered(n: u64) -> RecordedEvent {
         let payload = DomainEvent::OrganisationRegistered(
             talo_events_schema::register::OrganisationRegistered {
                 organisation_id: Uuid::from_u128(u128::from(n)),

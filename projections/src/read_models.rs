@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use talo_events_schema::envelope::Position;
 use talo_store::EventStore;
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
 
 use crate::announcements::AnnouncementsView;
 use crate::bookings::BookingsView;
@@ -26,7 +28,7 @@ use crate::message_threads::MessageThreadsView;
 use crate::notifications::NotificationsView;
 use crate::register::RegisterView;
 use crate::renovations::RenovationsView;
-use crate::replay::{ReplayError, ReplayOutcome, compare};
+use crate::replay::{ReplayError, ReplayOutcome, Target, fold_feed, judge};
 use crate::service_requests::ServiceRequestsView;
 use crate::snapshot::SnapshotError;
 use crate::work_items::WorkItemsView;
@@ -181,31 +183,44 @@ impl ReadModels {
 
     /// Rebuilds every read model from zero and compares it with its snapshot in `dir` (see
     /// [`crate::replay`]), telling `on_each` about each as it is done. The same read models as
-    /// [`ReadModels::start`], in the same order.
+    /// [`ReadModels::start`], in the same order. One feed reads and decodes the log once for
+    /// all of them; each folds up to its own snapshot's checkpoint, and the snapshots are
+    /// then read one at a time to compare, so a replay holds the rebuilt states and one live
+    /// state at most.
     pub async fn replay(
-        store: &dyn EventStore,
+        store: Arc<dyn EventStore>,
         dir: &Path,
         mut on_each: impl FnMut(&ProjectionReplay),
     ) -> Vec<ProjectionReplay> {
-        let mut all = Vec::new();
-        let mut record = |replay: ProjectionReplay| {
+        let mut feeds = Vec::new();
+        let judging = Arc::new(Semaphore::new(1));
+        let s = store.as_ref();
+        let tasks = vec![
+            replaying::<RegisterView>(s, dir, &mut feeds, &judging).await,
+            replaying::<FaultReportsView>(s, dir, &mut feeds, &judging).await,
+            replaying::<IdempotencyView>(s, dir, &mut feeds, &judging).await,
+            replaying::<ServiceRequestsView>(s, dir, &mut feeds, &judging).await,
+            replaying::<RenovationsView>(s, dir, &mut feeds, &judging).await,
+            replaying::<AnnouncementsView>(s, dir, &mut feeds, &judging).await,
+            replaying::<DocumentsView>(s, dir, &mut feeds, &judging).await,
+            replaying::<MessageThreadsView>(s, dir, &mut feeds, &judging).await,
+            replaying::<BulkNoticesView>(s, dir, &mut feeds, &judging).await,
+            replaying::<HousingView>(s, dir, &mut feeds, &judging).await,
+            replaying::<NotificationsView>(s, dir, &mut feeds, &judging).await,
+            replaying::<BookingsView>(s, dir, &mut feeds, &judging).await,
+            replaying::<LedgersView>(s, dir, &mut feeds, &judging).await,
+            replaying::<WorkItemsView>(s, dir, &mut feeds, &judging).await,
+        ];
+        let _feed = LogFeed::start(store, Position::START, feeds);
+        let mut all = Vec::with_capacity(tasks.len());
+        for (name, task) in tasks {
+            let replay = task.await.unwrap_or_else(|e| ProjectionReplay {
+                name,
+                outcome: Err(ReplayError::Task(e.to_string())),
+            });
             on_each(&replay);
             all.push(replay);
-        };
-        record(replay::<RegisterView>(store, dir).await);
-        record(replay::<FaultReportsView>(store, dir).await);
-        record(replay::<IdempotencyView>(store, dir).await);
-        record(replay::<ServiceRequestsView>(store, dir).await);
-        record(replay::<RenovationsView>(store, dir).await);
-        record(replay::<AnnouncementsView>(store, dir).await);
-        record(replay::<DocumentsView>(store, dir).await);
-        record(replay::<MessageThreadsView>(store, dir).await);
-        record(replay::<BulkNoticesView>(store, dir).await);
-        record(replay::<HousingView>(store, dir).await);
-        record(replay::<NotificationsView>(store, dir).await);
-        record(replay::<BookingsView>(store, dir).await);
-        record(replay::<LedgersView>(store, dir).await);
-        record(replay::<WorkItemsView>(store, dir).await);
+        }
         all
     }
 
@@ -248,11 +263,49 @@ pub struct ProjectionReplay {
     pub outcome: Result<ReplayOutcome, ReplayError>,
 }
 
-async fn replay<P: Projection>(store: &dyn EventStore, dir: &Path) -> ProjectionReplay {
-    ProjectionReplay {
-        name: P::NAME,
-        outcome: compare::<P>(store, dir).await,
-    }
+/// Finds how far `P` replays, subscribes it to the replay's feed if it rebuilds at all, and
+/// starts the task that folds and then compares it.
+async fn replaying<P: Projection + PartialEq>(
+    store: &dyn EventStore,
+    dir: &Path,
+    feeds: &mut Vec<FeedSender>,
+    judging: &Arc<Semaphore>,
+) -> (&'static str, JoinHandle<ProjectionReplay>) {
+    let target = Target::of::<P>(store, dir).await;
+    let feed = match &target {
+        Ok(target) if target.until().is_some() => {
+            let (sender, receiver) = feed::channel();
+            feeds.push(sender);
+            Some(receiver)
+        }
+        _ => None,
+    };
+    let dir = dir.to_owned();
+    let judging = judging.clone();
+    let task = tokio::spawn(async move {
+        let outcome = async {
+            let target = target?;
+            let rebuilt = match (target.until(), feed) {
+                (Some(until), Some(feed)) => fold_feed::<P>(feed, until).await?,
+                _ => P::default(),
+            };
+            // Reading a snapshot is blocking IO, and for a large organisation gigabytes: one
+            // at a time.
+            let _permit = judging
+                .acquire_owned()
+                .await
+                .map_err(|e| ReplayError::Task(e.to_string()))?;
+            tokio::task::spawn_blocking(move || judge(rebuilt, target, &dir))
+                .await
+                .map_err(|e| ReplayError::Task(e.to_string()))?
+        }
+        .await;
+        ProjectionReplay {
+            name: P::NAME,
+            outcome,
+        }
+    });
+    (P::NAME, task)
 }
 
 async fn start<P: Projection>(

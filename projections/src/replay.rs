@@ -14,6 +14,7 @@ use talo_events_schema::envelope::Position;
 use talo_store::{EventStore, StoreError};
 
 use crate::engine::{Projection, RebuildError, build_from_zero, matches_log};
+use crate::feed::FeedReceiver;
 use crate::snapshot::{self, SnapshotError};
 
 /// What comparing one read model found.
@@ -72,29 +73,131 @@ pub enum ReplayError {
     Rebuild(#[from] RebuildError),
     #[error("encoding the state for comparison: {0}")]
     Encode(#[from] serde_json::Error),
+    #[error("reading the log: {0}")]
+    Feed(String),
+    #[error("the replay's task failed: {0}")]
+    Task(String),
+    #[error("the snapshot changed during the replay: it was at position {expected}, now {}", found.map_or_else(|| "gone".to_owned(), |p| p.to_string()))]
+    SnapshotChanged {
+        expected: Position,
+        found: Option<Position>,
+    },
 }
 
-/// Rebuilds `P` from zero up to the checkpoint of its snapshot in `dir` and compares.
-pub async fn compare<P: Projection>(
+/// Rebuilds `P` from zero up to the checkpoint of its snapshot in `dir` and compares, reading
+/// the log for `P` alone. [`crate::ReadModels::replay`] replays them all from one read.
+pub async fn compare<P: Projection + PartialEq>(
     store: &dyn EventStore,
     dir: &Path,
 ) -> Result<ReplayOutcome, ReplayError> {
-    let path = dir.join(snapshot::file_name(P::NAME));
-    let Some((checkpoint, live)) = snapshot::load::<P>(&path, P::NAME, P::VERSION)? else {
-        let position = store.head().await?;
-        build_from_zero::<P>(store, position).await?;
-        return Ok(ReplayOutcome::NoSnapshot { position });
+    let target = Target::of::<P>(store, dir).await?;
+    let rebuilt = match target.until() {
+        Some(until) => build_from_zero::<P>(store, until).await?,
+        None => P::default(),
     };
-    let position = checkpoint.position;
-    if !matches_log(store, &checkpoint).await? {
-        return Ok(ReplayOutcome::SnapshotNotOfThisLog { position });
+    judge(rebuilt, target, dir)
+}
+
+/// How far a read model's replay folds, found before any folding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// Its snapshot's checkpoint, found in this log: rebuild to it and compare.
+    Snapshot(Position),
+    /// There is no snapshot: rebuild to the head of the log as the replay began.
+    Head(Position),
+    /// The snapshot is not of this log: nothing to rebuild or compare.
+    NotOfThisLog(Position),
+}
+
+impl Target {
+    pub(crate) async fn of<P: Projection>(
+        store: &dyn EventStore,
+        dir: &Path,
+    ) -> Result<Target, ReplayError> {
+        let path = dir.join(snapshot::file_name(P::NAME));
+        Ok(
+            match snapshot::load_checkpoint(&path, P::NAME, P::VERSION)? {
+                None => Target::Head(store.head().await?),
+                Some(checkpoint) if matches_log(store, &checkpoint).await? => {
+                    Target::Snapshot(checkpoint.position)
+                }
+                Some(checkpoint) => Target::NotOfThisLog(checkpoint.position),
+            },
+        )
     }
-    let rebuilt = build_from_zero::<P>(store, position).await?;
+
+    /// The last position to fold, when there is anything to rebuild.
+    pub(crate) fn until(self) -> Option<Position> {
+        match self {
+            Target::Snapshot(position) | Target::Head(position) => Some(position),
+            Target::NotOfThisLog(_) => None,
+        }
+    }
+}
+
+/// Folds the events a feed (started at the beginning of the log) hands over, up to `until`.
+pub(crate) async fn fold_feed<P: Projection>(
+    mut feed: FeedReceiver,
+    until: Position,
+) -> Result<P, ReplayError> {
+    let mut state = P::default();
+    if until == Position::START {
+        return Ok(state);
+    }
+    while let Some(batch) = feed.recv().await {
+        for fed in &batch.events {
+            if fed.event.position > until {
+                return Ok(state);
+            }
+            state.apply(&fed.event, &fed.decoded);
+            if fed.event.position == until {
+                return Ok(state);
+            }
+        }
+        if let Some(reason) = &batch.stopped {
+            return Err(ReplayError::Feed(reason.clone()));
+        }
+    }
+    Err(ReplayError::Feed(format!(
+        "the log ended before position {until}"
+    )))
+}
+
+/// The outcome for a state rebuilt to `target`: the snapshot's state is read only now, so a
+/// replay holds one live state at a time. Equal states are told apart by `PartialEq`; only a
+/// difference is encoded as JSON, to name where it is.
+pub(crate) fn judge<P: Projection + PartialEq>(
+    rebuilt: P,
+    target: Target,
+    dir: &Path,
+) -> Result<ReplayOutcome, ReplayError> {
+    let position = match target {
+        Target::Head(position) => return Ok(ReplayOutcome::NoSnapshot { position }),
+        Target::NotOfThisLog(position) => {
+            return Ok(ReplayOutcome::SnapshotNotOfThisLog { position });
+        }
+        Target::Snapshot(position) => position,
+    };
+    let path = dir.join(snapshot::file_name(P::NAME));
+    let found = snapshot::load::<P>(&path, P::NAME, P::VERSION)?;
+    let live = match found {
+        Some((checkpoint, live)) if checkpoint.position == position => live,
+        other => {
+            return Err(ReplayError::SnapshotChanged {
+                expected: position,
+                found: other.map(|(c, _)| c.position),
+            });
+        }
+    };
+    if live == rebuilt {
+        return Ok(ReplayOutcome::Equal { position });
+    }
     let live = serde_json::to_value(&live)?;
     let rebuilt = serde_json::to_value(&rebuilt)?;
-    Ok(match first_difference(&live, &rebuilt, "$") {
-        None => ReplayOutcome::Equal { position },
-        Some(path) => ReplayOutcome::Differs { position, path },
+    Ok(ReplayOutcome::Differs {
+        position,
+        // Unequal states can encode alike (a map's order, say): then the JSON root is named.
+        path: first_difference(&live, &rebuilt, "$").unwrap_or_else(|| "$".to_owned()),
     })
 }
 
@@ -125,7 +228,128 @@ fn first_difference(a: &Value, b: &Value, path: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::feed::tests::organisation_registered;
+    use crate::feed::{self, FeedBatch, decode_page};
+    use serde::{Deserialize, Serialize};
     use serde_json::json;
+    use std::sync::Arc;
+    use talo_events_schema::DomainEvent;
+    use talo_events_schema::envelope::RecordedEvent;
+
+    #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+    struct Count(u64);
+
+    impl Projection for Count {
+        const NAME: &'static str = "count";
+        const VERSION: u32 = 1;
+        fn apply(&mut self, _: &RecordedEvent, _: &DomainEvent) {
+            self.0 += 1;
+        }
+    }
+
+    fn batch(positions: std::ops::RangeInclusive<u64>) -> Arc<FeedBatch> {
+        Arc::new(decode_page(
+            positions.map(|n| Ok(organisation_registered(n))).collect(),
+        ))
+    }
+
+    #[tokio::test]
+    async fn a_fold_stops_at_its_target() {
+        let (sender, receiver) = feed::channel();
+        sender.send(batch(1..=3)).await.unwrap();
+        sender.send(batch(4..=6)).await.unwrap();
+        let count = fold_feed::<Count>(receiver, Position::sequence(4))
+            .await
+            .unwrap();
+        assert_eq!(count, Count(4));
+    }
+
+    #[tokio::test]
+    async fn a_fold_fails_where_the_log_could_not_be_read_or_ended_early() {
+        let (sender, receiver) = feed::channel();
+        let mut broken = decode_page(vec![Ok(organisation_registered(1))]);
+        broken.stopped = Some("event at position 2: not JSON".to_owned());
+        sender.send(Arc::new(broken)).await.unwrap();
+        let error = fold_feed::<Count>(receiver, Position::sequence(5))
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("event at position 2"), "{error}");
+
+        let (sender, receiver) = feed::channel();
+        sender.send(batch(1..=2)).await.unwrap();
+        drop(sender);
+        let error = fold_feed::<Count>(receiver, Position::sequence(5))
+            .await
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("ended before position 5"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_snapshot_that_moved_during_the_replay_is_not_compared() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(snapshot::file_name(Count::NAME));
+        let checkpoint = snapshot::Checkpoint {
+            position: Position::sequence(7),
+            last_event: None,
+        };
+        snapshot::save(&path, Count::NAME, Count::VERSION, &checkpoint, &Count(7)).unwrap();
+        let error = judge(
+            Count(5),
+            Target::Snapshot(Position::sequence(5)),
+            dir.path(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ReplayError::SnapshotChanged { expected, found: Some(found) }
+                    if expected == Position::sequence(5) && found == Position::sequence(7)
+            ),
+            "{error}"
+        );
+        std::fs::remove_file(&path).unwrap();
+        let error = judge(
+            Count(5),
+            Target::Snapshot(Position::sequence(5)),
+            dir.path(),
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("now gone"), "{error}");
+    }
+
+    #[test]
+    fn equal_states_are_equal_and_unequal_ones_name_the_difference() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(snapshot::file_name(Count::NAME));
+        let at = Position::sequence(3);
+        let checkpoint = snapshot::Checkpoint {
+            position: at,
+            last_event: None,
+        };
+        snapshot::save(&path, Count::NAME, Count::VERSION, &checkpoint, &Count(3)).unwrap();
+        assert_eq!(
+            judge(Count(3), Target::Snapshot(at), dir.path()).unwrap(),
+            ReplayOutcome::Equal { position: at }
+        );
+        assert_eq!(
+            judge(Count(2), Target::Snapshot(at), dir.path()).unwrap(),
+            ReplayOutcome::Differs {
+                position: at,
+                path: "$".to_owned()
+            }
+        );
+        assert_eq!(
+            snapshot::load_checkpoint(&path, Count::NAME, Count::VERSION).unwrap(),
+            Some(checkpoint)
+        );
+        assert_eq!(
+            snapshot::load_checkpoint(&path, Count::NAME, Count::VERSION + 1).unwrap(),
+            None
+        );
+    }
 
     #[test]
     fn the_first_difference_is_named_by_its_path() {

@@ -144,6 +144,16 @@ pub fn load<S: DeserializeOwned>(
     Ok(Some((checkpoint, state)))
 }
 
+/// Reads only a snapshot's checkpoint: `None` as [`load`] would. The state is skipped, not
+/// built, but still read through.
+pub fn load_checkpoint(
+    path: &Path,
+    projection: &str,
+    version: u32,
+) -> Result<Option<Checkpoint>, SnapshotError> {
+    Ok(load::<serde::de::IgnoredAny>(path, projection, version)?.map(|(checkpoint, _)| checkpoint))
+}
+
 /// Removes the JSON snapshot an earlier release kept for `projection` in `dir`: it is never
 /// read again, and for a large organisation it is gigabytes.
 pub fn remove_json_snapshot(dir: &Path, projection: &str) {

@@ -1,7 +1,8 @@
 //! Replaying history against persisted snapshots: a deterministic projection rebuilt from zero
 //! equals its live snapshot; one whose `apply` depends on something outside the events (here a
 //! process-wide counter) is reported as different; a projection without a snapshot is rebuilt
-//! and said to have nothing to compare; and the replay covers every read model Talo runs.
+//! and said to have nothing to compare; and the replay covers every read model Talo runs, from
+//! one read of the log, each read model to its own snapshot's checkpoint.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use talo_store::{EventStore, ExpectedRevision, SqliteEventStore, SqliteOptions};
 use uuid::Uuid;
 
 /// Counts organisations by name: a pure fold of the events.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
 struct NamesCounted {
     by_name: BTreeMap<String, u64>,
 }
@@ -38,7 +39,7 @@ impl Projection for NamesCounted {
 /// Draws a number from outside the events for each one, so no two folds agree.
 static DRAWS: AtomicU64 = AtomicU64::new(0);
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
 struct Flaky {
     seen: Vec<u64>,
 }
@@ -188,7 +189,7 @@ async fn the_replay_covers_every_read_model_that_runs() {
     let running_names: Vec<&str> = running.statuses().iter().map(|s| s.name).collect();
     running.shutdown().await;
     let mut heard = Vec::new();
-    let replayed = ReadModels::replay(store.as_ref(), &snapshots, |r| heard.push(r.name)).await;
+    let replayed = ReadModels::replay(store.clone(), &snapshots, |r| heard.push(r.name)).await;
     let replayed_names: Vec<&str> = replayed.iter().map(|r| r.name).collect();
     assert_eq!(replayed_names, running_names);
     assert_eq!(ReadModels::COUNT, running_names.len());
@@ -197,6 +198,71 @@ async fn the_replay_covers_every_read_model_that_runs() {
         assert!(
             matches!(replay.outcome, Ok(ReplayOutcome::NoSnapshot { .. })),
             "{replay:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_read_of_the_log_replays_each_read_model_to_its_own_checkpoint() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store: Arc<dyn EventStore> = Arc::new(
+        SqliteEventStore::open(SqliteOptions::new(dir.path().join("events.sqlite"))).expect("open"),
+    );
+    let append = |n: u64| {
+        let store = store.clone();
+        async move {
+            store
+                .append(
+                    &format!("organisation-{n}"),
+                    ExpectedRevision::NoStream,
+                    vec![registered(n)],
+                )
+                .await
+                .expect("append");
+        }
+    };
+    for n in 0..5 {
+        append(n).await;
+    }
+    let snapshots = dir.path().join("read-models");
+    let running = ReadModels::start(
+        store.clone(),
+        &ReadModelsOptions {
+            dir: snapshots.clone(),
+            snapshots: SnapshotPolicy::default(),
+        },
+    )
+    .await
+    .expect("start");
+    let checkpoint = store.head().await.expect("head");
+    running
+        .wait_for(checkpoint, Duration::from_secs(10))
+        .await
+        .expect("caught up");
+    running.shutdown().await;
+    // Events after the snapshots, and one read model without a snapshot: it is rebuilt to the
+    // head, the others only to their checkpoints.
+    for n in 5..8 {
+        append(n).await;
+    }
+    let head = store.head().await.expect("head");
+    std::fs::remove_file(snapshots.join("register.snapshot")).expect("remove a snapshot");
+
+    let replayed = ReadModels::replay(store.clone(), &snapshots, |_| {}).await;
+    assert_eq!(replayed.len(), ReadModels::COUNT);
+    for replay in replayed {
+        let expected = if replay.name == "register" {
+            ReplayOutcome::NoSnapshot { position: head }
+        } else {
+            ReplayOutcome::Equal {
+                position: checkpoint,
+            }
+        };
+        assert_eq!(
+            replay.outcome.expect(replay.name),
+            expected,
+            "{}",
+            replay.name
         );
     }
 }
