@@ -750,7 +750,7 @@ pub fn draft_monthly(
             };
             InvoiceLine {
                 kind: l.kind.into(),
-                description,
+                description: description.into(),
                 charge_line_id: Some(l.charge_line_id),
                 amount_cents,
                 vat_rate_bp: l.vat_rate_bp,
@@ -831,7 +831,7 @@ pub fn draft_separate(
         check_vat_rate("vat_rate_bp", line.vat_rate_bp)?;
         lines.push(InvoiceLine {
             kind: line.kind,
-            description: line.description.trim().to_owned(),
+            description: line.description.trim().into(),
             charge_line_id: None,
             amount_cents: line.amount_cents,
             vat_rate_bp: line.vat_rate_bp,

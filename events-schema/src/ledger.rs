@@ -5,6 +5,7 @@
 //! same stream; payments that match no contract wait in `payments-<organisation id>`.
 
 use chrono::NaiveDate;
+use compact_str::CompactString;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -96,7 +97,9 @@ impl From<ChargeKind> for InvoiceLineKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct InvoiceLine {
     pub kind: InvoiceLineKind,
-    pub description: String,
+    // Held inline when short ("Vuokra 5/2026"): a five-year ledger keeps millions of these.
+    #[schemars(with = "String")]
+    pub description: CompactString,
     /// The charge line billed, for lines of the monthly run.
     pub charge_line_id: Option<Uuid>,
     /// VAT included, in cents.

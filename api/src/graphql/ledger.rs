@@ -310,7 +310,7 @@ impl InvoiceNode {
                 .iter()
                 .map(|l| InvoiceLineView {
                     kind: l.kind.into(),
-                    description: l.description.clone(),
+                    description: l.description.to_string(),
                     charge_line_id: l.charge_line_id,
                     amount_cents: l.amount_cents,
                     vat_rate_bp: l.vat_rate_bp,
