@@ -62,10 +62,11 @@ struct PlainLedgers<C, O> {
     organisations: O,
 }
 
-/// Contracts per snapshot part: about 30 MB of a five-year organisation's ledgers.
-const CONTRACTS_PER_PART: usize = 1_000;
+/// Contracts per snapshot part: about 3 MB of a five-year organisation's ledgers, small enough
+/// for the allocator to reuse one part's memory for the next.
+const CONTRACTS_PER_PART: usize = 100;
 /// Index entries (references, bank ids) per snapshot part.
-const ENTRIES_PER_PART: usize = 200_000;
+const ENTRIES_PER_PART: usize = 20_000;
 
 /// One slice of the ledgers in a binary snapshot. The ledgers are most of a large
 /// organisation's snapshot, so they load as parts decoded on every core
