@@ -110,13 +110,17 @@ impl FaultReportRecord {
 pub struct FaultReportsView {
     reports: BTreeMap<Uuid, FaultReportRecord>,
     by_organisation: BTreeMap<Uuid, BTreeSet<Uuid>>,
+    /// The open reports of each organisation: the office queue and the contractors' work
+    /// lists read these, not five years of closed reports.
+    open_by_organisation: BTreeMap<Uuid, BTreeSet<Uuid>>,
     by_apartment: BTreeMap<Uuid, BTreeSet<Uuid>>,
     by_reporter: BTreeMap<Uuid, BTreeSet<Uuid>>,
 }
 
 impl Projection for FaultReportsView {
     const NAME: &'static str = "fault_reports";
-    const VERSION: u32 = 1;
+    /// 2: the open reports are indexed.
+    const VERSION: u32 = 2;
 
     fn apply(&mut self, event: &RecordedEvent, decoded: &DomainEvent) {
         let meta = &event.metadata;
@@ -160,6 +164,10 @@ impl Projection for FaultReportsView {
                 last_position: event.position,
             };
             self.by_organisation
+                .entry(meta.organisation_id)
+                .or_default()
+                .insert(e.fault_report_id);
+            self.open_by_organisation
                 .entry(meta.organisation_id)
                 .or_default()
                 .insert(e.fault_report_id);
@@ -247,6 +255,15 @@ impl Projection for FaultReportsView {
                 position: event.position,
                 detail,
             });
+            let open = self
+                .open_by_organisation
+                .entry(r.organisation_id)
+                .or_default();
+            if status.is_open() {
+                open.insert(id);
+            } else {
+                open.remove(&id);
+            }
         }
     }
 }
@@ -361,8 +378,7 @@ impl FaultReportsView {
         now: DateTime<Utc>,
     ) -> Vec<&FaultReportRecord> {
         let mut records: Vec<&FaultReportRecord> = self
-            .in_organisation(principal.organisation_id)
-            .filter(|r| r.status.is_open())
+            .open_in_organisation(principal.organisation_id)
             .filter(|r| principal.office_role_for(r.property_id).is_some())
             .filter(|r| filter.property_id.is_none_or(|p| r.property_id == p))
             .filter(|r| filter.status.is_none_or(|s| r.status == s))
@@ -377,8 +393,7 @@ impl FaultReportsView {
     /// for, by promised-by day.
     pub fn work_list(&self, principal: &Principal) -> Vec<&FaultReportRecord> {
         let mut records: Vec<&FaultReportRecord> = self
-            .in_organisation(principal.organisation_id)
-            .filter(|r| r.status.is_open())
+            .open_in_organisation(principal.organisation_id)
             .filter(|r| {
                 r.contractor_company_id
                     .is_some_and(|c| principal.works_for(c))
@@ -448,6 +463,17 @@ impl FaultReportsView {
                 })
             })
             .collect()
+    }
+
+    fn open_in_organisation(
+        &self,
+        organisation_id: Uuid,
+    ) -> impl Iterator<Item = &FaultReportRecord> {
+        self.open_by_organisation
+            .get(&organisation_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.reports.get(id))
     }
 
     fn in_organisation(&self, organisation_id: Uuid) -> impl Iterator<Item = &FaultReportRecord> {

@@ -356,6 +356,10 @@ async fn a_resident_reopens_a_fix_that_did_not_hold_and_the_contractor_works_it_
     let id = report_as_resident(&server).await;
     acknowledge_and_assign(&server, &id).await;
     start_and_resolve(&server, &id).await;
+    assert!(
+        !in_queue(&server, &id).await,
+        "a resolved report is off the queue"
+    );
     server.clock.advance(Duration::days(2));
     let reopened = step(
         &server,
@@ -370,6 +374,10 @@ async fn a_resident_reopens_a_fix_that_did_not_hold_and_the_contractor_works_it_
     assert_eq!(
         (report["status"].as_str(), report["reopenCount"].as_u64()),
         (Some("REOPENED"), Some(1))
+    );
+    assert!(
+        in_queue(&server, &id).await,
+        "a reopened report is back on the queue"
     );
     let work = server
         .as_role(
@@ -447,4 +455,20 @@ async fn an_overdue_report_shows_in_the_queue_as_overdue() {
         .cloned()
         .expect("overdue in the queue");
     assert_eq!(entry["node"]["overdue"], true);
+}
+
+/// Whether the report is on customer service's queue.
+async fn in_queue(server: &TestServer, id: &str) -> bool {
+    let queue = server
+        .as_role(
+            "customer_service",
+            "{ faultReportQueue { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    queue.data()["faultReportQueue"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["node"]["id"] == id)
 }
