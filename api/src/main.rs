@@ -8,11 +8,6 @@
 //! - `talo generate --data DIR`: a large organisation with years of history, for benchmarks
 
 mod audit_commands;
-
-/// Folding the log allocates and frees strings and tree nodes for every event; with the
-/// system allocator a fifth of a replay was malloc and free.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod migrate_command;
 
 use std::net::SocketAddr;
@@ -27,6 +22,11 @@ use talo_api::demo::{self, DemoOrganisation};
 use talo_api::store_location::StoreLocation;
 use talo_api::{Config, Talo, app};
 use uuid::Uuid;
+
+/// Folding the log allocates and frees strings and tree nodes for every event; with the
+/// system allocator a fifth of a replay was malloc and free.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(

@@ -119,21 +119,7 @@ async fn main() -> anyhow::Result<()> {
          | query | requests/s | p50 ms | p99 ms | failed |\n|---|---:|---:|---:|---:|\n",
     ));
     for (name, role, query) in &queries {
-        let query = query.clone();
-        let body: Arc<load::Body> = Arc::new(move |_, _| query.clone());
-        let result = load::run(
-            server.addr,
-            &token(role),
-            RATE_CONNECTIONS,
-            Pace::Rate(QUERY_RATE),
-            Duration::from_secs(1),
-            measure,
-            body,
-        )
-        .await?;
-        let line = format!("| {name} |{}", figures(&result));
-        out.push_str(&line);
-        print!("{line}");
+        out.push_str(&at_rate(&server, &token(role), name, query.clone(), measure).await?);
     }
     out.push_str(
         "\n### End to end: `reportFault` mutations over HTTP (durable, read-your-writes)\n\n\
@@ -181,6 +167,30 @@ async fn main() -> anyhow::Result<()> {
         file.write_all(out.as_bytes())?;
     }
     Ok(())
+}
+
+/// One query at the portal's target rate, open loop: its table row (also printed).
+async fn at_rate(
+    server: &Server,
+    token: &str,
+    name: &str,
+    query: String,
+    measure: Duration,
+) -> anyhow::Result<String> {
+    let body: Arc<load::Body> = Arc::new(move |_, _| query.clone());
+    let result = load::run(
+        server.addr,
+        token,
+        RATE_CONNECTIONS,
+        Pace::Rate(QUERY_RATE),
+        Duration::from_secs(1),
+        measure,
+        body,
+    )
+    .await?;
+    let line = format!("| {name} |{}", figures(&result));
+    print!("{line}");
+    Ok(line)
 }
 
 fn row(r: &LoadResult) -> String {
@@ -299,21 +309,7 @@ async fn generated_queries(
         ),
     ];
     for (name, token, query) in portal {
-        let query = query.to_string();
-        let body: Arc<load::Body> = Arc::new(move |_, _| query.clone());
-        let result = load::run(
-            server.addr,
-            token,
-            RATE_CONNECTIONS,
-            Pace::Rate(QUERY_RATE),
-            Duration::from_secs(1),
-            measure,
-            body,
-        )
-        .await?;
-        let line = format!("| {name} |{}", figures(&result));
-        print!("{line}");
-        out.push_str(&line);
+        out.push_str(&at_rate(server, token, name, query.to_string(), measure).await?);
     }
     let flow = json!({
         "query": "query($input: FlowReportInput!) { flowReport(input: $input) { periodStart group created closed backlogAtEnd } }",

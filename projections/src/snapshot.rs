@@ -92,10 +92,7 @@ pub fn save<S: Serialize>(
         }
         .serialize(&mut encoder)
         .and_then(|()| (checkpoint, state).serialize(&mut encoder))
-        .map_err(|e| SnapshotError::Format {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| format_error(path, e.to_string()))?;
         writer.flush().map_err(io)?;
         writer.get_ref().sync_all().map_err(io)?;
     }
@@ -113,6 +110,41 @@ pub fn load<S: DeserializeOwned>(
     projection: &str,
     version: u32,
 ) -> Result<Option<(Checkpoint, S)>, SnapshotError> {
+    let Some(mut reader) = open(path, projection, version)? else {
+        return Ok(None);
+    };
+    <(Checkpoint, S)>::deserialize(&mut rmp_serde::Deserializer::new(&mut reader))
+        .map(Some)
+        .map_err(|e| format_error(path, e.to_string()))
+}
+
+/// Reads only a snapshot's checkpoint, `None` as [`load`] would: the state after it is not
+/// read at all (for the ledgers of a large organisation, a gigabyte).
+pub fn load_checkpoint(
+    path: &Path,
+    projection: &str,
+    version: u32,
+) -> Result<Option<Checkpoint>, SnapshotError> {
+    let Some(mut reader) = open(path, projection, version)? else {
+        return Ok(None);
+    };
+    // `(checkpoint, state)` is a MessagePack array of two: its marker is the one byte 0x92.
+    let mut marker = [0u8; 1];
+    if reader.read_exact(&mut marker).is_err() || marker != [0x92] {
+        return Err(format_error(path, "no checkpoint after the header".into()));
+    }
+    Checkpoint::deserialize(&mut rmp_serde::Deserializer::new(&mut reader))
+        .map(Some)
+        .map_err(|e| format_error(path, e.to_string()))
+}
+
+/// Opens a snapshot and reads its header: the reader is then at the checkpoint and state, or
+/// `None` when there is no snapshot of this projection and version.
+fn open(
+    path: &Path,
+    projection: &str,
+    version: u32,
+) -> Result<Option<BufReader<File>>, SnapshotError> {
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -123,35 +155,26 @@ pub fn load<S: DeserializeOwned>(
             });
         }
     };
-    let format = |reason: String| SnapshotError::Format {
-        path: path.to_owned(),
-        reason,
-    };
     // Decoded as it is read: reading a gigabyte-sized file into memory first cost as much
     // memory again, and the time to fault those pages in.
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut magic = [0u8; MAGIC.len()];
     if reader.read_exact(&mut magic).is_err() || magic != MAGIC {
-        return Err(format("not a Talo snapshot (its header is missing)".into()));
+        return Err(format_error(
+            path,
+            "not a Talo snapshot (its header is missing)".into(),
+        ));
     }
-    let mut decoder = rmp_serde::Deserializer::new(reader);
-    let header = HeaderIn::deserialize(&mut decoder).map_err(|e| format(e.to_string()))?;
-    if header.projection != projection || header.version != version {
-        return Ok(None);
-    }
-    let (checkpoint, state) =
-        <(Checkpoint, S)>::deserialize(&mut decoder).map_err(|e| format(e.to_string()))?;
-    Ok(Some((checkpoint, state)))
+    let header = HeaderIn::deserialize(&mut rmp_serde::Deserializer::new(&mut reader))
+        .map_err(|e| format_error(path, e.to_string()))?;
+    Ok((header.projection == projection && header.version == version).then_some(reader))
 }
 
-/// Reads only a snapshot's checkpoint: `None` as [`load`] would. The state is skipped, not
-/// built, but still read through.
-pub fn load_checkpoint(
-    path: &Path,
-    projection: &str,
-    version: u32,
-) -> Result<Option<Checkpoint>, SnapshotError> {
-    Ok(load::<serde::de::IgnoredAny>(path, projection, version)?.map(|(checkpoint, _)| checkpoint))
+fn format_error(path: &Path, reason: String) -> SnapshotError {
+    SnapshotError::Format {
+        path: path.to_owned(),
+        reason,
+    }
 }
 
 /// Removes the JSON snapshot an earlier release kept for `projection` in `dir`: it is never
@@ -228,5 +251,32 @@ mod tests {
         std::fs::write(&path, "{not json").unwrap();
         let err = load::<i32>(&path, "p", 1).unwrap_err();
         assert!(err.to_string().contains("p.snapshot"), "{err}");
+    }
+
+    #[test]
+    fn the_checkpoint_reads_alone_and_a_file_without_one_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.snapshot");
+        let checkpoint = Checkpoint {
+            position: Position::sequence(9),
+            last_event: None,
+        };
+        save(&path, "p", 1, &checkpoint, &vec![4, 5, 6]).unwrap();
+        assert_eq!(load_checkpoint(&path, "p", 1).unwrap(), Some(checkpoint));
+        assert_eq!(load_checkpoint(&path, "p", 2).unwrap(), None);
+
+        // A header and nothing after it.
+        let mut cut = MAGIC.to_vec();
+        rmp_serde::encode::write(
+            &mut cut,
+            &HeaderOut {
+                projection: "p",
+                version: 1,
+            },
+        )
+        .unwrap();
+        std::fs::write(&path, cut).unwrap();
+        let err = load_checkpoint(&path, "p", 1).unwrap_err();
+        assert!(err.to_string().contains("no checkpoint"), "{err}");
     }
 }
