@@ -1415,11 +1415,12 @@ async fn seed_ledger(
             continue;
         }
         let invoice = talo
-            .read_models
-            .ledgers
-            .read()
-            .contract(demo.organisation_id, *contract_id)
-            .and_then(|c| c.ledger.invoices.first().cloned());
+            .dispatcher
+            .ledger(*contract_id)
+            .await?
+            .invoices
+            .first()
+            .cloned();
         let Some(invoice) = invoice else { continue };
         let extra = if *person_id == demo.person("shareholder") {
             10_000

@@ -86,6 +86,16 @@ fn property_of_contract(register: &Register, contract_id: Uuid) -> Option<Uuid> 
 }
 
 impl Dispatcher {
+    /// A contract's whole ledger, folded from its stream: the read model keeps only accounts
+    /// (`talo_projections::ledger`), so the documents are read when one ledger is opened.
+    pub async fn ledger(&self, contract_id: Uuid) -> Result<Ledger, ApiError> {
+        let history = self
+            .read_whole_stream(&streams::ledger(contract_id))
+            .await?;
+        let decoded = decode_all(&history)?;
+        Ok(Ledger::fold(decoded.iter().map(|(e, _)| e)))
+    }
+
     /// Decides a step on a contract's ledger (a charge line, a payment) and records it.
     pub async fn ledger_step(
         &self,
@@ -370,12 +380,13 @@ impl Dispatcher {
             reference: payment.reference.clone(),
             payer_name: payment.payer_name.clone(),
         };
+        // The same statement imported twice at once: the other import may record it first.
         let recorded_before = self
             .read_models
             .ledgers
             .read()
-            .contract(org, target.contract_id)
-            .is_some_and(|c| c.ledger.has_payment(payment_id));
+            .payment_by_external_id(org, &payment.external_id)
+            .is_some();
         self.ledger_step(
             request,
             target.contract_id,

@@ -27,6 +27,7 @@ use talo_events_schema::ticket::TicketNumberIssued;
 use uuid::Uuid;
 
 use crate::access::Principal;
+use crate::account::Account;
 use crate::decision::{Context, Decision};
 use crate::money::{MAX_AMOUNT_CENTS, Month, check_amount, check_vat_rate, prorate, vat_part};
 use crate::reference::{Iban, national_reference, rf_reference};
@@ -133,8 +134,8 @@ pub struct Ledger {
     pub invoices: Vec<Invoice>,
     /// In the order received.
     pub payments: Vec<Payment>,
-    /// Money received and not yet consumed by an invoice.
-    pub prepayment_cents: i64,
+    /// The money of it all: what the ledger's standing and arrears are answered from.
+    pub account: Account,
 }
 
 impl Ledger {
@@ -148,6 +149,7 @@ impl Ledger {
 
     /// Folds one event of the contract's stream; other events are ignored.
     pub fn apply(&mut self, event: &DomainEvent) {
+        self.account.apply(event);
         match event {
             DomainEvent::ChargeLineAdded(e) => self.charge_lines.push(ChargeLine {
                 charge_line_id: e.charge_line_id,
@@ -165,7 +167,6 @@ impl Ledger {
                 }
             }
             DomainEvent::InvoiceIssued(e) => {
-                self.prepayment_cents -= e.prepayment_applied_cents;
                 self.invoices.push(Invoice {
                     invoice_id: e.invoice_id,
                     invoice_number: e.invoice_number.as_str().into(),
@@ -196,7 +197,6 @@ impl Ledger {
                         }
                     }
                 }
-                self.prepayment_cents += e.prepayment_cents;
                 self.payments.push(Payment {
                     payment_id: e.payment_id,
                     source: e.source,
@@ -272,63 +272,14 @@ impl Ledger {
         (allocations, left)
     }
 
-    /// Overdue money on `day` by how long it had been overdue, as the ledger knows it now:
-    /// invoices issued by that day, less the prepayment each consumed when issued and what
-    /// payments booked by that day settled of it. On today this is `standing(today).ageing`;
-    /// on a past day (a month-end report) money booked later does not count.
+    /// Overdue money on `day` by how long it had been overdue ([`Account::ageing_on`]).
     pub fn ageing_on(&self, day: NaiveDate) -> Ageing {
-        let mut ageing = Ageing::default();
-        for invoice in self.invoices.iter().filter(|i| i.issued_on <= day) {
-            let days = invoice.days_past_due(day);
-            let open = invoice.total_cents - self.settled_by(invoice, day);
-            if days > 0 && open > 0 {
-                ageing.add(days, open);
-            }
-        }
-        ageing
+        self.account.ageing_on(day)
     }
 
-    /// What of `invoice` was settled at the end of `day`: the prepayment it consumed when
-    /// issued (whatever payments did not settle of it), and the payments booked by then.
-    fn settled_by(&self, invoice: &Invoice, day: NaiveDate) -> i64 {
-        let paid = |counts: &dyn Fn(&Payment) -> bool| -> i64 {
-            self.payments
-                .iter()
-                .filter(|p| counts(p))
-                .flat_map(|p| &p.allocations)
-                .filter(|a| a.invoice_id == invoice.invoice_id)
-                .map(|a| a.amount_cents)
-                .sum()
-        };
-        let by_prepayment = invoice.paid_cents - paid(&|_| true);
-        by_prepayment + paid(&|p| p.booked_on <= day)
-    }
-
-    /// Where the contract stands on `today`.
+    /// Where the contract stands on `today` ([`Account::standing`]).
     pub fn standing(&self, today: NaiveDate) -> Standing {
-        let invoiced_cents = self.invoices.iter().map(|i| i.total_cents).sum();
-        let received_cents = self.payments.iter().map(|p| p.amount_cents).sum();
-        let mut overdue_cents = 0;
-        let mut due_later_cents = 0;
-        let mut ageing = Ageing::default();
-        for invoice in self.invoices.iter().filter(|i| i.is_open()) {
-            let days = invoice.days_past_due(today);
-            if days > 0 {
-                overdue_cents += invoice.open_cents();
-                ageing.add(days, invoice.open_cents());
-            } else {
-                due_later_cents += invoice.open_cents();
-            }
-        }
-        Standing {
-            invoiced_cents,
-            received_cents,
-            balance_cents: invoiced_cents - received_cents,
-            overdue_cents,
-            due_later_cents,
-            prepayment_cents: self.prepayment_cents,
-            ageing,
-        }
+        self.account.standing(today)
     }
 }
 
@@ -948,7 +899,7 @@ pub fn issue(
                 vat_cents: draft.lines.iter().map(|l| l.vat_cents).sum(),
                 lines: draft.lines,
                 total_cents,
-                prepayment_applied_cents: ledger.prepayment_cents.clamp(0, total_cents),
+                prepayment_applied_cents: ledger.account.prepayment_cents.clamp(0, total_cents),
             }
             .into(),
         ],

@@ -6,6 +6,7 @@
 //! (given events, when command, then events or rejection).
 
 pub mod access;
+pub mod account;
 pub mod announcement;
 pub mod booking;
 pub mod booking_charge;

@@ -1059,7 +1059,7 @@ fn a_prepayment_is_consumed_by_the_next_invoices() {
     let share = given.contract(given.world.owner);
     given.charge(share, ChargeKind::MaintenanceCharge, 30_000, 0);
     given.pay(share, 50_000, ymd(2026, 3, 2));
-    assert_eq!(given.ledger().prepayment_cents, 50_000);
+    assert_eq!(given.ledger().account.prepayment_cents, 50_000);
     let april = given
         .invoice_month(share, "2026-04", noon(2026, 3, 20))
         .unwrap();
@@ -1069,7 +1069,7 @@ fn a_prepayment_is_consumed_by_the_next_invoices() {
         .unwrap();
     assert_eq!(may.prepayment_applied_cents, 20_000);
     let ledger = given.ledger();
-    assert_eq!(ledger.prepayment_cents, 0);
+    assert_eq!(ledger.account.prepayment_cents, 0);
     assert!(!ledger.invoice(april.invoice_id).unwrap().is_open());
     assert_eq!(
         ledger.invoice(april.invoice_id).unwrap().paid_on,

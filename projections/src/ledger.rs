@@ -1,6 +1,10 @@
-//! The ledgers read model: every contract's ledger (folded by the domain's own `Ledger`), and
-//! per organisation the index of invoice references, the bank ids of payments already
-//! recorded, and the unmatched payments queue.
+//! The ledgers read model: every contract's account (the money of its ledger, folded by the
+//! domain's own `Account`), and per organisation the index of invoice references, the bank ids
+//! of payments already recorded, and the unmatched payments queue.
+//!
+//! Not the documents: invoice lines, references and payers of five years are folded from the
+//! contract's stream when someone opens that one ledger. Kept here for every contract they were
+//! most of a large organisation's memory, and no report over many contracts reads them.
 //!
 //! Who may read a ledger is `talo_domain::ledger::reader`, asked at query time; standings,
 //! arrears and their ageing are computed at query time from the day passed in, and so are the
@@ -11,8 +15,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use compact_str::CompactString;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use talo_domain::account::Account;
 use talo_domain::calendar::{PeriodSpan, local_date, start_of_local_day};
-use talo_domain::ledger::{Ageing, Ledger, contract_of};
+use talo_domain::ledger::{Ageing, contract_of};
 use talo_domain::payment_queue::PaymentQueue;
 use talo_domain::register::Register;
 use talo_events_schema::DomainEvent;
@@ -26,7 +31,9 @@ use crate::snapshot_parts;
 pub struct ContractLedger {
     pub contract_id: Uuid,
     pub organisation_id: Uuid,
-    pub ledger: Ledger,
+    /// Only the money: the documents (lines, references, payers) are folded from the
+    /// contract's stream when one ledger is opened.
+    pub account: Account,
     pub last_position: Position,
 }
 
@@ -222,8 +229,8 @@ impl LedgersView {
 
 impl Projection for LedgersView {
     const NAME: &'static str = "ledgers";
-    /// 2: binary snapshots in parts.
-    const VERSION: u32 = 2;
+    /// 2: binary snapshots in parts. 3: accounts instead of whole ledgers.
+    const VERSION: u32 = 3;
 
     fn apply(&mut self, event: &RecordedEvent, decoded: &DomainEvent) {
         let org_id = event.metadata.organisation_id;
@@ -259,7 +266,7 @@ impl Projection for LedgersView {
             .or_insert_with(|| ContractLedger {
                 contract_id,
                 organisation_id: org_id,
-                ledger: Ledger::default(),
+                account: Account::default(),
                 last_position: event.position,
             });
         match decoded {
@@ -280,7 +287,7 @@ impl Projection for LedgersView {
             }
             _ => {}
         }
-        record.ledger.apply(decoded);
+        record.account.apply(decoded);
         record.last_position = event.position;
     }
 }
@@ -355,14 +362,14 @@ impl LedgersView {
         &'a self,
         organisation_id: Uuid,
         register: &'a Register,
-    ) -> impl Iterator<Item = (Uuid, &'a Ledger)> + 'a {
+    ) -> impl Iterator<Item = (Uuid, &'a Account)> + 'a {
         self.ledgers_of(organisation_id).filter_map(|l| {
             let (_, property_id) = contract_of(register, l.contract_id).ok()?;
-            Some((property_id, &l.ledger))
+            Some((property_id, &l.account))
         })
     }
 
-    /// Arrears per property on `day`, by age ([`Ledger::ageing_on`]). Properties without
+    /// Arrears per property on `day`, by age ([`Account::ageing_on`]). Properties without
     /// ledgers are absent.
     pub fn arrears_by_property(
         &self,
@@ -371,8 +378,8 @@ impl LedgersView {
         day: NaiveDate,
     ) -> BTreeMap<Uuid, PropertyArrears> {
         let mut sums: BTreeMap<Uuid, PropertyArrears> = BTreeMap::new();
-        for (property_id, ledger) in self.ledgers_by_property(organisation_id, register) {
-            let ageing = ledger.ageing_on(day);
+        for (property_id, account) in self.ledgers_by_property(organisation_id, register) {
+            let ageing = account.ageing_on(day);
             let sum = sums.entry(property_id).or_default();
             sum.ageing = sum.ageing.plus(ageing);
             sum.contracts += u32::from(ageing.total() > 0);
@@ -396,15 +403,15 @@ impl LedgersView {
                 .map(|p| p.first_day)
         };
         let mut flows: BTreeMap<(Uuid, NaiveDate), MoneyFlow> = BTreeMap::new();
-        for (property_id, ledger) in self.ledgers_by_property(organisation_id, register) {
-            for invoice in &ledger.invoices {
+        for (property_id, account) in self.ledgers_by_property(organisation_id, register) {
+            for invoice in account.invoices() {
                 if let Some(period) = period_of(invoice.issued_on) {
                     let flow = flows.entry((property_id, period)).or_default();
                     flow.invoices += 1;
                     flow.invoiced_cents += invoice.total_cents;
                 }
             }
-            for payment in &ledger.payments {
+            for payment in account.payments() {
                 if let Some(period) = period_of(payment.booked_on) {
                     let flow = flows.entry((property_id, period)).or_default();
                     flow.payments += 1;
@@ -423,11 +430,11 @@ impl LedgersView {
         register: &Register,
     ) -> BTreeMap<Uuid, PropertyPrepayments> {
         let mut sums: BTreeMap<Uuid, PropertyPrepayments> = BTreeMap::new();
-        for (property_id, ledger) in self.ledgers_by_property(organisation_id, register) {
-            if ledger.prepayment_cents > 0 {
+        for (property_id, account) in self.ledgers_by_property(organisation_id, register) {
+            if account.prepayment_cents > 0 {
                 let sum = sums.entry(property_id).or_default();
                 sum.contracts += 1;
-                sum.cents += ledger.prepayment_cents;
+                sum.cents += account.prepayment_cents;
             }
         }
         sums

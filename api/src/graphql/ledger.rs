@@ -504,41 +504,39 @@ impl ContractLedger {
 }
 
 /// The ledger of `contract_id` as `principal` may see it, or NOT_FOUND.
-fn contract_ledger(
+async fn contract_ledger(
     session: &Session<'_>,
     principal: &Principal,
     contract_id: Uuid,
 ) -> Result<ContractLedger, ApiError> {
     let today = local_date(session.now);
-    let org = session.caller.organisation_id;
-    session.talo.with_register(session.caller, |register| {
+    let found = session.talo.with_register(session.caller, |register| {
         let (contract, property_id) = ledger::contract_of(register, contract_id)?;
         let reader = ledger::reader(principal, contract, property_id)
             .ok_or_else(ledger::contract_not_found)?;
-        let state = session
-            .talo
-            .read_models
-            .ledgers
-            .read()
-            .contract(org, contract_id)
-            .map(|c| c.ledger.clone())
-            .unwrap_or_default();
-        Ok(describe(
-            register,
-            contract,
-            property_id,
-            state,
-            today,
-            reader,
-        ))
-    })
+        Ok(describe(register, contract, property_id, today, reader))
+    })?;
+    with_documents(session, found).await
 }
 
+/// Fills in the ledger [`describe`] left empty, folded from the contract's stream.
+async fn with_documents(
+    session: &Session<'_>,
+    mut found: ContractLedger,
+) -> Result<ContractLedger, ApiError> {
+    found.ledger = session
+        .talo
+        .dispatcher
+        .ledger(found.contract.contract_id)
+        .await?;
+    Ok(found)
+}
+
+/// The contract as the register knows it, with an empty ledger ([`with_documents`]).
 fn describe(
     register: &Register,
     contract: &Contract,
     property_id: Uuid,
-    ledger: Ledger,
     today: NaiveDate,
     reader: LedgerReader,
 ) -> ContractLedger {
@@ -560,7 +558,7 @@ fn describe(
             .get(&contract.person_id)
             .map(|p| p.name.clone())
             .unwrap_or_default(),
-        ledger,
+        ledger: Ledger::default(),
         today,
         reader,
     }
@@ -609,13 +607,11 @@ pub struct LedgerQuery;
 impl LedgerQuery {
     /// The caller's own contracts with their ledgers (own finances), ended ones too.
     async fn my_ledgers(&self, ctx: &Context<'_>) -> Result<Vec<ContractLedger>> {
-        let run = || {
+        let run = async {
             let session = Session::of(ctx)?;
             let principal = session.principal()?;
             let today = local_date(session.now);
-            let org = session.caller.organisation_id;
-            session.talo.with_register(session.caller, |register| {
-                let view = session.talo.read_models.ledgers.read();
+            let described = session.talo.with_register(session.caller, |register| {
                 let mut mine: Vec<ContractLedger> = register
                     .contracts
                     .values()
@@ -623,33 +619,34 @@ impl LedgerQuery {
                     .filter_map(|c| {
                         let (_, property_id) = ledger::contract_of(register, c.contract_id).ok()?;
                         let reader = ledger::reader(&principal, c, property_id)?;
-                        let state = view
-                            .contract(org, c.contract_id)
-                            .map(|l| l.ledger.clone())
-                            .unwrap_or_default();
-                        Some(describe(register, c, property_id, state, today, reader))
+                        Some(describe(register, c, property_id, today, reader))
                     })
                     .collect();
                 mine.sort_by_key(|l| std::cmp::Reverse(l.contract.starts_on));
                 Ok(mine)
-            })
+            })?;
+            let mut mine = Vec::with_capacity(described.len());
+            for found in described {
+                mine.push(with_documents(&session, found).await?);
+            }
+            Ok::<_, ApiError>(mine)
         };
-        run().gql()
+        run.await.gql()
     }
 
     /// One contract's ledger: its holder, the property's office and auditors see it.
     async fn ledger(&self, ctx: &Context<'_>, contract_id: Uuid) -> Result<ContractLedger> {
-        let run = || {
+        let run = async {
             let session = Session::of(ctx)?;
             let principal = session.principal()?;
-            contract_ledger(&session, &principal, contract_id)
+            contract_ledger(&session, &principal, contract_id).await
         };
-        run().gql()
+        run.await.gql()
     }
 
     /// One invoice with its lines, references and virtual barcodes.
     async fn invoice(&self, ctx: &Context<'_>, id: Uuid) -> Result<InvoiceNode> {
-        let run = || {
+        let run = async {
             let session = Session::of(ctx)?;
             let principal = session.principal()?;
             let not_found =
@@ -660,11 +657,17 @@ impl LedgerQuery {
                 .ledgers
                 .read()
                 .ledgers_of(session.caller.organisation_id)
-                .find(|c| c.ledger.invoice(id).is_some())
+                .find(|c| c.account.has_invoice(id))
                 .map(|c| c.contract_id)
                 .ok_or_else(not_found)?;
-            let found =
-                contract_ledger(&session, &principal, contract_id).map_err(|_| not_found())?;
+            // Whether the invoice exists is not told to those who may not read it; a store
+            // that failed to read is told as what it is.
+            let found = contract_ledger(&session, &principal, contract_id)
+                .await
+                .map_err(|e| match e {
+                    ApiError::Internal(_) => e,
+                    _ => not_found(),
+                })?;
             let invoice = found.ledger.invoice(id).ok_or_else(not_found)?;
             Ok(InvoiceNode::new(
                 contract_id,
@@ -673,7 +676,7 @@ impl LedgerQuery {
                 found.today,
             ))
         };
-        run().gql()
+        run.await.gql()
     }
 
     /// The property's contracts in arrears today, with ageing (0-30, 31-60, 61-90, over 90
@@ -699,7 +702,7 @@ impl LedgerQuery {
                         if p != property_id {
                             return None;
                         }
-                        let standing = l.ledger.standing(today);
+                        let standing = l.account.standing(today);
                         (standing.overdue_cents > 0).then(|| ArrearsRow {
                             contract_id: contract.contract_id,
                             apartment_code: register
@@ -714,7 +717,7 @@ impl LedgerQuery {
                                 .unwrap_or_default(),
                             kind: contract.kind.into(),
                             overdue_cents: standing.overdue_cents,
-                            oldest_due_on: l.ledger.open_invoices().first().map(|i| i.due_on),
+                            oldest_due_on: l.account.open_invoices().first().map(|i| i.due_on),
                             ageing: standing.ageing.into(),
                         })
                     })
@@ -729,7 +732,7 @@ impl LedgerQuery {
                             .is_ok_and(|(_, p)| p == property_id)
                     })
                     .fold(Ageing::default(), |sum, l| {
-                        sum.plus(l.ledger.standing(today).ageing)
+                        sum.plus(l.account.standing(today).ageing)
                     });
                 Ok(ArrearsReport {
                     property_id,
@@ -899,14 +902,14 @@ pub struct AllocateUnmatchedPaymentInput {
     contract_id: Uuid,
 }
 
-fn payload(
+async fn payload(
     session: &Session<'_>,
     contract_id: Uuid,
     outcome: Outcome,
 ) -> Result<LedgerPayload, ApiError> {
     let principal = session.principal()?;
     Ok(LedgerPayload {
-        ledger: contract_ledger(session, &principal, contract_id)?,
+        ledger: contract_ledger(session, &principal, contract_id).await?,
         position: outcome.position.to_string(),
         replayed: outcome.replayed,
     })
@@ -945,7 +948,7 @@ impl LedgerMutation {
                     |state, ctx| ledger::add_charge_line(state, command.clone(), ctx),
                 )
                 .await?;
-            payload(&session, input.contract_id, outcome)
+            payload(&session, input.contract_id, outcome).await
         };
         run.await.gql()
     }
@@ -977,7 +980,7 @@ impl LedgerMutation {
                     },
                 )
                 .await?;
-            payload(&session, input.contract_id, outcome)
+            payload(&session, input.contract_id, outcome).await
         };
         run.await.gql()
     }
@@ -1041,7 +1044,7 @@ impl LedgerMutation {
                 .iter()
                 .filter(|c| c.outcome == InvoicingOutcome::Issued)
             {
-                let found = contract_ledger(&session, &principal, c.contract_id)?;
+                let found = contract_ledger(&session, &principal, c.contract_id).await?;
                 if let Some(invoice) = c.invoice_id.and_then(|id| found.ledger.invoice(id)) {
                     issued.push(InvoiceNode::new(
                         c.contract_id,
@@ -1098,7 +1101,7 @@ impl LedgerMutation {
                     |_, ctx| ledger::draft_separate(command.clone(), ctx),
                 )
                 .await?;
-            invoice_payload_of(&session, input.contract_id, command.invoice_id, outcome)
+            invoice_payload_of(&session, input.contract_id, command.invoice_id, outcome).await
         };
         run.await.gql()
     }
@@ -1132,7 +1135,7 @@ impl LedgerMutation {
                     },
                 )
                 .await?;
-            invoice_payload_of(&session, input.contract_id, invoice_id, outcome)
+            invoice_payload_of(&session, input.contract_id, invoice_id, outcome).await
         };
         run.await.gql()
     }
@@ -1194,7 +1197,7 @@ impl LedgerMutation {
                     ledger::receive_payment(state, command.clone(), ctx)
                 })
                 .await?;
-            payload(&session, contract_id, outcome)
+            payload(&session, contract_id, outcome).await
         };
         run.await.gql()
     }
@@ -1213,7 +1216,7 @@ impl LedgerMutation {
                 .dispatcher
                 .allocate_unmatched_payment(&request, input.payment_id, input.contract_id)
                 .await?;
-            payload(&session, input.contract_id, outcome)
+            payload(&session, input.contract_id, outcome).await
         };
         run.await.gql()
     }
@@ -1227,14 +1230,14 @@ fn reference_unknown(text: &str) -> ApiError {
     ))
 }
 
-fn invoice_payload_of(
+async fn invoice_payload_of(
     session: &Session<'_>,
     contract_id: Uuid,
     invoice_id: Uuid,
     outcome: Outcome,
 ) -> Result<InvoicePayload, ApiError> {
     let principal = session.principal()?;
-    let found = contract_ledger(session, &principal, contract_id)?;
+    let found = contract_ledger(session, &principal, contract_id).await?;
     let invoice = found
         .ledger
         .invoice(invoice_id)
