@@ -227,12 +227,13 @@ pub fn check_report(command: &ReportFault, ctx: &Context<'_>) -> Result<ActorRol
                 .register
                 .occupants(*apartment_id, today)
                 .any(|c| c.person_id == person),
-            FaultLocation::CommonArea { .. } => ctx.register.apartments.values().any(|a| {
-                a.property_id == property.property_id
+            FaultLocation::CommonArea { .. } => ctx.register.contracts_of(person).any(|c| {
+                c.is_active_on(today)
                     && ctx
                         .register
-                        .occupants(a.apartment_id, today)
-                        .any(|c| c.person_id == person)
+                        .apartments
+                        .get(&c.apartment_id)
+                        .is_some_and(|a| a.property_id == property.property_id)
             }),
         }
     };

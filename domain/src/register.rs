@@ -5,7 +5,7 @@
 //! [`Principal`]) and the read side (the register projection), so both always agree on who may
 //! do what.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -153,6 +153,11 @@ pub struct Register {
     pub committee_seats: Vec<CommitteeSeat>,
     pub contractors: BTreeMap<Uuid, ContractorCompany>,
     pub staff: BTreeMap<Uuid, StaffAssignment>,
+    /// (person, contract) and (apartment, contract) of every contract: who lives where is
+    /// asked on every request (the caller's homes) and by every resident's command, and a
+    /// large organisation has tens of thousands of contracts to scan otherwise.
+    contracts_by_person: BTreeSet<(Uuid, Uuid)>,
+    contracts_by_apartment: BTreeSet<(Uuid, Uuid)>,
 }
 
 /// A change to the register. Each carries the payload of the event it would record; the
@@ -285,6 +290,10 @@ impl Register {
                 );
             }
             DomainEvent::ContractSigned(e) => {
+                self.contracts_by_person
+                    .insert((e.person_id, e.contract_id));
+                self.contracts_by_apartment
+                    .insert((e.apartment_id, e.contract_id));
                 self.contracts.insert(
                     e.contract_id,
                     Contract {
@@ -380,9 +389,8 @@ impl Register {
         let organisation_id = self.organisation.as_ref()?.organisation_id;
         self.persons.get(&person_id)?;
         let homes = self
-            .contracts
-            .values()
-            .filter(|c| c.person_id == person_id && c.is_active_on(date))
+            .contracts_of(person_id)
+            .filter(|c| c.is_active_on(date))
             .filter_map(|c| {
                 let apartment = self.apartments.get(&c.apartment_id)?;
                 Some(Home {
@@ -439,9 +447,17 @@ impl Register {
         apartment_id: Uuid,
         date: NaiveDate,
     ) -> impl Iterator<Item = &Contract> {
-        self.contracts
-            .values()
-            .filter(move |c| c.apartment_id == apartment_id && c.is_active_on(date))
+        self.contracts_by_apartment
+            .range((apartment_id, Uuid::nil())..=(apartment_id, Uuid::max()))
+            .filter_map(|(_, id)| self.contracts.get(id))
+            .filter(move |c| c.is_active_on(date))
+    }
+
+    /// Every contract of `person_id`, ended ones too, in contract id order.
+    pub fn contracts_of(&self, person_id: Uuid) -> impl Iterator<Item = &Contract> {
+        self.contracts_by_person
+            .range((person_id, Uuid::nil())..=(person_id, Uuid::max()))
+            .filter_map(|(_, id)| self.contracts.get(id))
     }
 
     /// Decides a register command. Only Talo itself or an organisation-wide property manager
@@ -716,9 +732,8 @@ impl Register {
             RegisterCommand::AppointResidentCommitteeMember(e) => {
                 self.property(e.property_id)?;
                 self.person(e.person_id)?;
-                let lives_there = self.contracts.values().any(|c| {
-                    c.person_id == e.person_id
-                        && c.is_active_on(e.starts_on)
+                let lives_there = self.contracts_of(e.person_id).any(|c| {
+                    c.is_active_on(e.starts_on)
                         && self
                             .apartments
                             .get(&c.apartment_id)

@@ -1,10 +1,13 @@
 //! Rules of the organisation register.
 
+mod world;
+
 use talo_domain::RejectionKind;
 use talo_domain::register::{Register, RegisterCommand, check_business_id};
 use talo_events_schema::envelope::{Actor, ActorRole};
 use talo_events_schema::register::*;
 use uuid::Uuid;
+use world::{World, date};
 
 fn organisation() -> RegisterCommand {
     RegisterCommand::RegisterOrganisation(OrganisationRegistered {
@@ -434,4 +437,44 @@ mod property_data {
             ("register.contact_unknown", Some("contact_id"))
         );
     }
+}
+
+#[test]
+fn contracts_are_found_by_person_and_by_apartment_and_an_ended_one_stops_being_a_home() {
+    let mut world = World::new();
+    let tenants: Vec<Uuid> = world
+        .register
+        .contracts_of(world.tenant)
+        .map(|c| c.contract_id)
+        .collect();
+    assert_eq!(tenants.len(), 1);
+    let mut living_at_home: Vec<Uuid> = world
+        .register
+        .occupants(world.home, date(10))
+        .map(|c| c.person_id)
+        .collect();
+    living_at_home.sort();
+    let mut expected = vec![world.tenant, world.owner];
+    expected.sort();
+    assert_eq!(living_at_home, expected);
+    assert_eq!(world.principal(world.tenant).homes.len(), 1);
+
+    world
+        .register
+        .apply(&talo_events_schema::DomainEvent::ContractEnded(
+            ContractEnded {
+                contract_id: tenants[0],
+                ends_on: date(5),
+            },
+        ));
+    assert!(
+        world
+            .register
+            .occupants(world.home, date(10))
+            .all(|c| c.person_id == world.owner)
+    );
+    assert!(world.principal(world.tenant).homes.is_empty());
+    // The ended contract is still the tenant's (a final invoice is read through it).
+    assert_eq!(world.register.contracts_of(world.tenant).count(), 1);
+    assert_eq!(world.register.contracts_of(world.auditor).count(), 0);
 }

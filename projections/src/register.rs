@@ -18,7 +18,8 @@ pub struct RegisterView {
 
 impl Projection for RegisterView {
     const NAME: &'static str = "register";
-    const VERSION: u32 = 1;
+    /// 2: contracts indexed by person and by apartment.
+    const VERSION: u32 = 2;
 
     fn apply(&mut self, event: &RecordedEvent, decoded: &DomainEvent) {
         if event.stream.starts_with("organisation-") {

@@ -613,9 +613,7 @@ impl LedgerQuery {
             let today = local_date(session.now);
             let described = session.talo.with_register(session.caller, |register| {
                 let mut mine: Vec<ContractLedger> = register
-                    .contracts
-                    .values()
-                    .filter(|c| c.person_id == principal.person_id)
+                    .contracts_of(principal.person_id)
                     .filter_map(|c| {
                         let (_, property_id) = ledger::contract_of(register, c.contract_id).ok()?;
                         let reader = ledger::reader(&principal, c, property_id)?;
