@@ -39,6 +39,11 @@ struct Args {
     /// Append the figures to this file (e.g. BENCHMARKS.md).
     #[arg(long)]
     append: Option<PathBuf>,
+    /// Only the queries on the generated organisation, on the `--data` store itself (no copy,
+    /// no demo, no replay): to look at one query without the rest of the run around it. The
+    /// server may refresh the store's snapshots when it stops.
+    #[arg(long, requires = "data")]
+    queries_only: bool,
 }
 
 /// The portal's target: p99 under 5 ms at this many requests per second.
@@ -55,6 +60,12 @@ async fn main() -> anyhow::Result<()> {
         machine()
     ));
     let measure = Duration::from_secs(args.seconds);
+    if let (true, Some(data)) = (args.queries_only, &args.data) {
+        let server = Server::start(data, false)?;
+        let who = read_generated(data)?;
+        print!("{}", generated_queries(&server, data, &who, measure).await?);
+        return server.stop();
+    }
 
     // A fresh server with the demo organisation.
     let dir = tempfile::tempdir()?;
@@ -252,20 +263,22 @@ async fn large_store(generated: &Path, measure: Duration) -> anyhow::Result<Stri
         warm.startup.as_secs_f64(),
         warm_rss >> 20
     ));
-    let who = generated.join("generated.json");
-    match std::fs::read_to_string(&who) {
-        Ok(text) => {
-            let who: Value = serde_json::from_str(&text)
-                .with_context(|| format!("reading {}", who.display()))?;
-            out.push_str(&generated_queries(&warm, copy.path(), &who, measure).await?);
-        }
-        Err(_) => out.push_str(&format!(
-            "\n(No queries on the generated organisation: {} is missing; `talo generate` writes it.)\n",
-            who.display()
+    match read_generated(generated) {
+        Ok(who) => out.push_str(&generated_queries(&warm, copy.path(), &who, measure).await?),
+        Err(e) => out.push_str(&format!(
+            "\n(No queries on the generated organisation: {e:#}; `talo generate` writes it.)\n"
         )),
     }
     warm.stop()?;
     Ok(out)
+}
+
+/// Who `talo generate` made: `DIR/generated.json`.
+fn read_generated(data: &Path) -> anyhow::Result<Value> {
+    let path = data.join("generated.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
 /// The portal's and the office's queries on the generated organisation, as its own resident
@@ -306,6 +319,12 @@ async fn generated_queries(
             "office queue (`faultReportQueue`, 50)",
             &clerk,
             json!({ "query": "{ faultReportQueue(first: 50) { totalCount edges { node { id ticket status } } } }" }),
+        ),
+        // The ledger's documents are folded from the contract's stream on each request.
+        (
+            "resident's own ledger (`myLedgers`: standing, invoices)",
+            &resident,
+            json!({ "query": "{ myLedgers { contractId standing { balanceCents overdueCents } invoices { number dueOn status totalCents } } }" }),
         ),
     ];
     for (name, token, query) in portal {

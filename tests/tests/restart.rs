@@ -15,7 +15,9 @@ async fn readyz(server: &TestServer) -> Value {
     serde_json::from_str(&body).unwrap()
 }
 
-async fn everything_visible(server: &TestServer) -> (Value, Value) {
+/// What the portal and the office see: fault reports, the queue, and the resident's ledgers
+/// (whose documents are folded from the log, and whose standing comes from the read model).
+async fn everything_visible(server: &TestServer) -> (Value, Value, Value) {
     let mine = server.as_role("resident", "{ myFaultReports(first: 100) { totalCount edges { node { id ticket status history { status position } notes { text } } } } }", json!({})).await;
     let queue = server
         .as_role(
@@ -24,7 +26,22 @@ async fn everything_visible(server: &TestServer) -> (Value, Value) {
             json!({}),
         )
         .await;
-    (mine.data().clone(), queue.data().clone())
+    let ledgers = server
+        .as_role(
+            "resident",
+            "{ myLedgers { contractId standing { status balanceCents overdueCents prepaymentCents } invoices { number status openCents dueOn } payments { id amountCents bookedOn } } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        ledgers.data()["myLedgers"][0]["invoices"][0]["number"].is_string(),
+        "the demo resident has invoices: {ledgers:?}"
+    );
+    (
+        mine.data().clone(),
+        queue.data().clone(),
+        ledgers.data().clone(),
+    )
 }
 
 #[tokio::test]
