@@ -271,6 +271,16 @@ async fn an_invoice_carries_lines_references_and_virtual_barcodes() {
         )
         .await;
     assert_eq!(one.data()["invoice"]["virtualBarcode"], v4);
+    // The office finds it among the organisation's contracts, not its own.
+    let office = server
+        .as_role(
+            "property_manager",
+            "query($id: UUID!) { invoice(id: $id) { number totalCents } }",
+            json!({ "id": april["id"] }),
+        )
+        .await;
+    assert!(april["number"].is_string(), "{april}");
+    assert_eq!(office.data()["invoice"]["number"], april["number"]);
     // The neighbour is told there is no such invoice.
     let neighbour = server
         .as_role(

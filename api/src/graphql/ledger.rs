@@ -649,15 +649,24 @@ impl LedgerQuery {
             let principal = session.principal()?;
             let not_found =
                 || ApiError::NotFound("id: no such invoice, or not yours to see".into());
-            let contract_id = session
-                .talo
-                .read_models
-                .ledgers
-                .read()
-                .ledgers_of(session.caller.organisation_id)
-                .find(|c| c.account.has_invoice(id))
-                .map(|c| c.contract_id)
-                .ok_or_else(not_found)?;
+            let org = session.caller.organisation_id;
+            // The caller's own contracts first: a resident's invoice is found without looking
+            // through the organisation's millions.
+            let own: Vec<Uuid> = session.talo.with_register(session.caller, |register| {
+                Ok(register
+                    .contracts_of(principal.person_id)
+                    .map(|c| c.contract_id)
+                    .collect())
+            })?;
+            let contract_id = {
+                let view = session.talo.read_models.ledgers.read();
+                own.iter()
+                    .filter_map(|&c| view.contract(org, c))
+                    .chain(view.ledgers_of(org))
+                    .find(|c| c.account.has_invoice(id))
+                    .map(|c| c.contract_id)
+                    .ok_or_else(not_found)?
+            };
             // Whether the invoice exists is not told to those who may not read it; a store
             // that failed to read is told as what it is.
             let found = contract_ledger(&session, &principal, contract_id)
