@@ -1184,3 +1184,49 @@ async fn invoice_and_charge_line_input_is_checked_by_field() {
         .await
         .assert_refused("NOT_FOUND", "ledger.charge_line_unknown");
 }
+
+#[tokio::test]
+async fn a_ledger_whose_stream_cannot_be_read_is_an_error_not_a_partial_ledger() {
+    let server = TestServer::start().await;
+    let resident = contract_of(&server, "resident");
+    let before = ledger(&server, "resident", resident).await;
+    assert!(before["invoices"].as_array().is_some_and(|i| !i.is_empty()));
+    // An invoice this build cannot read (a newer release's payload, say) on the resident's
+    // contract: the ledger's documents are folded from this stream on every request.
+    let mut unreadable = talo_store::conformance::sample_event("InvoiceIssued", 1);
+    unreadable.metadata.organisation_id = server.org().organisation_id;
+    let stream = talo_events_schema::streams::ledger(resident);
+    server
+        .talo
+        .store
+        .append(&stream, talo_store::ExpectedRevision::Any, vec![unreadable])
+        .await
+        .unwrap();
+
+    let answer = server
+        .as_role("resident", LEDGER, json!({ "id": resident }))
+        .await;
+    // Not a ledger without that invoice: an error (its details go to the server's log).
+    assert_eq!(answer.code(), "INTERNAL", "{:#}", answer.body);
+    assert!(answer.body["data"].is_null(), "{:#}", answer.body);
+    // Another contract's ledger still opens, and nothing recorded was lost.
+    let neighbour = contract_of(&server, "neighbour");
+    assert!(ledger(&server, "neighbour", neighbour).await["invoices"].is_array());
+    let events = server
+        .talo
+        .store
+        .read_stream(
+            &stream,
+            talo_store::Direction::Forwards,
+            talo_store::StreamFrom::Start,
+            1000,
+        )
+        .await
+        .unwrap();
+    let invoices = before["invoices"].as_array().unwrap().len();
+    let issued = events
+        .iter()
+        .filter(|e| e.event_type == "InvoiceIssued")
+        .count();
+    assert_eq!(issued, invoices + 1, "every invoice is still in the log");
+}
