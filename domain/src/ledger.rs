@@ -244,21 +244,12 @@ impl Ledger {
             .any(|i| i.period.as_deref() == Some(period.as_str()))
     }
 
-    /// Open invoices, oldest due date first (in issue order within a day): the order in which
-    /// money settles them.
-    pub fn open_invoices(&self) -> Vec<&Invoice> {
-        let mut open: Vec<&Invoice> = self.invoices.iter().filter(|i| i.is_open()).collect();
-        // A stable sort keeps issue order among invoices due the same day.
-        open.sort_by_key(|i| i.due_on);
-        open
-    }
-
-    /// How `amount_cents` settles the open invoices, oldest due first, and what is left over
-    /// as prepayment.
+    /// How `amount_cents` settles the open invoices, oldest due first
+    /// ([`Account::open_invoices`]), and what is left over as prepayment.
     pub fn allocate(&self, amount_cents: i64) -> (Vec<PaymentAllocation>, i64) {
         let mut left = amount_cents;
         let mut allocations = Vec::new();
-        for invoice in self.open_invoices() {
+        for invoice in self.account.open_invoices() {
             if left == 0 {
                 break;
             }
