@@ -79,12 +79,13 @@ fn registered(n: u64) -> NewEvent {
     }
 }
 
-/// A store with five events, and `P` run live over it until its snapshot is written.
-async fn live<P: Projection>(dir: &std::path::Path) -> Arc<dyn EventStore> {
-    let store: Arc<dyn EventStore> = Arc::new(
-        SqliteEventStore::open(SqliteOptions::new(dir.join("events.sqlite"))).expect("open"),
-    );
-    for n in 0..5 {
+fn store_in(dir: &std::path::Path) -> Arc<dyn EventStore> {
+    Arc::new(SqliteEventStore::open(SqliteOptions::new(dir.join("events.sqlite"))).expect("open"))
+}
+
+/// Registers organisations `numbers`, each in its own stream.
+async fn append_registered(store: &dyn EventStore, numbers: std::ops::Range<u64>) {
+    for n in numbers {
         store
             .append(
                 &format!("organisation-{n}"),
@@ -94,6 +95,25 @@ async fn live<P: Projection>(dir: &std::path::Path) -> Arc<dyn EventStore> {
             .await
             .expect("append");
     }
+}
+
+/// Every read model Talo runs, over `store`, with snapshots in `snapshots`.
+async fn start_all(store: &Arc<dyn EventStore>, snapshots: &std::path::Path) -> ReadModels {
+    ReadModels::start(
+        store.clone(),
+        &ReadModelsOptions {
+            dir: snapshots.to_path_buf(),
+            snapshots: SnapshotPolicy::default(),
+        },
+    )
+    .await
+    .expect("start")
+}
+
+/// A store with five events, and `P` run live over it until its snapshot is written.
+async fn live<P: Projection>(dir: &std::path::Path) -> Arc<dyn EventStore> {
+    let store = store_in(dir);
+    append_registered(store.as_ref(), 0..5).await;
     let snapshots = dir.join("read-models");
     std::fs::create_dir_all(&snapshots).expect("snapshot directory");
     let running = Running::<P>::start(store.clone(), snapshots, SnapshotPolicy::default()).await;
@@ -173,19 +193,9 @@ async fn a_snapshot_of_another_log_is_not_compared() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_replay_covers_every_read_model_that_runs() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let store: Arc<dyn EventStore> = Arc::new(
-        SqliteEventStore::open(SqliteOptions::new(dir.path().join("events.sqlite"))).expect("open"),
-    );
+    let store = store_in(dir.path());
     let snapshots = dir.path().join("read-models");
-    let running = ReadModels::start(
-        store.clone(),
-        &ReadModelsOptions {
-            dir: snapshots.clone(),
-            snapshots: SnapshotPolicy::default(),
-        },
-    )
-    .await
-    .expect("start");
+    let running = start_all(&store, &snapshots).await;
     let running_names: Vec<&str> = running.statuses().iter().map(|s| s.name).collect();
     running.shutdown().await;
     let mut heard = Vec::new();
@@ -205,35 +215,10 @@ async fn the_replay_covers_every_read_model_that_runs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_read_of_the_log_replays_each_read_model_to_its_own_checkpoint() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let store: Arc<dyn EventStore> = Arc::new(
-        SqliteEventStore::open(SqliteOptions::new(dir.path().join("events.sqlite"))).expect("open"),
-    );
-    let append = |n: u64| {
-        let store = store.clone();
-        async move {
-            store
-                .append(
-                    &format!("organisation-{n}"),
-                    ExpectedRevision::NoStream,
-                    vec![registered(n)],
-                )
-                .await
-                .expect("append");
-        }
-    };
-    for n in 0..5 {
-        append(n).await;
-    }
+    let store = store_in(dir.path());
+    append_registered(store.as_ref(), 0..5).await;
     let snapshots = dir.path().join("read-models");
-    let running = ReadModels::start(
-        store.clone(),
-        &ReadModelsOptions {
-            dir: snapshots.clone(),
-            snapshots: SnapshotPolicy::default(),
-        },
-    )
-    .await
-    .expect("start");
+    let running = start_all(&store, &snapshots).await;
     let checkpoint = store.head().await.expect("head");
     running
         .wait_for(checkpoint, Duration::from_secs(10))
@@ -242,9 +227,7 @@ async fn one_read_of_the_log_replays_each_read_model_to_its_own_checkpoint() {
     running.shutdown().await;
     // Events after the snapshots, and one read model without a snapshot: it is rebuilt to the
     // head, the others only to their checkpoints.
-    for n in 5..8 {
-        append(n).await;
-    }
+    append_registered(store.as_ref(), 5..8).await;
     let head = store.head().await.expect("head");
     std::fs::remove_file(snapshots.join("register.snapshot")).expect("remove a snapshot");
 

@@ -714,6 +714,24 @@ impl HttpAnswer {
 }
 
 impl TestServer {
+    /// Every event of `stream` as the store recorded it, oldest first: what was kept, whatever
+    /// the read models made of it.
+    pub async fn stream_events(
+        &self,
+        stream: &str,
+    ) -> Vec<talo_events_schema::envelope::RecordedEvent> {
+        self.talo
+            .store
+            .read_stream(
+                stream,
+                talo_store::Direction::Forwards,
+                talo_store::StreamFrom::Start,
+                usize::MAX,
+            )
+            .await
+            .unwrap()
+    }
+
     /// Any HTTP request to the router, with an optional bearer token and content type.
     pub async fn request(
         &self,

@@ -1212,17 +1212,7 @@ async fn a_ledger_whose_stream_cannot_be_read_is_an_error_not_a_partial_ledger()
     // Another contract's ledger still opens, and nothing recorded was lost.
     let neighbour = contract_of(&server, "neighbour");
     assert!(ledger(&server, "neighbour", neighbour).await["invoices"].is_array());
-    let events = server
-        .talo
-        .store
-        .read_stream(
-            &stream,
-            talo_store::Direction::Forwards,
-            talo_store::StreamFrom::Start,
-            1000,
-        )
-        .await
-        .unwrap();
+    let events = server.stream_events(&stream).await;
     let invoices = before["invoices"].as_array().unwrap().len();
     let issued = events
         .iter()

@@ -212,17 +212,7 @@ async fn an_unreadable_event_stops_the_read_models_loudly_and_writes_report_not_
     );
     // The note was kept: it is in the log even though the read models stopped before it.
     let stream = talo_events_schema::streams::fault_report(id.parse().unwrap());
-    let events = server
-        .talo
-        .store
-        .read_stream(
-            &stream,
-            talo_store::Direction::Forwards,
-            talo_store::StreamFrom::Start,
-            10,
-        )
-        .await
-        .unwrap();
+    let events = server.stream_events(&stream).await;
     assert_eq!(events.last().unwrap().event_type, "FaultReportNoteAdded");
 
     // A restart on this log fails at once, naming the event, instead of serving a read model
