@@ -12,6 +12,7 @@ pub mod kurrentdb;
 pub mod migration;
 mod sqlite;
 mod sqlite_chain;
+mod sqlite_streams;
 pub mod stream_chain;
 mod verify;
 

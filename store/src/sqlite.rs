@@ -16,6 +16,11 @@
 //! Positions are assigned by the writer alone, from `max(position) + 1` read inside each batch's
 //! transaction, so the log is gapless in commit order.
 //!
+//! Where each stream is (its revisions and their positions) is not an index on the log: the
+//! writer keeps the newest events' places in memory and moves them into a table in batches
+//! ([`crate::sqlite_streams`]), so a commit touching many streams writes the log's pages and
+//! not a page of the index per stream.
+//!
 //! # The hash chain
 //!
 //! The writer also hashes each event it inserts onto the chain (see [`crate::chain`]) in the
@@ -56,6 +61,7 @@ use uuid::Uuid;
 
 use crate::chain::{ChainLink, ChainedEvent, DailyAnchor};
 use crate::sqlite_chain::{self, ChainTip};
+use crate::sqlite_streams::{PendingPlaces, StreamIndex};
 use crate::verify::ChainReport;
 use crate::{
     AppendResult, CurrentRevision, Direction, EventStore, ExpectedRevision, LogFilter, StoreError,
@@ -66,6 +72,7 @@ use crate::{
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_events.sql"),
     include_str!("../migrations/0002_hash_chain.sql"),
+    include_str!("../migrations/0003_stream_index.sql"),
 ];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -104,6 +111,10 @@ pub struct SqliteOptions {
     pub queue_capacity: usize,
     /// Where the writer reads the time it records events at.
     pub clock: RecordingClock,
+    /// The writer moves the places of recent events into the stream index table, at most
+    /// this many at a time, once this many wait in memory (and from a sixteenth of it when no
+    /// append is waiting): see `sqlite_streams.rs`. Appends wait while a flush runs.
+    pub stream_index_flush_at: usize,
 }
 
 /// The clock the writer stamps `recorded_at` with: the system clock, or a fixed one in tests
@@ -141,6 +152,7 @@ impl SqliteOptions {
             read_connections: 4,
             queue_capacity: 4096,
             clock: RecordingClock::system(),
+            stream_index_flush_at: 4096,
         }
     }
 }
@@ -178,6 +190,7 @@ struct Inner {
     requests: RwLock<Option<mpsc::Sender<AppendRequest>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     readers: Arc<ReadPool>,
+    streams: StreamIndex,
     head: watch::Receiver<u64>,
     counters: Arc<Counters>,
 }
@@ -219,6 +232,7 @@ impl SqliteEventStore {
         }
         let tip = ChainTip::load(&conn)?;
         let head = to_u64(tip.position, "position")?;
+        let streams = StreamIndex::load(&conn)?;
 
         let (head_tx, head_rx) = watch::channel(head);
         let (requests_tx, requests_rx) = mpsc::channel(options.queue_capacity.max(1));
@@ -231,6 +245,8 @@ impl SqliteEventStore {
             max_batch: options.max_batch.max(1),
             tip,
             clock: options.clock.clone(),
+            streams: streams.clone(),
+            flush_at: options.stream_index_flush_at.max(1),
         };
         let handle = std::thread::Builder::new()
             .name("talo-store-writer".to_owned())
@@ -243,6 +259,7 @@ impl SqliteEventStore {
                 requests: RwLock::new(Some(requests_tx)),
                 writer: Mutex::new(Some(handle)),
                 readers: Arc::new(ReadPool::new(options.path, options.read_connections)),
+                streams,
                 head: head_rx,
                 counters,
             }),
@@ -385,27 +402,20 @@ impl EventStore for SqliteEventStore {
         let (sql, bound) = match (direction, from) {
             // Nothing comes after the end.
             (Direction::Forwards, StreamFrom::End) => return Ok(Vec::new()),
-            (Direction::Forwards, StreamFrom::Start) => (READ_STREAM_FORWARDS, 0),
-            (Direction::Forwards, StreamFrom::Revision(n)) => (READ_STREAM_FORWARDS, clamp(n)),
-            (Direction::Backwards, StreamFrom::End) => (READ_STREAM_BACKWARDS, i64::MAX),
-            (Direction::Backwards, StreamFrom::Start) => (READ_STREAM_BACKWARDS, 0),
-            (Direction::Backwards, StreamFrom::Revision(n)) => (READ_STREAM_BACKWARDS, clamp(n)),
+            (Direction::Forwards, StreamFrom::Start) => (Direction::Forwards, 0),
+            (Direction::Forwards, StreamFrom::Revision(n)) => (Direction::Forwards, clamp(n)),
+            (Direction::Backwards, StreamFrom::End) => (Direction::Backwards, i64::MAX),
+            (Direction::Backwards, StreamFrom::Start) => (Direction::Backwards, 0),
+            (Direction::Backwards, StreamFrom::Revision(n)) => (Direction::Backwards, clamp(n)),
         };
         if max_count == 0 {
             return Ok(Vec::new());
         }
         let stream = stream.to_owned();
-        let limit = clamp_usize(max_count);
+        let streams = self.inner.streams.clone();
         self.inner
             .readers
-            .run(move |conn| {
-                query_events(
-                    conn,
-                    sql,
-                    rusqlite::params![stream, bound, limit],
-                    max_count,
-                )
-            })
+            .run(move |conn| read_stream(conn, &streams, &stream, sql, bound, max_count))
             .await
     }
 
@@ -418,7 +428,8 @@ impl EventStore for SqliteEventStore {
         if max_count == 0 {
             return Ok(Vec::new());
         }
-        let (sql, params) = log_query(filter, LogBound::After(after), max_count);
+        let through = self.inner.streams.through();
+        let (sql, params) = log_query(filter, LogBound::After(after), max_count, through);
         self.inner
             .readers
             .run(move |conn| {
@@ -436,7 +447,8 @@ impl EventStore for SqliteEventStore {
         if max_count == 0 {
             return Ok(Vec::new());
         }
-        let (sql, params) = log_query(filter, LogBound::Before(before), max_count);
+        let through = self.inner.streams.through();
+        let (sql, params) = log_query(filter, LogBound::Before(before), max_count, through);
         self.inner
             .readers
             .run(move |conn| {
@@ -518,10 +530,73 @@ const CHAIN_AFTER: &str = "SELECT position, hash, previous_hash FROM events WHER
 const CHAIN_HEAD: &str =
     "SELECT position, hash, previous_hash FROM events ORDER BY position DESC LIMIT 1";
 
-const READ_STREAM_FORWARDS: &str =
-    select_events!(" WHERE stream = ?1 AND revision >= ?2 ORDER BY revision LIMIT ?3");
-const READ_STREAM_BACKWARDS: &str =
-    select_events!(" WHERE stream = ?1 AND revision <= ?2 ORDER BY revision DESC LIMIT ?3");
+/// A stream's stored part (see `sqlite_streams.rs`): its events at or below `?3`, from
+/// revision `?2` on, at most `?4`. Within a stream, position order is revision order.
+const READ_STORED_FORWARDS: &str = select_events!(
+    " WHERE position IN (SELECT position FROM stream_index \
+     WHERE stream = ?1 AND revision >= ?2 AND position <= ?3 ORDER BY revision LIMIT ?4) \
+     ORDER BY position"
+);
+const READ_STORED_BACKWARDS: &str = select_events!(
+    " WHERE position IN (SELECT position FROM stream_index \
+     WHERE stream = ?1 AND revision <= ?2 AND position <= ?3 ORDER BY revision DESC LIMIT ?4) \
+     ORDER BY position DESC"
+);
+const READ_AT: &str = select_events!(" WHERE position = ?1");
+
+/// Reads a stream from revision `bound` on (forwards) or down (backwards): the places in
+/// memory and the stored ones, as of one moment.
+fn read_stream(
+    conn: &Connection,
+    streams: &StreamIndex,
+    stream: &str,
+    direction: Direction,
+    bound: i64,
+    max_count: usize,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let (through, recent) = streams.recent(stream);
+    let stored = |events: &mut Vec<RecordedEvent>, sql: &str| -> Result<(), StoreError> {
+        let limit = clamp_usize(max_count - events.len());
+        let params = rusqlite::params![stream, bound, through, limit];
+        events.extend(query_events(conn, sql, params, max_count - events.len())?);
+        Ok(())
+    };
+    let mut events = Vec::with_capacity(max_count.min(recent.len() + SUBSCRIPTION_BATCH));
+    match direction {
+        Direction::Forwards => {
+            stored(&mut events, READ_STORED_FORWARDS)?;
+            for &(_, position) in recent.iter().filter(|(r, _)| *r >= bound) {
+                if events.len() == max_count {
+                    break;
+                }
+                events.push(read_at(conn, position)?);
+            }
+        }
+        Direction::Backwards => {
+            for &(_, position) in recent.iter().rev().filter(|(r, _)| *r <= bound) {
+                if events.len() == max_count {
+                    break;
+                }
+                events.push(read_at(conn, position)?);
+            }
+            if events.len() < max_count {
+                stored(&mut events, READ_STORED_BACKWARDS)?;
+            }
+        }
+    }
+    Ok(events)
+}
+
+/// The event at `position`, which the stream index says is there.
+fn read_at(conn: &Connection, position: i64) -> Result<RecordedEvent, StoreError> {
+    query_events(conn, READ_AT, [position], 1)?
+        .pop()
+        .ok_or_else(|| {
+            StoreError::Backend(format!(
+                "the stream index places an event at position {position}, but the log has none there"
+            ))
+        })
+}
 
 enum LogBound {
     After(Position),
@@ -529,7 +604,14 @@ enum LogBound {
 }
 
 /// Builds a read of the global log from fixed SQL fragments; every value is a parameter.
-fn log_query(filter: &LogFilter, bound: LogBound, max_count: usize) -> (String, Vec<Value>) {
+/// `through` is how far the stream index table was complete when the read was asked for (any
+/// earlier value is as right, only slower).
+fn log_query(
+    filter: &LogFilter,
+    bound: LogBound,
+    max_count: usize,
+    through: i64,
+) -> (String, Vec<Value>) {
     let mut sql = String::from(select_events!());
     let mut params = Vec::new();
     let backwards = match bound {
@@ -549,8 +631,17 @@ fn log_query(filter: &LogFilter, bound: LogBound, max_count: usize) -> (String, 
         params.push(Value::Blob(org.as_bytes().to_vec()));
     }
     if let Some(stream) = &filter.stream {
-        sql.push_str(" AND stream = ?");
-        params.push(Value::Text(stream.clone()));
+        // The stored places, and the few events after them looked at one by one.
+        sql.push_str(
+            " AND position IN (SELECT position FROM stream_index WHERE stream = ? AND position <= ? \
+             UNION ALL SELECT position FROM events WHERE position > ? AND stream = ?)",
+        );
+        params.extend([
+            Value::Text(stream.clone()),
+            Value::Integer(through),
+            Value::Integer(through),
+            Value::Text(stream.clone()),
+        ]);
     }
     if !filter.event_types.is_empty() {
         sql.push_str(" AND event_type IN (?");
@@ -566,13 +657,10 @@ fn log_query(filter: &LogFilter, bound: LogBound, max_count: usize) -> (String, 
         sql.push_str(" AND occurred_at < ?");
         params.push(Value::Integer(until.timestamp_micros()));
     }
-    // Within a stream revision order is position order, and ordering by revision lets the
-    // stream index deliver the rows sorted.
-    sql.push_str(match (filter.stream.is_some(), backwards) {
-        (false, false) => " ORDER BY position LIMIT ?",
-        (false, true) => " ORDER BY position DESC LIMIT ?",
-        (true, false) => " ORDER BY revision LIMIT ?",
-        (true, true) => " ORDER BY revision DESC LIMIT ?",
+    sql.push_str(if backwards {
+        " ORDER BY position DESC LIMIT ?"
+    } else {
+        " ORDER BY position LIMIT ?"
     });
     params.push(Value::Integer(clamp_usize(max_count)));
     (sql, params)
@@ -787,6 +875,8 @@ struct Writer {
     /// committed.
     tip: ChainTip,
     clock: RecordingClock,
+    streams: StreamIndex,
+    flush_at: usize,
 }
 
 impl Writer {
@@ -801,8 +891,49 @@ impl Writer {
                 }
             }
             self.commit(&mut batch);
+            self.store_stream_index();
         }
+        // The next open then has nothing to rebuild.
+        while self.streams.unflushed() > 0 && self.flush_stream_index() {}
         tracing::debug!("event store writer stopped");
+    }
+
+    /// Under load, one bounded flush per batch once enough places wait, which keeps pace with
+    /// the appends; when nothing waits to be appended, flushes until (almost) nothing is left,
+    /// letting any request that arrives go first.
+    fn store_stream_index(&mut self) {
+        if self.streams.unflushed() >= self.flush_at && !self.flush_stream_index() {
+            return;
+        }
+        loop {
+            let waiting = self.streams.unflushed();
+            let idle = self.requests.is_empty();
+            if waiting == 0 || waiting < self.flush_at / 16 || !idle {
+                return;
+            }
+            if !self.flush_stream_index() {
+                return;
+            }
+        }
+    }
+
+    /// One bounded flush; whether it succeeded.
+    fn flush_stream_index(&mut self) -> bool {
+        let started = std::time::Instant::now();
+        match self
+            .streams
+            .flush(&mut self.conn, self.tip.position, self.flush_at)
+        {
+            Ok(moved) => {
+                tracing::debug!(moved, elapsed = ?started.elapsed(), "flushed the stream index");
+                true
+            }
+            // The places stay in memory, so reads stay right; the next flush tries again.
+            Err(e) => {
+                tracing::error!(error = %e, "stream index flush failed");
+                false
+            }
+        }
     }
 
     /// Writes and commits one batch and answers every request in it.
@@ -846,8 +977,10 @@ impl Writer {
             .query_row([], |r| r.get(0))
             .ctx("read the head of the log")?;
         if head != self.tip.position {
-            // Only after a commit whose outcome was unclear: the tip is re-read, not guessed.
+            // Only after a commit whose outcome was unclear: the tip and the places of the
+            // recent events are re-read, not guessed.
             self.tip = ChainTip::load(&tx)?;
+            self.streams.reload(&tx)?;
         }
         let mut chain = self.tip;
         // Never earlier than anything recorded before, so local days only move forwards along
@@ -862,8 +995,18 @@ impl Writer {
         let mut next = head + 1;
         let mut outcomes = Vec::with_capacity(batch.len());
         let (mut appends, mut events) = (0_u64, 0_u64);
+        let mut places = PendingPlaces::default();
+        let streams = &self.streams;
         for request in batch {
-            let outcome = append_one(&tx, request, next, recorded_at, &mut chain)?;
+            let outcome = append_one(
+                &tx,
+                streams,
+                &mut places,
+                request,
+                next,
+                recorded_at,
+                &mut chain,
+            )?;
             if let Outcome::Written { events: n, .. } = outcome {
                 next += n;
                 appends += 1;
@@ -874,6 +1017,8 @@ impl Writer {
         }
         tx.commit().ctx("commit an append batch")?;
         self.tip = chain;
+        // Before anyone hears of the commit, so a read after an acknowledged append finds it.
+        self.streams.add(places);
 
         if events > 0 {
             let head = head_after;
@@ -897,6 +1042,8 @@ impl Writer {
 /// inserts its events at `first_position` onwards if it is accepted.
 fn append_one(
     conn: &Connection,
+    streams: &StreamIndex,
+    places: &mut PendingPlaces,
     request: &AppendRequest,
     first_position: i64,
     recorded_at: i64,
@@ -940,11 +1087,7 @@ fn append_one(
         }
     }
 
-    let current: Option<i64> = conn
-        .prepare_cached("SELECT max(revision) FROM events WHERE stream = ?1")
-        .ctx("prepare the stream revision lookup")?
-        .query_row([&request.stream], |r| r.get(0))
-        .ctx("read the stream revision")?;
+    let current = streams.current_revision(conn, places, &request.stream)?;
     let current = match current {
         Some(revision) => CurrentRevision::Current(to_u64(revision, "revision")?),
         None => CurrentRevision::NoStream,
@@ -1019,6 +1162,7 @@ fn append_one(
                 hash.0.as_slice(),
             ])
             .ctx("insert an event")?;
+        places.push(&request.stream, last);
     }
     Ok(Outcome::Written {
         result: AppendResult {

@@ -369,7 +369,9 @@ async fn a_store_from_before_the_chain_is_chained_when_it_opens() {
     let links = fixture.three_days().await;
     // Back to the first schema: what a store written by an earlier build looks like.
     fixture.tamper(
-        "ALTER TABLE events DROP COLUMN hash; ALTER TABLE events DROP COLUMN previous_hash; \
+        "DROP TABLE stream_index; DROP TABLE stream_index_through; \
+         CREATE UNIQUE INDEX events_by_stream ON events (stream, revision); \
+         ALTER TABLE events DROP COLUMN hash; ALTER TABLE events DROP COLUMN previous_hash; \
          DROP TABLE anchors; PRAGMA user_version = 1;",
     );
     assert_old_schema(&fixture.path());
