@@ -152,7 +152,7 @@ impl SqliteOptions {
             read_connections: 4,
             queue_capacity: 4096,
             clock: RecordingClock::system(),
-            stream_index_flush_at: 4096,
+            stream_index_flush_at: 16_384,
         }
     }
 }
@@ -531,17 +531,25 @@ const CHAIN_HEAD: &str =
     "SELECT position, hash, previous_hash FROM events ORDER BY position DESC LIMIT 1";
 
 /// A stream's stored part (see `sqlite_streams.rs`): its events at or below `?3`, from
-/// revision `?2` on, at most `?4`. Within a stream, position order is revision order.
-const READ_STORED_FORWARDS: &str = select_events!(
-    " WHERE position IN (SELECT position FROM stream_index \
-     WHERE stream = ?1 AND revision >= ?2 AND position <= ?3 ORDER BY revision LIMIT ?4) \
-     ORDER BY position"
-);
-const READ_STORED_BACKWARDS: &str = select_events!(
-    " WHERE position IN (SELECT position FROM stream_index \
-     WHERE stream = ?1 AND revision <= ?2 AND position <= ?3 ORDER BY revision DESC LIMIT ?4) \
-     ORDER BY position DESC"
-);
+/// revision `?2` on, at most `?4`, read through the stream index table. The columns are
+/// those of [`select_events!`], qualified.
+macro_rules! select_stored_events {
+    ($($rest:literal),*) => {
+        concat!(
+            "SELECT e.position, e.event_id, e.stream, e.revision, e.event_type, \
+             e.schema_version, e.occurred_at, e.recorded_at, e.actor_id, e.actor_role, \
+             e.channel, e.correlation_id, e.causation_id, e.organisation_id, e.property_id, \
+             e.idempotency_key, e.payload \
+             FROM stream_index i CROSS JOIN events e ON e.position = i.position \
+             WHERE i.stream = ?1 AND i.position <= ?3 AND ",
+            $($rest),*
+        )
+    };
+}
+const READ_STORED_FORWARDS: &str =
+    select_stored_events!("i.revision >= ?2 ORDER BY i.revision LIMIT ?4");
+const READ_STORED_BACKWARDS: &str =
+    select_stored_events!("i.revision <= ?2 ORDER BY i.revision DESC LIMIT ?4");
 const READ_AT: &str = select_events!(" WHERE position = ?1");
 
 /// Reads a stream from revision `bound` on (forwards) or down (backwards): the places in

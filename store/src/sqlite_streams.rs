@@ -14,6 +14,12 @@
 //! Nothing depends on the part in memory surviving a crash: it is rebuilt at open from the
 //! events after `stream_index_through`, and after any commit whose outcome was unclear.
 //!
+//! A flush holds appends back while it runs. Where a flush moves many places of one stream
+//! it is quick; where every place is a new stream with a random name it costs a page of the
+//! table per place, as the index on the log did, but all at once: 16,384 such places took up
+//! to 0.36 s on a store of ten million events (`store/examples/stream_index_flush.rs`). Smaller
+//! flushes, more often, made the 99th percentile of appends worse (see BENCHMARKS.md).
+//!
 //! A reader takes `through` and the stream's places after it together, under one lock
 //! ([`StreamIndex::recent`]), and asks the table only for places at or below that `through`. A
 //! flush in between only adds rows above it, which the reader already has; a flush before it
