@@ -987,8 +987,11 @@ impl Writer {
         if head != self.tip.position {
             // Only after a commit whose outcome was unclear: the tip and the places of the
             // recent events are re-read, not guessed.
-            self.tip = ChainTip::load(&tx)?;
+            // The tip last: if either read fails, the next batch finds the head moved again
+            // and retries both.
+            let tip = ChainTip::load(&tx)?;
             self.streams.reload(&tx)?;
+            self.tip = tip;
         }
         let mut chain = self.tip;
         // Never earlier than anything recorded before, so local days only move forwards along

@@ -12,7 +12,10 @@
 //! event. Moved in batches, a busy stream's entries reach its page tens at a time.
 //!
 //! Nothing depends on the part in memory surviving a crash: it is rebuilt at open from the
-//! events after `stream_index_through`, and after any commit whose outcome was unclear.
+//! events after `stream_index_through`, and after any commit whose outcome was unclear. A flush
+//! that finds the mark moved by someone else (an auditor's tool that opened the file and stored
+//! what it had when it closed, or an earlier flush whose commit reported an error but happened)
+//! rebuilds it first too.
 //!
 //! A flush holds appends back while it runs. Where a flush moves many places of one stream
 //! it is quick; where every place is a new stream with a random name it costs a page of the
@@ -171,6 +174,21 @@ impl StreamIndex {
         most: usize,
     ) -> Result<usize, StoreError> {
         let tx = conn.transaction().ctx("begin a stream index flush")?;
+        // Someone else moved places since memory was built: another store opened on the file
+        // (the auditor's tools open one, and store what they loaded when they close), or a
+        // flush whose commit reported an error but happened. Start again from the table.
+        let recorded: i64 = tx
+            .query_row("SELECT position FROM stream_index_through", [], |r| {
+                r.get(0)
+            })
+            .ctx("read how far the stream index is stored")?;
+        if recorded != self.through() {
+            tracing::info!(
+                recorded,
+                "the stream index was stored elsewhere; rebuilding"
+            );
+            self.reload(&tx)?;
+        }
         let (up_to, moved) = {
             let unflushed = self.read();
             // Positions are gapless and every one after `through` has its place here, so the
@@ -189,7 +207,9 @@ impl StreamIndex {
             streams.sort_unstable_by_key(|(stream, _)| stream.as_str());
             let mut insert = tx
                 .prepare_cached(
-                    "INSERT INTO stream_index (stream, revision, position) VALUES (?1, ?2, ?3)",
+                    // A place may be stored already by whoever moved the mark (see above).
+                    "INSERT OR IGNORE INTO stream_index (stream, revision, position) \
+                     VALUES (?1, ?2, ?3)",
                 )
                 .ctx("prepare the stream index insert")?;
             let mut moved = 0;

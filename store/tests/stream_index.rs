@@ -367,3 +367,51 @@ async fn eventually_stored(path: &Path, stream: &str, places: i64) {
     }
     assert_eq!(stored_places(path, stream), places, "places stored");
 }
+
+/// Another store opened on the same file (the auditor's `talo verify` does this) stores the
+/// places it loaded when it closes. The first store's next flush finds the mark moved, starts
+/// again from the table, and goes on storing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flush_after_another_store_stored_the_places_starts_again_from_the_table() {
+    let dir = TempDir::new().unwrap();
+    let stream = unique_stream("shared");
+    let mut options = SqliteOptions::new(path(&dir));
+    options.stream_index_flush_at = 64;
+    let server = SqliteEventStore::open(options).expect("open the store");
+    append(&server, &stream, 3).await;
+    assert_eq!(
+        stored_places(&path(&dir), &stream),
+        0,
+        "fewer than four wait"
+    );
+
+    let auditor = open(&path(&dir));
+    auditor.close().await;
+    assert_eq!(
+        stored_places(&path(&dir), &stream),
+        3,
+        "the auditor stored them"
+    );
+
+    for expected in 2..10 {
+        server
+            .append(
+                &stream,
+                ExpectedRevision::Exact(expected),
+                vec![sample_event("Later", 0)],
+            )
+            .await
+            .expect("append");
+    }
+    let all = server
+        .read_stream(&stream, Direction::Forwards, StreamFrom::Start, 100)
+        .await
+        .unwrap();
+    assert_eq!(revisions(&all), (0..11).collect::<Vec<_>>());
+    server.close().await;
+    assert_eq!(
+        stored_places(&path(&dir), &stream),
+        11,
+        "every place stored once"
+    );
+}
