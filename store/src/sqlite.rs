@@ -399,14 +399,12 @@ impl EventStore for SqliteEventStore {
         from: StreamFrom,
         max_count: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let (sql, bound) = match (direction, from) {
+        let bound = match (direction, from) {
             // Nothing comes after the end.
             (Direction::Forwards, StreamFrom::End) => return Ok(Vec::new()),
-            (Direction::Forwards, StreamFrom::Start) => (Direction::Forwards, 0),
-            (Direction::Forwards, StreamFrom::Revision(n)) => (Direction::Forwards, clamp(n)),
-            (Direction::Backwards, StreamFrom::End) => (Direction::Backwards, i64::MAX),
-            (Direction::Backwards, StreamFrom::Start) => (Direction::Backwards, 0),
-            (Direction::Backwards, StreamFrom::Revision(n)) => (Direction::Backwards, clamp(n)),
+            (_, StreamFrom::Start) => 0,
+            (_, StreamFrom::Revision(n)) => clamp(n),
+            (Direction::Backwards, StreamFrom::End) => i64::MAX,
         };
         if max_count == 0 {
             return Ok(Vec::new());
@@ -415,7 +413,7 @@ impl EventStore for SqliteEventStore {
         let streams = self.inner.streams.clone();
         self.inner
             .readers
-            .run(move |conn| read_stream(conn, &streams, &stream, sql, bound, max_count))
+            .run(move |conn| read_stream(conn, &streams, &stream, direction, bound, max_count))
             .await
     }
 
@@ -569,7 +567,7 @@ fn read_stream(
         events.extend(query_events(conn, sql, params, max_count - events.len())?);
         Ok(())
     };
-    let mut events = Vec::with_capacity(max_count.min(recent.len() + SUBSCRIPTION_BATCH));
+    let mut events = Vec::new();
     match direction {
         Direction::Forwards => {
             stored(&mut events, READ_STORED_FORWARDS)?;
@@ -986,9 +984,8 @@ impl Writer {
             .ctx("read the head of the log")?;
         if head != self.tip.position {
             // Only after a commit whose outcome was unclear: the tip and the places of the
-            // recent events are re-read, not guessed.
-            // The tip last: if either read fails, the next batch finds the head moved again
-            // and retries both.
+            // recent events are re-read, not guessed. The tip last, so that if either read
+            // fails, the next batch finds the head moved again and retries both.
             let tip = ChainTip::load(&tx)?;
             self.streams.reload(&tx)?;
             self.tip = tip;
@@ -1325,6 +1322,6 @@ fn clamp(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-fn clamp_usize(value: usize) -> i64 {
+pub(crate) fn clamp_usize(value: usize) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }

@@ -34,7 +34,7 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use rusqlite::Connection;
 
 use crate::StoreError;
-use crate::sqlite::DbContext;
+use crate::sqlite::{DbContext, clamp_usize};
 
 /// An event's place in its stream and in the log: (revision, position).
 pub(crate) type Place = (i64, i64);
@@ -50,6 +50,7 @@ struct Unflushed {
     through: i64,
     /// Each stream's places after `through`, in revision order.
     streams: HashMap<String, Vec<Place>>,
+    /// How many places `streams` holds: the writer asks after every commit.
     events: usize,
 }
 
@@ -83,11 +84,7 @@ impl StreamIndex {
     /// Rebuilds the part in memory from the database: at open, and after a commit whose
     /// outcome the writer could not tell.
     pub(crate) fn reload(&self, conn: &Connection) -> Result<(), StoreError> {
-        let through: i64 = conn
-            .query_row("SELECT position FROM stream_index_through", [], |r| {
-                r.get(0)
-            })
-            .ctx("read how far the stream index is stored")?;
+        let through = stored_through(conn)?;
         let mut unflushed = Unflushed {
             through,
             ..Unflushed::default()
@@ -177,11 +174,7 @@ impl StreamIndex {
         // Someone else moved places since memory was built: another store opened on the file
         // (the auditor's tools open one, and store what they loaded when they close), or a
         // flush whose commit reported an error but happened. Start again from the table.
-        let recorded: i64 = tx
-            .query_row("SELECT position FROM stream_index_through", [], |r| {
-                r.get(0)
-            })
-            .ctx("read how far the stream index is stored")?;
+        let recorded = stored_through(&tx)?;
         if recorded != self.through() {
             tracing::info!(
                 recorded,
@@ -193,7 +186,7 @@ impl StreamIndex {
             let unflushed = self.read();
             // Positions are gapless and every one after `through` has its place here, so the
             // oldest `most` places are exactly those up to `through + most`.
-            let up_to = head.min(unflushed.through.saturating_add(clamp(most)));
+            let up_to = head.min(unflushed.through.saturating_add(clamp_usize(most)));
             let mut streams: Vec<(&String, &[Place])> = unflushed
                 .streams
                 .iter()
@@ -247,8 +240,12 @@ impl StreamIndex {
     }
 }
 
-fn clamp(n: usize) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
+/// The mark in the table: every event at or below it has its place there.
+fn stored_through(conn: &Connection) -> Result<i64, StoreError> {
+    conn.query_row("SELECT position FROM stream_index_through", [], |r| {
+        r.get(0)
+    })
+    .ctx("read how far the stream index is stored")
 }
 
 impl Unflushed {
