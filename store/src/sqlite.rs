@@ -51,6 +51,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::config::DbConfig;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 use talo_events_schema::envelope::{
@@ -785,6 +786,7 @@ impl ReadPool {
         .ctx("open a read connection")?;
         conn.busy_timeout(BUSY_TIMEOUT)
             .ctx("configure a read connection")?;
+        keep_plans(&conn)?;
         Ok(conn)
     }
 
@@ -1185,9 +1187,21 @@ fn conflict(event_id: Uuid) -> Outcome {
     Outcome::Rejected(StoreError::EventIdConflict { event_id })
 }
 
+/// Turns on SQLite's query planner stability guarantee. Without it, SQLite (3.47 on) plans a
+/// statement with a bound `LIMIT ?` for the value bound, and so prepares it again every time
+/// another value is bound: the stream and log reads did, on every call, which cost a quarter
+/// of the server's CPU under `reportFault` load. Plans for these queries do not depend on the
+/// values.
+fn keep_plans(conn: &Connection) -> Result<(), StoreError> {
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+        .ctx("turn on the query planner stability guarantee")?;
+    Ok(())
+}
+
 fn configure_writer(conn: &Connection) -> Result<(), StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT)
         .ctx("set the busy timeout")?;
+    keep_plans(conn)?;
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
         .ctx("switch to WAL")?;
@@ -1324,4 +1338,56 @@ fn clamp(value: u64) -> i64 {
 
 pub(crate) fn clamp_usize(value: usize) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::StatementStatus;
+
+    /// How often one cached statement with a bound `LIMIT` was prepared again over five reads
+    /// with five limits.
+    fn reprepares(conn: &Connection) -> i32 {
+        conn.execute_batch("CREATE TABLE IF NOT EXISTS t(x INTEGER PRIMARY KEY)")
+            .unwrap();
+        for limit in 1..=5 {
+            let mut stmt = conn
+                .prepare_cached("SELECT x FROM t WHERE x > ?1 ORDER BY x LIMIT ?2")
+                .unwrap();
+            let _rows: Vec<i64> = stmt
+                .query_map(rusqlite::params![0, limit], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+        }
+        let stmt = conn
+            .prepare_cached("SELECT x FROM t WHERE x > ?1 ORDER BY x LIMIT ?2")
+            .unwrap();
+        stmt.get_status(StatementStatus::RePrepare)
+    }
+
+    #[test]
+    fn read_connections_keep_their_plans_whatever_limit_is_bound() {
+        let dir = std::env::temp_dir().join(format!("talo-plans-{}", Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("events.sqlite");
+        Connection::open(&path).unwrap();
+        // Without the guarantee SQLite prepares the statement again at each new limit: the
+        // cost this guards against.
+        let plain = Connection::open(&path).unwrap();
+        assert!(
+            reprepares(&plain) >= 4,
+            "SQLite no longer re-plans on a bound LIMIT"
+        );
+
+        let pool = ReadPool::new(path.clone(), 1);
+        let reader = pool.checkout().unwrap();
+        // The reader is read-only: the table came from the plain connection.
+        assert_eq!(reprepares(&reader), 0);
+
+        let writer = Connection::open(&path).unwrap();
+        configure_writer(&writer).unwrap();
+        assert_eq!(reprepares(&writer), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
