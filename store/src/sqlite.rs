@@ -1083,10 +1083,11 @@ impl Drop for BatchTransaction<'_> {
     fn drop(&mut self) {
         // A failed COMMIT may have rolled back on its own already (SQLite does on some I/O
         // errors); only a transaction still open is rolled back here.
-        if self.open && !self.conn.is_autocommit() {
-            if let Err(e) = self.conn.execute_batch("ROLLBACK") {
-                tracing::error!(error = %e, "roll back an append batch");
-            }
+        if self.open
+            && !self.conn.is_autocommit()
+            && let Err(e) = self.conn.execute_batch("ROLLBACK")
+        {
+            tracing::error!(error = %e, "roll back an append batch");
         }
     }
 }
