@@ -25,12 +25,10 @@ async fn main() {
     // The targets are ratios to raw SQLite, and this machine's fsync speed drifts by tens of
     // percent within a minute: each pair runs in alternating slices, so both sides see the
     // same disk.
-    let pair = paired(1, 1, 1).await;
-    println!("raw SQLite, 1 event per transaction:     {}", pair.raw);
-    println!(
-        "store,   1 writer  x 1 event:      {} = {:.0}% of raw",
-        pair.store,
-        pair.ratio() * 100.0
+    paired(1, 1, 1).await.print(
+        "raw SQLite, 1 event per transaction:    ",
+        "store,   1 writer  x 1 event:     ",
+        "raw",
     );
     for writers in [16usize, 256] {
         let before = written_bytes();
@@ -40,12 +38,10 @@ async fn main() {
             "store, {writers:>3} writers x 1 event:    {rate:>9.0} events/s ({commits:.1} appends per commit){written}"
         );
     }
-    let pair = paired(1000, 16, 100).await;
-    println!("raw SQLite, 1000 events per transaction: {}", pair.raw);
-    println!(
-        "store,  16 writers x 100 events:  {} = {:.0}% of raw batched",
-        pair.store,
-        pair.ratio() * 100.0
+    paired(1000, 16, 100).await.print(
+        "raw SQLite, 1000 events per transaction:",
+        "store,  16 writers x 100 events: ",
+        "raw batched",
     );
 }
 
@@ -97,8 +93,10 @@ struct Pair {
 }
 
 impl Pair {
-    fn ratio(&self) -> f64 {
-        self.store.rate() / self.raw.rate()
+    fn print(&self, raw_label: &str, store_label: &str, of: &str) {
+        println!("{raw_label} {}", self.raw);
+        let percent = self.store.rate() / self.raw.rate() * 100.0;
+        println!("{store_label} {} = {percent:.0}% of {of}", self.store);
     }
 }
 
