@@ -1231,9 +1231,9 @@ fn conflict(event_id: Uuid) -> Outcome {
     Outcome::Rejected(StoreError::EventIdConflict { event_id })
 }
 
-/// Turns on SQLite's query planner stability guarantee. Without it, SQLite (3.47 on) plans a
-/// statement with a bound `LIMIT ?` for the value bound, and so prepares it again every time
-/// another value is bound: the stream and log reads did, on every call, which cost a quarter
+/// Turns on SQLite's query planner stability guarantee. Without it, SQLite (the bundled 3.54)
+/// plans a statement with a bound `LIMIT ?` for the value bound, and so prepares it again every
+/// time another value is bound: the stream and log reads did, on every call, which cost a quarter
 /// of the server's CPU under `reportFault` load. Plans for these queries do not depend on the
 /// values.
 fn keep_plans(conn: &Connection) -> Result<(), StoreError> {
