@@ -20,8 +20,13 @@ fn path(dir: &TempDir) -> PathBuf {
 /// A store that never moves places to the table while it runs, only when it closes: what is
 /// stored and what is in memory is then up to the test.
 fn open(path: &Path) -> SqliteEventStore {
+    open_flushing_at(path, usize::MAX)
+}
+
+/// A store that moves places to the table once `flush_at` wait.
+fn open_flushing_at(path: &Path, flush_at: usize) -> SqliteEventStore {
     let mut options = SqliteOptions::new(path);
-    options.stream_index_flush_at = usize::MAX;
+    options.stream_index_flush_at = flush_at;
     SqliteEventStore::open(options).expect("open the store")
 }
 
@@ -304,9 +309,7 @@ async fn a_store_from_before_the_stream_index_gets_it_when_it_opens() {
 async fn a_failed_flush_keeps_the_places_in_memory_until_one_succeeds() {
     let dir = TempDir::new().unwrap();
     let stream = unique_stream("blocked");
-    let mut options = SqliteOptions::new(path(&dir));
-    options.stream_index_flush_at = 1;
-    let store = SqliteEventStore::open(options).expect("open the store");
+    let store = open_flushing_at(&path(&dir), 1);
     let tamper = |sql: &str| {
         let conn = rusqlite::Connection::open(path(&dir)).unwrap();
         conn.execute_batch(sql).expect("tamper");
@@ -375,9 +378,7 @@ async fn eventually_stored(path: &Path, stream: &str, places: i64) {
 async fn a_flush_after_another_store_stored_the_places_starts_again_from_the_table() {
     let dir = TempDir::new().unwrap();
     let stream = unique_stream("shared");
-    let mut options = SqliteOptions::new(path(&dir));
-    options.stream_index_flush_at = 64;
-    let server = SqliteEventStore::open(options).expect("open the store");
+    let server = open_flushing_at(&path(&dir), 64);
     append(&server, &stream, 3).await;
     assert_eq!(
         stored_places(&path(&dir), &stream),
