@@ -1,0 +1,151 @@
+//! Where a replay's time goes, stage by stage, over the first events of a store made by
+//! `talo generate`: the log read alone; read and decoded; and every read model folded from
+//! zero (what a first start does). Each stage prints its wall time, its events/s and the CPU
+//! the process used meanwhile, so a stage that sets the pace shows as the one whose rate
+//! drops the most when it is added.
+//!
+//! `cargo run --release -p talo-projections --example replay_stages -- DIR [EVENTS]`
+//! (DIR holds `events.sqlite`; EVENTS defaults to 2,000,000). The store is opened as the
+//! server opens it, so do not run it on a directory a server is serving.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use talo_events_schema::DomainEvent;
+use talo_events_schema::envelope::Position;
+use talo_projections::engine::SnapshotPolicy;
+use talo_projections::{ReadModels, ReadModelsOptions};
+use talo_store::{EventStore, SqliteEventStore, SqliteOptions};
+
+/// The server's allocator (`api/src/main.rs`): with the system one a fold measures malloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let dir = std::path::PathBuf::from(args.next().ok_or("usage: replay_stages DIR [EVENTS]")?);
+    let events: u64 = match args.next() {
+        Some(n) => n.parse()?,
+        None => 2_000_000,
+    };
+    let stages: Vec<String> = args.collect();
+    let wanted = |stage: &str| stages.is_empty() || stages.iter().any(|s| s == stage);
+    let store = SqliteEventStore::open(SqliteOptions::new(dir.join("events.sqlite")))?;
+    let store: Arc<dyn EventStore> = Arc::new(store);
+    let limit = events.min(store.head().await?.commit);
+    println!("{limit} events of {}", dir.display());
+
+    if wanted("read") {
+        let measured = Measured::start();
+        read(&store, limit, |_| ()).await;
+        measured.print("read", limit);
+    }
+    if wanted("decode") {
+        let measured = Measured::start();
+        read(&store, limit, |event| {
+            DomainEvent::from_json_text(
+                &event.event_type,
+                event.schema_version,
+                event.payload.as_str(),
+            )
+            .expect("decodes");
+        })
+        .await;
+        measured.print("read + decode", limit);
+    }
+    for (stage, snapshots) in [
+        ("fold", SnapshotPolicy::default()),
+        // Snapshots as rare as they can be: what writing them while catching up costs.
+        (
+            "fold-without-snapshots",
+            SnapshotPolicy {
+                every_events: u64::MAX,
+                every: Duration::from_secs(86_400),
+            },
+        ),
+    ] {
+        if !wanted(stage) {
+            continue;
+        }
+        let dir = tempfile::tempdir()?;
+        let measured = Measured::start();
+        let models = ReadModels::start(
+            store.clone(),
+            &ReadModelsOptions {
+                dir: dir.path().to_owned(),
+                snapshots,
+            },
+        )
+        .await?;
+        models
+            .wait_for(Position::sequence(limit), Duration::from_secs(3_600))
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        measured.print(stage, limit);
+        models.abort();
+    }
+    Ok(())
+}
+
+async fn read(
+    store: &Arc<dyn EventStore>,
+    limit: u64,
+    mut each: impl FnMut(&talo_events_schema::envelope::RecordedEvent),
+) {
+    let mut log = store.subscribe_all(Position::START).ready_chunks(1024);
+    while let Some(page) = log.next().await {
+        for event in page {
+            let event = event.expect("reads");
+            each(&event);
+            if event.position.commit >= limit {
+                return;
+            }
+        }
+    }
+}
+
+/// Wall time and the process's CPU time (user and system, from `/proc/self/stat`) since start.
+struct Measured {
+    wall: Instant,
+    cpu: Duration,
+}
+
+impl Measured {
+    fn start() -> Self {
+        Measured {
+            wall: Instant::now(),
+            cpu: process_cpu(),
+        }
+    }
+
+    fn print(&self, stage: &str, events: u64) {
+        let wall = self.wall.elapsed().as_secs_f64();
+        let cpu = (process_cpu() - self.cpu).as_secs_f64();
+        println!(
+            "{stage}: {wall:.2} s, {:.0} events/s, {cpu:.2} s CPU ({:.2} cores, {:.2} us per event)",
+            events as f64 / wall,
+            cpu / wall,
+            cpu * 1e6 / events as f64
+        );
+    }
+}
+
+fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name; the clock
+    // ticks at 100 Hz on Linux.
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
