@@ -445,3 +445,30 @@ async fn a_chain_with_an_unchained_tail_is_refused_at_open() {
         other => panic!("a partly chained log must be refused, got {other:?}"),
     }
 }
+
+/// Reading is not verifying, but a row edited into something the envelope cannot hold is
+/// refused with its position and column, not read as some default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_edited_past_reading_is_refused_naming_its_position_and_column() {
+    for (edit, expected) in [
+        (
+            "UPDATE events SET actor_role = 'janitor' WHERE position = 2",
+            "event at position 2: actor role: unknown `janitor`",
+        ),
+        (
+            "UPDATE events SET channel = 'carrier pigeon' WHERE position = 2",
+            "event at position 2: channel: unknown `carrier pigeon`",
+        ),
+    ] {
+        let fixture = Fixture::new();
+        fixture.three_days().await;
+        fixture.tamper(edit);
+        let store = fixture.open();
+        let error = store
+            .read_all(Position::START, 10, &talo_store::LogFilter::default())
+            .await
+            .expect_err("the edited row is refused");
+        assert!(error.to_string().contains(expected), "{edit}: {error}");
+        store.close().await;
+    }
+}
