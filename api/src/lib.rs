@@ -25,6 +25,7 @@ pub mod notifier;
 pub mod receipts;
 pub mod reports;
 pub mod reports_http;
+pub mod serving_lock;
 pub mod store_location;
 pub mod talo;
 

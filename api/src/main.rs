@@ -216,6 +216,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }));
     }
     let location = StoreLocation::for_serving("--store", store.as_deref(), &data)?;
+    // Bound before anything is opened: a taken port then costs nothing to give up.
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
     let talo = match &location {
         StoreLocation::Embedded(_) => Talo::open(config).await,
         StoreLocation::KurrentDb(_) => {
@@ -246,14 +250,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             println!("  {role:<18} {token}");
         }
     }
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("binding {listen}"))?;
+    // Listening for the stop signals before the address is printed: whoever starts Talo may
+    // stop it as soon as it has read it, and a signal before then would kill it unsaved.
+    let stopping = stop_signal();
     // With port 0 the system picks one: print the real address.
     let bound = listener.local_addr()?;
     println!("\nGraphiQL: http://{bound}/   (GraphQL endpoint: http://{bound}/graphql)\n");
     axum::serve(listener, app(talo.clone()))
-        .with_graceful_shutdown(stop_signal())
+        .with_graceful_shutdown(stopping)
         .await?;
     talo.shutdown().await;
     Ok(())
@@ -328,22 +332,28 @@ async fn generate(args: GenerateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Ctrl-C or SIGTERM: stop taking requests, then write snapshots and close the store.
-async fn stop_signal() {
+/// Ctrl-C or SIGTERM: stop taking requests, then write snapshots and close the store. Listens
+/// from the moment it is called, not from its first poll.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => return std::future::pending().await,
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate());
+        let interrupt = signal(SignalKind::interrupt());
+        async move {
+            match (term, interrupt) {
+                (Ok(mut term), Ok(mut interrupt)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = interrupt.recv() => {}
+                    }
+                }
+                _ => std::future::pending().await,
+            }
         }
     }
     #[cfg(not(unix))]
-    {
+    async {
         let _ = tokio::signal::ctrl_c().await;
     }
 }

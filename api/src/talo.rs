@@ -22,6 +22,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::dispatch::Dispatcher;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::serving_lock::{ServingLock, ServingLockError};
 
 /// How to run Talo.
 #[derive(Clone)]
@@ -116,6 +117,8 @@ pub enum StartError {
     Snapshot(#[from] talo_projections::snapshot::SnapshotError),
     #[error("read models did not catch up with the log: {0}")]
     CatchUp(String),
+    #[error(transparent)]
+    InUse(#[from] ServingLockError),
 }
 
 pub struct Talo {
@@ -129,31 +132,45 @@ pub struct Talo {
     pub blobs: BlobStore,
     /// The notification outbox's tasks, stopped before the store closes.
     background: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// This Talo's hold on its data directory, released once the store is closed.
+    serving: ServingLock,
+}
+
+/// Creates the data directory if need be and takes its serving lock.
+fn take_data_dir(data_dir: &std::path::Path) -> Result<ServingLock, StartError> {
+    std::fs::create_dir_all(data_dir).map_err(|source| StartError::DataDir {
+        path: data_dir.to_owned(),
+        source,
+    })?;
+    Ok(ServingLock::take(data_dir)?)
 }
 
 impl Talo {
-    /// Opens Talo on the embedded SQLite store in the data directory.
+    /// Opens Talo on the embedded SQLite store in the data directory. Refused while another
+    /// Talo serves the directory (`serving_lock.rs`), before the store is touched.
     pub async fn open(config: Config) -> Result<Arc<Talo>, StartError> {
-        let data_dir = config.data_dir.clone();
-        std::fs::create_dir_all(&data_dir).map_err(|source| StartError::DataDir {
-            path: data_dir.clone(),
-            source,
-        })?;
-        let sqlite = SqliteEventStore::open(SqliteOptions::new(data_dir.join("events.sqlite")))?;
-        Self::open_with_store(config, Arc::new(sqlite)).await
+        let serving = take_data_dir(&config.data_dir)?;
+        let sqlite =
+            SqliteEventStore::open(SqliteOptions::new(config.data_dir.join("events.sqlite")))?;
+        Self::open_serving(config, Arc::new(sqlite), serving).await
     }
 
     /// Opens Talo on a given store; the data directory keeps the read-model snapshots and the
-    /// development secret.
+    /// development secret, and is refused while another Talo serves it.
     pub async fn open_with_store(
         config: Config,
         store: Arc<dyn EventStore>,
     ) -> Result<Arc<Talo>, StartError> {
+        let serving = take_data_dir(&config.data_dir)?;
+        Self::open_serving(config, store, serving).await
+    }
+
+    async fn open_serving(
+        config: Config,
+        store: Arc<dyn EventStore>,
+        serving: ServingLock,
+    ) -> Result<Arc<Talo>, StartError> {
         let data_dir = config.data_dir.clone();
-        std::fs::create_dir_all(&data_dir).map_err(|source| StartError::DataDir {
-            path: data_dir.clone(),
-            source,
-        })?;
         let keys = TokenKeys::load(config.jwt_secret.as_deref(), &data_dir).map_err(|source| {
             StartError::DataDir {
                 path: data_dir.clone(),
@@ -199,6 +216,7 @@ impl Talo {
             keys,
             metrics,
             background: std::sync::Mutex::new(Vec::new()),
+            serving,
         });
         if talo.config.notifications {
             let tasks = crate::notifier::spawn(&talo, transport);
@@ -259,6 +277,7 @@ impl Talo {
         self.stop_background();
         self.read_models.shutdown().await;
         self.store.close().await;
+        self.serving.release();
     }
 
     fn stop_background(&self) {
@@ -277,5 +296,6 @@ impl Talo {
         self.stop_background();
         self.read_models.abort();
         self.store.close().await;
+        self.serving.release();
     }
 }

@@ -263,3 +263,56 @@ fn no_notifications_keeps_the_outbox_empty() {
     assert_eq!(outbox_size(&server, &token, Duration::from_secs(2)), 0);
     server.stop();
 }
+
+#[test]
+fn a_second_server_on_a_served_data_directory_is_refused_and_the_first_keeps_serving() {
+    let data = tempfile::tempdir().unwrap();
+    let first = serve(data.path());
+    let output = Command::new(env!("CARGO_BIN_EXE_talo"))
+        .args([
+            "serve",
+            "--data",
+            data.path().to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("is served by another Talo"), "{stderr}");
+    assert!(stderr.contains("serving.lock"), "{stderr}");
+
+    let tokens = demo_tokens(data.path());
+    let me = first.post(tokens["resident"].as_str().unwrap(), "{ me { name } }");
+    assert!(me.contains("Aino Asukas"), "{me}");
+    first.stop();
+    // Stopped, the directory is free again.
+    serve(data.path()).stop();
+}
+
+#[test]
+fn serve_on_a_taken_port_exits_at_once_naming_the_address() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let data = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_talo"))
+        .args([
+            "serve",
+            "--data",
+            data.path().to_str().unwrap(),
+            "--listen",
+            &address,
+        ])
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&format!("binding {address}")), "{stderr}");
+    assert!(
+        !data.path().join("events.sqlite").exists(),
+        "nothing opened before the port was had"
+    );
+}
