@@ -1239,18 +1239,22 @@ impl Dispatcher {
         &self,
         stream: &str,
     ) -> Result<Vec<RecordedEvent>, ApiError> {
+        // Most streams a command acts on hold a handful of events: a first page this small is
+        // one short read, which the embedded store serves without a thread hand-off.
+        let mut page = 64;
         let mut events = Vec::new();
         loop {
             let from = StreamFrom::Revision(events.len() as u64);
             let batch = self
                 .store
-                .read_stream(stream, Direction::Forwards, from, 1000)
+                .read_stream(stream, Direction::Forwards, from, page)
                 .await?;
-            let done = batch.len() < 1000;
+            let done = batch.len() < page;
             events.extend(batch);
             if done {
                 return Ok(events);
             }
+            page = 1000;
         }
     }
 

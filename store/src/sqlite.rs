@@ -33,10 +33,12 @@
 //!
 //! # Reading
 //!
-//! Reads run on `spawn_blocking` with read-only connections; WAL lets them proceed while the
-//! writer commits. After each commit the writer publishes the new head on a `watch` channel;
-//! [`SqliteEventStore::head`] reads it without touching the database and subscriptions wait
-//! on it. Because positions are gapless and published only after commit, "every event with a
+//! Reads run on read-only connections; WAL lets them proceed while the writer commits. A
+//! read of a few hundred rows at most (a command's look at its stream, a subscription's read
+//! of the last commits, a chain link) runs on the calling task's own thread, and longer ones
+//! on `spawn_blocking`: see [`ReadPool::run_sized`]. After each commit the writer publishes
+//! the new head on a `watch` channel; [`SqliteEventStore::head`] reads it without touching
+//! the database and subscriptions wait on it. Because positions are gapless and published only after commit, "every event with a
 //! position above the last one seen" is exactly the set a subscription still owes its reader.
 //!
 //! Timestamps are stored as microseconds since the epoch: sub-microsecond precision of
@@ -80,6 +82,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How many events a subscription reads per query while catching up.
 const SUBSCRIPTION_BATCH: usize = 1000;
+
+/// Reads of at most this many events run on the caller's thread ([`ReadPool::run_sized`]).
+/// One group commit under 64 concurrent commands holds about 130 events (each fault report
+/// with its ticket number), and the subscription that follows the log reads it in one go.
+const SHORT_READ: usize = 256;
 
 /// The columns every read selects, in the order [`decode`] expects them.
 macro_rules! select_events {
@@ -414,7 +421,9 @@ impl EventStore for SqliteEventStore {
         let streams = self.inner.streams.clone();
         self.inner
             .readers
-            .run(move |conn| read_stream(conn, &streams, &stream, direction, bound, max_count))
+            .run_sized(max_count, move |conn| {
+                read_stream(conn, &streams, &stream, direction, bound, max_count)
+            })
             .await
     }
 
@@ -429,9 +438,11 @@ impl EventStore for SqliteEventStore {
         }
         let through = self.inner.streams.through();
         let (sql, params) = log_query(filter, LogBound::After(after), max_count, through);
+        let unread = self.inner.head.borrow().saturating_sub(after.commit);
+        let rows = usize::try_from(unread).map_or(max_count, |unread| unread.min(max_count));
         self.inner
             .readers
-            .run(move |conn| {
+            .run_sized(rows, move |conn| {
                 query_events(conn, &sql, rusqlite::params_from_iter(params), max_count)
             })
             .await
@@ -468,7 +479,9 @@ impl EventStore for SqliteEventStore {
         let links = self
             .inner
             .readers
-            .run(move |conn| sqlite_chain::read_links(conn, CHAIN_LINK_AT, [at]))
+            .run_sized(1, move |conn| {
+                sqlite_chain::read_links(conn, CHAIN_LINK_AT, [at])
+            })
             .await?;
         Ok(links.into_iter().next())
     }
@@ -492,7 +505,7 @@ impl EventStore for SqliteEventStore {
         let links = self
             .inner
             .readers
-            .run(|conn| sqlite_chain::read_links(conn, CHAIN_HEAD, []))
+            .run_sized(1, |conn| sqlite_chain::read_links(conn, CHAIN_HEAD, []))
             .await?;
         Ok(links.into_iter().next())
     }
@@ -695,13 +708,20 @@ impl SubscriptionState {
             let last = self.last;
             // `wait_for` checks the current value first, so a commit published before this
             // call is not missed.
-            let published = self.head.wait_for(|head| *head > last).await.is_ok();
-            if !published {
+            let head = self
+                .head
+                .wait_for(|head| *head > last)
+                .await
+                .map(|head| *head);
+            let Ok(head) = head else {
                 return self.fail(StoreError::Closed);
-            }
+            };
+            // Following the log live, a read finds the few events of the last commits.
+            let rows = usize::try_from(head - last)
+                .map_or(SUBSCRIPTION_BATCH, |new| new.min(SUBSCRIPTION_BATCH));
             let events = self
                 .readers
-                .run(move |conn| {
+                .run_sized(rows, move |conn| {
                     query_events(
                         conn,
                         READ_LOG_AFTER,
@@ -754,6 +774,37 @@ impl ReadPool {
         }
     }
 
+    /// Runs a read of at most `rows` rows: on the calling thread when that is at most
+    /// [`SHORT_READ`], else on the blocking pool.
+    ///
+    /// A short read on cached pages takes from a few to a few hundred microseconds, and
+    /// handing it to the blocking pool and back wakes two threads. Under 64 concurrent
+    /// `reportFault` mutations the server spent a fifth of its time switching threads: each
+    /// command reads its stream, and the read models' subscription reads the log after every
+    /// commit; served here they took about a fifth more requests/s (BENCHMARKS.md, eighth
+    /// part). A short read that finds its pages on disk, or waits out a busy database, holds
+    /// one async worker meanwhile; a long one (a page of a replay) would hold it for
+    /// milliseconds, so it goes to the pool.
+    async fn run_sized<T, F>(self: &Arc<Self>, rows: usize, read: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        if rows > SHORT_READ {
+            return self.run(read).await;
+        }
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        let conn = self.checkout()?;
+        let result = read(&conn);
+        self.checkin(conn);
+        result
+    }
+
+    /// Runs a read on the blocking pool.
     async fn run<T, F>(self: &Arc<Self>, read: F) -> Result<T, StoreError>
     where
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
@@ -1467,6 +1518,38 @@ mod tests {
         let writer = Connection::open(&path).unwrap();
         configure_writer(&writer).unwrap();
         assert_eq!(reprepares(&writer), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_short_read_runs_on_the_callers_thread_and_a_long_one_on_the_pool() {
+        let dir = std::env::temp_dir().join(format!("talo-short-reads-{}", Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("events.sqlite");
+        Connection::open(&path).unwrap();
+        let pool = Arc::new(ReadPool::new(path, 2));
+        let thread_of = |rows: usize| {
+            pool.run_sized(rows, |conn| {
+                // A real read, so the connection is shown to work on either thread.
+                let one: i64 = conn.query_row("SELECT 1", [], |r| r.get(0)).unwrap();
+                assert_eq!(one, 1);
+                Ok(std::thread::current().id())
+            })
+        };
+        let here = std::thread::current().id();
+        assert_eq!(thread_of(1).await.unwrap(), here);
+        assert_eq!(thread_of(SHORT_READ).await.unwrap(), here);
+        assert_ne!(thread_of(SHORT_READ + 1).await.unwrap(), here);
+        // Both kinds give their connection back: one read at a time needs one connection.
+        for _ in 0..4 {
+            thread_of(1).await.unwrap();
+            thread_of(1000).await.unwrap();
+        }
+        assert_eq!(pool.lock_idle().len(), 1);
+
+        pool.close();
+        assert!(matches!(thread_of(1).await, Err(StoreError::Closed)));
+        assert!(matches!(thread_of(1000).await, Err(StoreError::Closed)));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
