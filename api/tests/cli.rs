@@ -81,6 +81,29 @@ impl Server {
     }
 }
 
+/// Runs `talo serve --data DATA FLAGS` (on a free port unless FLAGS name a `--listen`), which
+/// must exit with a failure; returns what it wrote to stderr.
+fn serve_refused(data: &std::path::Path, flags: &[&str]) -> String {
+    let listen: &[&str] = if flags.contains(&"--listen") {
+        &[]
+    } else {
+        &["--listen", "127.0.0.1:0"]
+    };
+    let output = Command::new(env!("CARGO_BIN_EXE_talo"))
+        .args(["serve", "--data", data.to_str().unwrap()])
+        .args(listen)
+        .args(flags)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    assert!(
+        !output.status.success(),
+        "served: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 fn demo_tokens(data: &std::path::Path) -> serde_json::Map<String, serde_json::Value> {
     let text = std::fs::read_to_string(data.join("demo-tokens.json")).unwrap();
     serde_json::from_str(&text).unwrap()
@@ -161,19 +184,7 @@ fn demo_refuses_a_data_directory_with_other_history() {
             .unwrap();
         talo.shutdown().await;
     });
-    let output = Command::new(env!("CARGO_BIN_EXE_talo"))
-        .args([
-            "serve",
-            "--data",
-            data.path().to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "--demo",
-        ])
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = serve_refused(data.path(), &["--demo"]);
     assert!(
         stderr.contains("--demo needs an empty data directory"),
         "{stderr}"
@@ -183,40 +194,14 @@ fn demo_refuses_a_data_directory_with_other_history() {
 #[test]
 fn serve_refuses_a_malformed_document_size_naming_the_flag() {
     let data = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_talo"))
-        .args([
-            "serve",
-            "--data",
-            data.path().to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "--max-document-bytes",
-            "lots",
-        ])
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = serve_refused(data.path(), &["--max-document-bytes", "lots"]);
     assert!(stderr.contains("--max-document-bytes"), "{stderr}");
 }
 
 #[test]
 fn serve_refuses_an_iban_with_wrong_check_digits_naming_the_flag() {
     let data = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_talo"))
-        .args([
-            "serve",
-            "--data",
-            data.path().to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "--iban",
-            "FI79 4405 2020 0360 83",
-        ])
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = serve_refused(data.path(), &["--iban", "FI79 4405 2020 0360 83"]);
     assert!(
         stderr.contains("--iban: iban: `FI79 4405 2020 0360 83`: the check digits do not match"),
         "{stderr}"
@@ -268,19 +253,7 @@ fn no_notifications_keeps_the_outbox_empty() {
 fn a_second_server_on_a_served_data_directory_is_refused_and_the_first_keeps_serving() {
     let data = tempfile::tempdir().unwrap();
     let first = serve(data.path());
-    let output = Command::new(env!("CARGO_BIN_EXE_talo"))
-        .args([
-            "serve",
-            "--data",
-            data.path().to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = serve_refused(data.path(), &[]);
     assert!(stderr.contains("is served by another Talo"), "{stderr}");
     assert!(stderr.contains("serving.lock"), "{stderr}");
 
@@ -297,19 +270,7 @@ fn serve_on_a_taken_port_exits_at_once_naming_the_address() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = taken.local_addr().unwrap().to_string();
     let data = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_talo"))
-        .args([
-            "serve",
-            "--data",
-            data.path().to_str().unwrap(),
-            "--listen",
-            &address,
-        ])
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = serve_refused(data.path(), &["--listen", &address]);
     assert!(stderr.contains(&format!("binding {address}")), "{stderr}");
     assert!(
         !data.path().join("events.sqlite").exists(),
