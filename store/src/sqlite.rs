@@ -38,8 +38,9 @@
 //! of the last commits, a chain link) runs on the calling task's own thread, and longer ones
 //! on `spawn_blocking`: see [`ReadPool::run_sized`]. After each commit the writer publishes
 //! the new head on a `watch` channel; [`SqliteEventStore::head`] reads it without touching
-//! the database and subscriptions wait on it. Because positions are gapless and published only after commit, "every event with a
-//! position above the last one seen" is exactly the set a subscription still owes its reader.
+//! the database and subscriptions wait on it. Because positions are gapless and published
+//! only after commit, "every event with a position above the last one seen" is exactly the
+//! set a subscription still owes its reader.
 //!
 //! Timestamps are stored as microseconds since the epoch: sub-microsecond precision of
 //! `occurred_at` is dropped.
@@ -798,10 +799,7 @@ impl ReadPool {
             .acquire()
             .await
             .map_err(|_| StoreError::Closed)?;
-        let conn = self.checkout()?;
-        let result = read(&conn);
-        self.checkin(conn);
-        result
+        self.with_connection(read)
     }
 
     /// Runs a read on the blocking pool.
@@ -817,13 +815,21 @@ impl ReadPool {
         let pool = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            let conn = pool.checkout()?;
-            let result = read(&conn);
-            pool.checkin(conn);
-            result
+            pool.with_connection(read)
         })
         .await
         .map_err(|e| StoreError::Backend(format!("event store read task: {e}")))?
+    }
+
+    /// Runs `read` on an idle connection (or a new one), then gives the connection back.
+    fn with_connection<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let conn = self.checkout()?;
+        let result = read(&conn);
+        self.checkin(conn);
+        result
     }
 
     fn checkout(&self) -> Result<Connection, StoreError> {
