@@ -89,6 +89,12 @@ const SUBSCRIPTION_BATCH: usize = 1000;
 /// with its ticket number), and the subscription that follows the log reads it in one go.
 const SHORT_READ: usize = 256;
 
+/// How many rows a read of at most `at_most` events after position `after` can find, with the
+/// log's head at `head`: what decides where the read runs ([`ReadPool::run_sized`]).
+fn rows_after(head: u64, after: u64, at_most: usize) -> usize {
+    usize::try_from(head.saturating_sub(after)).map_or(at_most, |rows| rows.min(at_most))
+}
+
 /// The columns every read selects, in the order [`decode`] expects them.
 macro_rules! select_events {
     ($($rest:literal),*) => {
@@ -439,8 +445,7 @@ impl EventStore for SqliteEventStore {
         }
         let through = self.inner.streams.through();
         let (sql, params) = log_query(filter, LogBound::After(after), max_count, through);
-        let unread = self.inner.head.borrow().saturating_sub(after.commit);
-        let rows = usize::try_from(unread).map_or(max_count, |unread| unread.min(max_count));
+        let rows = rows_after(*self.inner.head.borrow(), after.commit, max_count);
         self.inner
             .readers
             .run_sized(rows, move |conn| {
@@ -718,8 +723,7 @@ impl SubscriptionState {
                 return self.fail(StoreError::Closed);
             };
             // Following the log live, a read finds the few events of the last commits.
-            let rows = usize::try_from(head - last)
-                .map_or(SUBSCRIPTION_BATCH, |new| new.min(SUBSCRIPTION_BATCH));
+            let rows = rows_after(head, last, SUBSCRIPTION_BATCH);
             let events = self
                 .readers
                 .run_sized(rows, move |conn| {
