@@ -1,5 +1,6 @@
 //! Prometheus metrics, served at `/metrics`: requests, appended events by type, command
-//! retries and replays, and each read model's position.
+//! retries and replays, each read model's position, and how far the notifier has followed the
+//! log.
 
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use talo_events_schema::envelope::Position;
 use talo_projections::ProjectionStatus;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -37,6 +39,9 @@ struct Inner {
     commands_retried: Counter,
     commands_replayed: Counter,
     projection_position: Family<ProjectionLabels, Gauge>,
+    notifier_position: Gauge,
+    notifier_resumed_from: Gauge,
+    notifier_events_followed: Counter,
 }
 
 impl Default for Metrics {
@@ -72,6 +77,24 @@ impl Default for Metrics {
             "Global position each read model has folded",
             projection_position.clone(),
         );
+        let notifier_position = Gauge::default();
+        registry.register(
+            "notifier_position",
+            "Global position the notification outbox has followed the log to",
+            notifier_position.clone(),
+        );
+        let notifier_resumed_from = Gauge::default();
+        registry.register(
+            "notifier_resumed_from",
+            "Global position the notification outbox went on from at this start (its saved progress)",
+            notifier_resumed_from.clone(),
+        );
+        let notifier_events_followed = Counter::default();
+        registry.register(
+            "notifier_events_followed",
+            "Events the notification outbox has followed since this process started",
+            notifier_events_followed.clone(),
+        );
         Metrics {
             inner: Arc::new(Inner {
                 registry,
@@ -80,6 +103,9 @@ impl Default for Metrics {
                 commands_retried,
                 commands_replayed,
                 projection_position,
+                notifier_position,
+                notifier_resumed_from,
+                notifier_events_followed,
             }),
         }
     }
@@ -113,10 +139,23 @@ impl Metrics {
         self.inner.commands_replayed.inc();
     }
 
+    /// The notifier starts following the log after `position`.
+    pub fn notifier_resumed(&self, position: Position) {
+        let position = gauge_value(position);
+        self.inner.notifier_resumed_from.set(position);
+        self.inner.notifier_position.set(position);
+    }
+
+    /// The notifier has followed the log up to `position`.
+    pub fn notifier_followed(&self, position: Position) {
+        self.inner.notifier_events_followed.inc();
+        self.inner.notifier_position.set(gauge_value(position));
+    }
+
     /// The text exposition, with the read models' positions as of now.
     pub fn render(&self, projections: &[ProjectionStatus]) -> String {
         for status in projections {
-            let position = i64::try_from(status.position.commit).unwrap_or(i64::MAX);
+            let position = gauge_value(status.position);
             self.inner
                 .projection_position
                 .get_or_create(&ProjectionLabels {
@@ -129,4 +168,8 @@ impl Metrics {
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.inner.registry);
         text
     }
+}
+
+fn gauge_value(position: Position) -> i64 {
+    i64::try_from(position.commit).unwrap_or(i64::MAX)
 }

@@ -1,7 +1,8 @@
 //! The notification outbox at work: one task follows the log and queues a notification for
-//! every person an event matters to (ids derived from the causing event, so following the log
-//! again after a restart queues nothing twice); another delivers what is due through a
-//! [`Transport`] and records sent, delivered or failed with the next try's time.
+//! every person an event matters to (ids derived from the causing event, so following part of
+//! the log again after a crash queues nothing twice), saving how far it got so a restart goes
+//! on from there; another delivers what is due through a [`Transport`] and records sent,
+//! delivered or failed with the next try's time.
 //!
 //! The embedded default transport writes each notification as a JSON line to
 //! `DATA/outbox/<channel>.jsonl`, where a gateway (or a person testing) picks them up; email can
@@ -10,7 +11,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use talo_domain::notification::{Audience, addresses, notices_for, retry_at};
@@ -19,8 +20,11 @@ use talo_events_schema::envelope::{
 };
 use talo_events_schema::notification::*;
 use talo_events_schema::{DomainEvent, streams};
+use talo_projections::engine::{SnapshotPolicy, matches_log};
 use talo_projections::notifications::NotificationRecord;
+use talo_projections::snapshot::{self, Checkpoint};
 use talo_store::ExpectedRevision;
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
@@ -133,68 +137,220 @@ impl Transport for ByChannel {
     }
 }
 
-/// Starts the queueing and delivering tasks.
-pub fn spawn(talo: &Arc<Talo>, transport: Arc<dyn Transport>) -> Vec<JoinHandle<()>> {
-    vec![
-        tokio::spawn(enqueue(talo.clone())),
-        tokio::spawn(deliver(talo.clone(), transport)),
-    ]
+/// The outbox's two tasks. Stopped by [`Notifier::shutdown`], queueing saves how far it has
+/// followed the log first.
+pub struct Notifier {
+    stop: Arc<Notify>,
+    queueing: JoinHandle<()>,
+    delivering: JoinHandle<()>,
 }
 
-async fn enqueue(talo: Arc<Talo>) {
-    let mut audience = Audience::default();
-    let mut events = talo.store.subscribe_all(Position::START);
-    while let Some(item) = events.next().await {
-        let Ok(event) = item else { break };
-        let Ok(decoded) = DomainEvent::from_json_text(
-            &event.event_type,
-            event.schema_version,
-            event.payload.as_str(),
-        ) else {
-            continue;
+impl Notifier {
+    /// Starts queueing (from the progress saved in the read models' directory, or the log's
+    /// start) and delivering.
+    pub fn start(talo: &Arc<Talo>, transport: Arc<dyn Transport>) -> Self {
+        let stop = Arc::new(Notify::new());
+        Notifier {
+            queueing: tokio::spawn(enqueue(talo.clone(), stop.clone())),
+            delivering: tokio::spawn(deliver(talo.clone(), transport)),
+            stop,
+        }
+    }
+
+    /// Stops delivering at once, and queueing after the event in hand, once its progress is
+    /// saved.
+    pub async fn shutdown(self) {
+        self.delivering.abort();
+        self.stop.notify_one();
+        let _ = self.queueing.await;
+    }
+
+    /// Stops both tasks as a crash would: the progress is not saved.
+    pub fn abort(self) {
+        self.delivering.abort();
+        self.queueing.abort();
+    }
+}
+
+/// The notifier's progress file in the read models' directory: how far it has followed the log
+/// and the [`Audience`] folded so far. Following ten million events again at every start took
+/// a core for half a minute (and an append refused per notification ever queued); the log is
+/// still the truth, so a progress file that is unreadable or not of this log is ignored.
+const PROGRESS: &str = "notifier";
+const PROGRESS_VERSION: u32 = 1;
+
+/// How far queueing got, and when that was last saved.
+struct Progress {
+    path: PathBuf,
+    policy: SnapshotPolicy,
+    checkpoint: Checkpoint,
+    saved: Position,
+    saved_at: Instant,
+    save_took: Duration,
+}
+
+impl Progress {
+    /// The saved progress if it is readable and of this log, else the start of the log.
+    async fn resume(talo: &Talo) -> (Progress, Audience) {
+        let path = talo.read_models_dir().join(snapshot::file_name(PROGRESS));
+        let load = {
+            let path = path.clone();
+            move || snapshot::load::<Audience>(&path, PROGRESS, PROGRESS_VERSION)
         };
-        let notices = notices_for(&decoded, &audience);
-        audience.apply(&decoded);
-        for notice in notices {
-            let targets = talo
-                .read_models
-                .register
-                .read()
-                .organisation(event.metadata.organisation_id)
-                .and_then(|r| r.persons.get(&notice.person_id))
-                .map(addresses)
-                .unwrap_or_default();
-            for (channel, address) in targets {
-                let id = Uuid::new_v5(
-                    &NOTIFICATION_IDS,
-                    format!("{}/{}/{:?}", event.event_id, notice.person_id, channel).as_bytes(),
-                );
-                let queued = NotificationQueued {
-                    notification_id: id,
-                    person_id: notice.person_id,
-                    channel,
-                    address,
-                    subject: notice.subject.clone(),
-                    body: notice.body.clone(),
-                    cause_event_id: event.event_id,
-                    cause_type: event.event_type.clone(),
-                };
-                // Already queued (the log is followed again from the start after a restart):
-                // the stream exists and nothing is appended.
-                let _ = talo
-                    .store
-                    .append(
-                        &streams::notification(id),
-                        ExpectedRevision::NoStream,
-                        vec![system_event(
-                            &event,
-                            id,
-                            queued.into(),
-                            event.metadata.occurred_at,
-                        )],
-                    )
-                    .await;
+        let loaded = match tokio::task::spawn_blocking(load).await {
+            Ok(Ok(Some((checkpoint, audience)))) => {
+                match matches_log(talo.store.as_ref(), &checkpoint).await {
+                    Ok(true) => Some((checkpoint, audience)),
+                    Ok(false) => {
+                        tracing::warn!(position = %checkpoint.position, "the notifier's saved progress is not of this log: following it from the start");
+                        None
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "the notifier's saved progress could not be checked: following the log from the start");
+                        None
+                    }
+                }
             }
+            Ok(Ok(None)) => None,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "the notifier's saved progress is unreadable: following the log from the start");
+                None
+            }
+            Err(error) => {
+                tracing::warn!(%error, "loading the notifier's progress failed: following the log from the start");
+                None
+            }
+        };
+        let (checkpoint, audience) = loaded.unwrap_or_default();
+        let progress = Progress {
+            path,
+            policy: talo.config.snapshots,
+            saved: checkpoint.position,
+            checkpoint,
+            saved_at: Instant::now(),
+            save_took: Duration::ZERO,
+        };
+        (progress, audience)
+    }
+
+    fn is_due(&self) -> bool {
+        self.policy.is_due(
+            self.saved,
+            self.checkpoint.position,
+            self.saved_at.elapsed(),
+            self.save_took,
+        )
+    }
+
+    /// Saves the progress off the async workers; the audience goes along and comes back.
+    async fn save(&mut self, audience: Audience) -> Audience {
+        if self.checkpoint.position == self.saved {
+            return audience;
+        }
+        let started = Instant::now();
+        let (path, checkpoint) = (self.path.clone(), self.checkpoint.clone());
+        let saving = tokio::task::spawn_blocking(move || {
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let saved = snapshot::save(&path, PROGRESS, PROGRESS_VERSION, &checkpoint, &audience);
+            (audience, saved)
+        });
+        match saving.await {
+            Ok((audience, Ok(()))) => {
+                self.saved = self.checkpoint.position;
+                self.saved_at = Instant::now();
+                self.save_took = started.elapsed();
+                audience
+            }
+            Ok((audience, Err(error))) => {
+                // Not fatal: a restart follows the log again from the last saved progress.
+                tracing::warn!(%error, "the notifier's progress was not saved");
+                self.saved_at = Instant::now();
+                audience
+            }
+            // The blocking task panicked and took the audience with it: start over.
+            Err(error) => {
+                tracing::error!(%error, "saving the notifier's progress panicked");
+                self.checkpoint = Checkpoint::default();
+                self.saved = Position::START;
+                Audience::default()
+            }
+        }
+    }
+}
+
+async fn enqueue(talo: Arc<Talo>, stop: Arc<Notify>) {
+    let (mut progress, mut audience) = Progress::resume(&talo).await;
+    talo.metrics.notifier_resumed(progress.checkpoint.position);
+    let mut events = talo.store.subscribe_all(progress.checkpoint.position);
+    loop {
+        let item = tokio::select! {
+            biased;
+            () = stop.notified() => break,
+            item = events.next() => item,
+        };
+        let Some(Ok(event)) = item else { break };
+        queue_notices(&talo, &mut audience, &event).await;
+        progress.checkpoint = Checkpoint::after(&event);
+        talo.metrics.notifier_followed(event.position);
+        if progress.is_due() {
+            audience = progress.save(audience).await;
+        }
+    }
+    progress.save(audience).await;
+}
+
+/// Queues what `event` is worth telling, then folds it into the audience.
+async fn queue_notices(talo: &Talo, audience: &mut Audience, event: &RecordedEvent) {
+    let Ok(decoded) = DomainEvent::from_json_text(
+        &event.event_type,
+        event.schema_version,
+        event.payload.as_str(),
+    ) else {
+        return;
+    };
+    let notices = notices_for(&decoded, audience);
+    audience.apply(&decoded);
+    for notice in notices {
+        let targets = talo
+            .read_models
+            .register
+            .read()
+            .organisation(event.metadata.organisation_id)
+            .and_then(|r| r.persons.get(&notice.person_id))
+            .map(addresses)
+            .unwrap_or_default();
+        for (channel, address) in targets {
+            let id = Uuid::new_v5(
+                &NOTIFICATION_IDS,
+                format!("{}/{}/{:?}", event.event_id, notice.person_id, channel).as_bytes(),
+            );
+            let queued = NotificationQueued {
+                notification_id: id,
+                person_id: notice.person_id,
+                channel,
+                address,
+                subject: notice.subject.clone(),
+                body: notice.body.clone(),
+                cause_event_id: event.event_id,
+                cause_type: event.event_type.clone(),
+            };
+            // Already queued (the log is followed again after a restart from the last saved
+            // progress, or after a crash): the stream exists and nothing is appended.
+            let _ = talo
+                .store
+                .append(
+                    &streams::notification(id),
+                    ExpectedRevision::NoStream,
+                    vec![system_event(
+                        event,
+                        id,
+                        queued.into(),
+                        event.metadata.occurred_at,
+                    )],
+                )
+                .await;
         }
     }
 }

@@ -130,10 +130,14 @@ pub struct Talo {
     pub metrics: Metrics,
     /// Document content, by hash.
     pub blobs: BlobStore,
-    /// The notification outbox's tasks, stopped before the store closes.
-    background: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// The notification outbox, stopped before the store closes.
+    notifier: std::sync::Mutex<Option<crate::notifier::Notifier>>,
     /// This Talo's hold on its data directory, released once the store is closed.
     serving: ServingLock,
+}
+
+fn read_models_dir(data_dir: &std::path::Path) -> std::path::PathBuf {
+    data_dir.join("read-models")
 }
 
 /// Creates the data directory if need be and takes its serving lock.
@@ -181,7 +185,7 @@ impl Talo {
             ReadModels::start(
                 store.clone(),
                 &ReadModelsOptions {
-                    dir: data_dir.join("read-models"),
+                    dir: read_models_dir(&data_dir),
                     snapshots: config.snapshots,
                 },
             )
@@ -215,15 +219,12 @@ impl Talo {
             dispatcher,
             keys,
             metrics,
-            background: std::sync::Mutex::new(Vec::new()),
+            notifier: std::sync::Mutex::new(None),
             serving,
         });
         if talo.config.notifications {
-            let tasks = crate::notifier::spawn(&talo, transport);
-            talo.background
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .extend(tasks);
+            let notifier = crate::notifier::Notifier::start(&talo, transport);
+            *talo.notifier.lock().unwrap_or_else(|p| p.into_inner()) = Some(notifier);
         }
         Ok(talo)
     }
@@ -272,28 +273,34 @@ impl Talo {
             .all(|s| s.failure.is_none())
     }
 
-    /// Stops the read models (writing their snapshots) and closes the store.
+    /// Stops the notifier (saving its progress) and the read models (writing their snapshots),
+    /// and closes the store.
     pub async fn shutdown(&self) {
-        self.stop_background();
+        if let Some(notifier) = self.take_notifier() {
+            notifier.shutdown().await;
+        }
         self.read_models.shutdown().await;
         self.store.close().await;
         self.serving.release();
     }
 
-    fn stop_background(&self) {
-        for task in self
-            .background
+    fn take_notifier(&self) -> Option<crate::notifier::Notifier> {
+        self.notifier
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .drain(..)
-        {
-            task.abort();
-        }
+            .take()
+    }
+
+    /// Where the read models' snapshots (and the notifier's progress) are kept.
+    pub fn read_models_dir(&self) -> std::path::PathBuf {
+        read_models_dir(&self.config.data_dir)
     }
 
     /// Stops as a crash would: no final snapshots. For tests of crash recovery.
     pub async fn crash(&self) {
-        self.stop_background();
+        if let Some(notifier) = self.take_notifier() {
+            notifier.abort();
+        }
         self.read_models.abort();
         self.store.close().await;
         self.serving.release();

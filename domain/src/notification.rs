@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
 use talo_events_schema::DomainEvent;
 use talo_events_schema::message_thread::MessageSide;
 use talo_events_schema::notification::NotificationChannel;
@@ -15,8 +16,9 @@ use crate::register::Person;
 /// Attempts before the outbox gives up on a notification.
 pub const MAX_ATTEMPTS: u32 = 5;
 
-/// Whom each fault report and message thread concerns, as far as the events have told.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Whom each fault report and message thread concerns, as far as the events have told. Saved
+/// with the notifier's progress, so a restart need not fold the log from its start again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Audience {
     fault_reports: HashMap<Uuid, (Uuid, String)>,
     threads: HashMap<Uuid, (Uuid, String)>,

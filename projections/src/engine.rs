@@ -17,7 +17,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use crate::feed::{self, FeedReceiver, LogFeed};
-use crate::snapshot::{self, Checkpoint, EventRef};
+use crate::snapshot::{self, Checkpoint};
 
 /// A read model folded from the log.
 pub trait Projection: Default + Serialize + DeserializeOwned + Send + Sync + 'static {
@@ -238,7 +238,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Whether the event a checkpoint names is where the checkpoint says, in this log.
-pub(crate) async fn matches_log(
+pub async fn matches_log(
     store: &dyn EventStore,
     checkpoint: &Checkpoint,
 ) -> Result<bool, talo_store::StoreError> {
@@ -334,14 +334,7 @@ async fn run<P: Projection>(
             }
         }
         if let Some(event) = last {
-            checkpoint = Checkpoint {
-                position: event.position,
-                last_event: Some(EventRef {
-                    stream: event.stream.clone(),
-                    revision: event.revision,
-                    event_id: event.event_id,
-                }),
-            };
+            checkpoint = Checkpoint::after(event);
         }
         let position = checkpoint.position;
         let failure = batch.stopped.clone();

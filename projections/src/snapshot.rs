@@ -16,7 +16,7 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
-use talo_events_schema::envelope::Position;
+use talo_events_schema::envelope::{Position, RecordedEvent};
 use uuid::Uuid;
 
 /// The first bytes of every snapshot file: what it is and in which encoding.
@@ -45,6 +45,20 @@ pub struct Checkpoint {
     pub position: Position,
     /// `None` at the start of the log.
     pub last_event: Option<EventRef>,
+}
+
+impl Checkpoint {
+    /// The checkpoint of a state that has folded every event up to and including `event`.
+    pub fn after(event: &RecordedEvent) -> Self {
+        Checkpoint {
+            position: event.position,
+            last_event: Some(EventRef {
+                stream: event.stream.clone(),
+                revision: event.revision,
+                event_id: event.event_id,
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -30,6 +30,8 @@ pub struct TestServer {
     /// The demo organisations, first `Isännöinti Yksi Oy`, then (if asked) `Isännöinti Kaksi Oy`.
     pub orgs: Vec<DemoOrganisation>,
     read_your_writes_timeout: std::time::Duration,
+    /// The outbox's transport when notifications are on; a restart keeps them on.
+    notifications: Option<Arc<dyn talo_api::notifier::Transport>>,
 }
 
 impl TestServer {
@@ -83,6 +85,7 @@ impl TestServer {
             clock,
             orgs: vec![demo],
             read_your_writes_timeout: std::time::Duration::from_secs(5),
+            notifications: None,
         }
     }
 
@@ -102,10 +105,8 @@ impl TestServer {
     pub async fn with_notifications(transport: Arc<dyn talo_api::notifier::Transport>) -> Self {
         let dir = Arc::new(tempfile::tempdir().expect("temporary directory"));
         let clock = ManualClock::new(start_time());
-        let mut config = config(&dir, &clock);
-        config.notifications = true;
-        config.notification_transport = Some(transport);
-        let talo = Talo::open(config).await.expect("talo opens");
+        let timeout = std::time::Duration::from_secs(5);
+        let talo = open(&dir, &clock, timeout, Some(transport.clone())).await;
         let demo = demo::seed(&talo, "Isännöinti Yksi Oy", "1572860-0", clock.now_utc())
             .await
             .expect("demo seeds");
@@ -115,7 +116,8 @@ impl TestServer {
             dir,
             clock,
             orgs: vec![demo],
-            read_your_writes_timeout: std::time::Duration::from_secs(5),
+            read_your_writes_timeout: timeout,
+            notifications: Some(transport),
         }
     }
 
@@ -237,7 +239,7 @@ impl TestServer {
         let dir = Arc::new(tempfile::tempdir().expect("temporary directory"));
         let clock = ManualClock::new(start_time());
         let timeout = std::time::Duration::from_secs(5);
-        let talo = open(&dir, &clock, timeout).await;
+        let talo = open(&dir, &clock, timeout, None).await;
         let mut orgs = Vec::new();
         for (name, business_id) in [
             ("Isännöinti Yksi Oy", "1572860-0"),
@@ -259,6 +261,7 @@ impl TestServer {
             clock,
             orgs,
             read_your_writes_timeout: timeout,
+            notifications: None,
         }
     }
 
@@ -287,10 +290,17 @@ impl TestServer {
             clock,
             orgs,
             read_your_writes_timeout,
+            notifications,
         } = self;
         drop(router);
         drop(talo);
-        let talo = open(&dir, &clock, read_your_writes_timeout).await;
+        let talo = open(
+            &dir,
+            &clock,
+            read_your_writes_timeout,
+            notifications.clone(),
+        )
+        .await;
         TestServer {
             router: app(talo.clone()),
             talo,
@@ -298,6 +308,7 @@ impl TestServer {
             clock,
             orgs,
             read_your_writes_timeout,
+            notifications,
         }
     }
 
@@ -353,6 +364,7 @@ impl TestServer {
             clock: self.clock.clone(),
             orgs: self.orgs.clone(),
             read_your_writes_timeout: self.read_your_writes_timeout,
+            notifications: None,
         }
     }
 
@@ -419,9 +431,12 @@ async fn open(
     dir: &TempDir,
     clock: &ManualClock,
     read_your_writes_timeout: std::time::Duration,
+    notifications: Option<Arc<dyn talo_api::notifier::Transport>>,
 ) -> Arc<Talo> {
     let mut config = config(dir, clock);
     config.read_your_writes_timeout = read_your_writes_timeout;
+    config.notifications = notifications.is_some();
+    config.notification_transport = notifications;
     Talo::open(config).await.expect("talo opens")
 }
 

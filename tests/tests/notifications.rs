@@ -408,3 +408,181 @@ fn a_malformed_smtp_url_is_refused_naming_it() {
         .unwrap();
     assert!(err.contains("not a port"), "{err}");
 }
+
+/// A resident's new report, acknowledged, with both its notifications delivered and shown as
+/// delivered: after that the log stops growing. Returns the report's ticket.
+async fn acknowledged_and_delivered(server: &TestServer, transport: &Recording) -> String {
+    let id = report_as_resident(server).await;
+    step(
+        server,
+        "customer_service",
+        "acknowledgeFaultReport",
+        "FaultReportStepInput",
+        &id,
+        json!({}),
+    )
+    .await
+    .data();
+    let ticket = server
+        .as_role("resident", ops::FAULT_REPORT, json!({ "id": id }))
+        .await
+        .data()["faultReport"]["ticket"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    server
+        .eventually("both notifications delivered", || {
+            sent_about(transport, &ticket) == 2
+        })
+        .await;
+    server
+        .eventually("the outbox shows them delivered", || {
+            let view = server.talo.read_models.notifications.read();
+            view.for_person(
+                server.org().organisation_id,
+                server.org().person("resident"),
+            )
+            .iter()
+            .filter(|n| {
+                n.subject.contains(&ticket)
+                    && n.status == talo_projections::notifications::DeliveryStatus::Delivered
+            })
+            .count()
+                == 2
+        })
+        .await;
+    ticket
+}
+
+fn sent_about(transport: &Recording, ticket: &str) -> usize {
+    transport
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|n| n.subject.contains(ticket))
+        .count()
+}
+
+/// What `/metrics` says of the notifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct NotifierMetrics {
+    position: u64,
+    resumed_from: u64,
+    followed: u64,
+}
+
+/// Waits (up to ten seconds) until the notifier has followed the whole log.
+async fn notifier_at_head(server: &TestServer) -> NotifierMetrics {
+    let mut seen = None;
+    for _ in 0..200 {
+        let head = server.talo.store.head().await.unwrap().commit;
+        let (_, text) = server.get("/metrics").await;
+        let value = |name: &str| -> u64 {
+            text.lines()
+                .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+                .unwrap_or_else(|| panic!("no `{name}` in {text}"))
+        };
+        let metrics = NotifierMetrics {
+            position: value("talo_notifier_position"),
+            resumed_from: value("talo_notifier_resumed_from"),
+            followed: value("talo_notifier_events_followed_total"),
+        };
+        if metrics.position == head {
+            return metrics;
+        }
+        seen = Some((metrics, head));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the notifier did not reach the head of the log: {seen:?}");
+}
+
+#[tokio::test]
+async fn a_restart_goes_on_from_where_the_notifier_got_and_tells_nobody_twice() {
+    let transport = Arc::new(Recording::default());
+    let server = TestServer::with_notifications(transport.clone()).await;
+    let first = acknowledged_and_delivered(&server, &transport).await;
+    let before = notifier_at_head(&server).await;
+    assert_eq!(
+        before.resumed_from, 0,
+        "a new store is followed from its start"
+    );
+    assert_eq!(before.followed, before.position);
+
+    let server = server.restart().await;
+    let after = notifier_at_head(&server).await;
+    assert_eq!(
+        after,
+        NotifierMetrics {
+            position: before.position,
+            resumed_from: before.position,
+            followed: 0,
+        },
+        "the notifier went on from its saved progress, not from the start of the log"
+    );
+
+    // It still tells what happens after the restart, and nothing before it again.
+    let second = acknowledged_and_delivered(&server, &transport).await;
+    let later = notifier_at_head(&server).await;
+    assert_eq!(later.followed, later.position - before.position);
+    assert_eq!(sent_about(&transport, &first), 2);
+    assert_eq!(sent_about(&transport, &second), 2);
+}
+
+#[tokio::test]
+async fn after_a_crash_the_notifier_follows_the_log_again_and_queues_nothing_twice() {
+    let transport = Arc::new(Recording::default());
+    let server = TestServer::with_notifications(transport.clone()).await;
+    let ticket = acknowledged_and_delivered(&server, &transport).await;
+    let before = notifier_at_head(&server).await;
+
+    // A crash saves nothing (the tests' snapshot policy saves only at shutdown).
+    let server = server.crash_and_restart().await;
+    let after = notifier_at_head(&server).await;
+    assert_eq!(after.resumed_from, 0);
+    assert_eq!(after.followed, before.position);
+    assert_eq!(
+        server.talo.store.head().await.unwrap().commit,
+        before.position,
+        "following the log again appended nothing"
+    );
+    assert_eq!(sent_about(&transport, &ticket), 2);
+}
+
+#[tokio::test]
+async fn an_unreadable_notifier_progress_is_ignored_and_the_log_followed_from_its_start() {
+    let transport = Arc::new(Recording::default());
+    let server = TestServer::with_notifications(transport.clone()).await;
+    let ticket = acknowledged_and_delivered(&server, &transport).await;
+    let before = notifier_at_head(&server).await;
+
+    server.talo.shutdown().await;
+    let progress = server.dir.path().join("read-models/notifier.snapshot");
+    assert!(
+        progress.exists(),
+        "shutting down saved the notifier's progress"
+    );
+    std::fs::write(&progress, b"not a snapshot").unwrap();
+    let server = server.restart_without_shutdown().await;
+
+    let after = notifier_at_head(&server).await;
+    assert_eq!(after.resumed_from, 0);
+    assert_eq!(after.followed, before.position);
+    assert_eq!(
+        server.talo.store.head().await.unwrap().commit,
+        before.position
+    );
+    assert_eq!(sent_about(&transport, &ticket), 2);
+    // Nothing recorded was lost: the resident still sees both notifications, delivered.
+    let notes = mine(&server, "resident").await;
+    assert_eq!(
+        notes
+            .iter()
+            .filter(
+                |n| n["subject"].as_str().unwrap().contains(&ticket) && n["status"] == "DELIVERED"
+            )
+            .count(),
+        2,
+        "{notes:?}"
+    );
+}
