@@ -105,6 +105,8 @@ pub struct NotificationsView {
     by_organisation: HashMap<Uuid, BTreeSet<(DateTime<Utc>, Uuid)>>,
     /// Each person's notifications, by organisation and person.
     by_person: HashMap<(Uuid, Uuid), BTreeSet<Uuid>>,
+    /// How many of each organisation's notifications are in each status (none kept at zero).
+    in_status: HashMap<(Uuid, DeliveryStatus), usize>,
 }
 
 #[derive(Serialize)]
@@ -206,7 +208,21 @@ impl NotificationsView {
         if record.is_undelivered() {
             self.undelivered.insert(id);
         }
+        *self
+            .in_status
+            .entry((record.organisation_id, record.status))
+            .or_default() += 1;
         self.records.insert(id, record);
+    }
+
+    fn uncount(&mut self, organisation_id: Uuid, status: DeliveryStatus) {
+        let key = (organisation_id, status);
+        if let Some(count) = self.in_status.get_mut(&key) {
+            *count -= 1;
+            if *count == 0 {
+                self.in_status.remove(&key);
+            }
+        }
     }
 
     fn unindex(&mut self, record: &NotificationRecord) {
@@ -221,6 +237,7 @@ impl NotificationsView {
             own.remove(&id);
         }
         self.undelivered.remove(&id);
+        self.uncount(record.organisation_id, record.status);
     }
 
     /// Changes a record's delivery (never its organisation, person or time queued).
@@ -228,11 +245,17 @@ impl NotificationsView {
         let Some(record) = self.records.get_mut(&id) else {
             return;
         };
+        let (organisation_id, was) = (record.organisation_id, record.status);
         change(record);
-        if record.is_undelivered() {
+        let (is, undelivered) = (record.status, record.is_undelivered());
+        if undelivered {
             self.undelivered.insert(id);
         } else {
             self.undelivered.remove(&id);
+        }
+        if is != was {
+            self.uncount(organisation_id, was);
+            *self.in_status.entry((organisation_id, is)).or_default() += 1;
         }
     }
 
@@ -276,19 +299,38 @@ impl NotificationsView {
         records
     }
 
-    /// The organisation's notifications, newest first, optionally only those in one status.
-    pub fn outbox(
+    /// A page of the organisation's notifications, newest first, optionally only those in one
+    /// status: at most `at_most` of them queued before `before` (a page's last one's time queued
+    /// and id), and how many there are in all. A page with a status filter looks through the
+    /// newer notifications of other statuses on its way.
+    pub fn outbox_page(
         &self,
         organisation_id: Uuid,
         status: Option<DeliveryStatus>,
-    ) -> Vec<&NotificationRecord> {
-        self.by_organisation
-            .get(&organisation_id)
-            .into_iter()
-            .flat_map(|queued| queued.iter().rev())
+        before: Option<(DateTime<Utc>, Uuid)>,
+        at_most: usize,
+    ) -> (Vec<&NotificationRecord>, usize) {
+        let Some(queued) = self.by_organisation.get(&organisation_id) else {
+            return (Vec::new(), 0);
+        };
+        let newest_first: Box<dyn Iterator<Item = &(DateTime<Utc>, Uuid)>> = match before {
+            Some(key) => Box::new(queued.range(..key).rev()),
+            None => Box::new(queued.iter().rev()),
+        };
+        let page = newest_first
             .filter_map(|(_, id)| self.records.get(id))
             .filter(|r| status.is_none_or(|s| r.status == s))
-            .collect()
+            .take(at_most)
+            .collect();
+        let total = match status {
+            None => queued.len(),
+            Some(s) => self
+                .in_status
+                .get(&(organisation_id, s))
+                .copied()
+                .unwrap_or(0),
+        };
+        (page, total)
     }
 
     /// Counts per channel of notifications queued in `[from, until)`.
@@ -573,12 +615,32 @@ mod tests {
             view.for_person(Uuid::now_v7(), alice).is_empty(),
             "another organisation's person"
         );
-        assert_eq!(ids(view.outbox(org, None)), vec![third, second, first]);
+        let page = |status, before, at_most| {
+            let (records, total) = view.outbox_page(org, status, before, at_most);
+            (ids(records), total)
+        };
+        assert_eq!(page(None, None, 10), (vec![third, second, first], 3));
+        assert_eq!(page(None, None, 2), (vec![third, second], 3));
+        let second_queued = view.records[&second].queued_at;
         assert_eq!(
-            ids(view.outbox(org, Some(DeliveryStatus::Delivered))),
-            vec![first]
+            page(None, Some((second_queued, second)), 2),
+            (vec![first], 3),
+            "the page after the second one"
         );
-        assert!(view.outbox(Uuid::now_v7(), None).is_empty());
+        assert_eq!(
+            page(Some(DeliveryStatus::Delivered), None, 10),
+            (vec![first], 1)
+        );
+        assert_eq!(
+            page(Some(DeliveryStatus::GaveUp), None, 10),
+            (vec![second], 1)
+        );
+        assert_eq!(page(Some(DeliveryStatus::Failed), None, 10), (vec![], 0));
+        assert_eq!(
+            view.outbox_page(Uuid::now_v7(), None, None, 10),
+            (vec![], 0),
+            "another organisation's outbox"
+        );
         let queued = |from, until| {
             view.counts(org, from, until)
                 .values()

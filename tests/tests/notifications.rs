@@ -586,3 +586,92 @@ async fn an_unreadable_notifier_progress_is_ignored_and_the_log_followed_from_it
         "{notes:?}"
     );
 }
+
+const OUTBOX: &str = "query($status: DeliveryStatus, $first: Int, $after: String) { notificationOutbox(status: $status, first: $first, after: $after) { totalCount pageInfo { hasNextPage hasPreviousPage endCursor } edges { node { id status queuedAt } } } }";
+
+#[tokio::test]
+async fn the_outbox_pages_newest_first_from_a_cursor_and_refuses_a_stray_one() {
+    let transport = Arc::new(Recording::default());
+    let server = TestServer::with_notifications(transport.clone()).await;
+    acknowledged_and_delivered(&server, &transport).await;
+    acknowledged_and_delivered(&server, &transport).await;
+
+    let page = |variables: serde_json::Value| {
+        let server = &server;
+        async move {
+            server
+                .as_role("customer_service", OUTBOX, variables)
+                .await
+                .data()["notificationOutbox"]
+                .clone()
+        }
+    };
+    // Nothing changes status while the test pages.
+    server
+        .eventually("every notification delivered", || {
+            use talo_projections::notifications::DeliveryStatus::{Queued, Sent};
+            let view = server.talo.read_models.notifications.read();
+            let org = server.org().organisation_id;
+            [Queued, Sent]
+                .into_iter()
+                .all(|s| view.outbox_page(org, Some(s), None, 1).1 == 0)
+        })
+        .await;
+    // Through the whole outbox (the demo's own notifications and the four above), seven at a
+    // time.
+    let mut nodes = Vec::new();
+    let mut after: Option<String> = None;
+    let total = loop {
+        let answer = page(json!({ "first": 7, "after": after })).await;
+        assert_eq!(answer["pageInfo"]["hasPreviousPage"], after.is_some());
+        nodes.extend(
+            answer["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"].clone()),
+        );
+        if answer["pageInfo"]["hasNextPage"] == false {
+            break answer["totalCount"].as_u64().unwrap() as usize;
+        }
+        after = Some(answer["pageInfo"]["endCursor"].as_str().unwrap().to_owned());
+    };
+    assert!(
+        total >= 4 && nodes.len() == total,
+        "{total} in all, {} paged",
+        nodes.len()
+    );
+    let ids: std::collections::BTreeSet<&str> =
+        nodes.iter().map(|n| n["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), total, "every notification once across the pages");
+    let queued: Vec<&str> = nodes
+        .iter()
+        .map(|n| n["queuedAt"].as_str().unwrap())
+        .collect();
+    assert!(
+        queued.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {queued:?}"
+    );
+
+    // Each status's total, and only that status on its page.
+    let mut by_status = 0;
+    for status in ["QUEUED", "SENT", "DELIVERED", "FAILED", "GAVE_UP"] {
+        let answer = page(json!({ "status": status, "first": 100 })).await;
+        let edges = answer["edges"].as_array().unwrap();
+        assert!(edges.iter().all(|e| e["node"]["status"] == status));
+        let count = answer["totalCount"].as_u64().unwrap() as usize;
+        assert_eq!(edges.len(), count.min(100));
+        by_status += count;
+    }
+    assert_eq!(by_status, total);
+
+    let stray = server
+        .as_role(
+            "customer_service",
+            OUTBOX,
+            json!({ "after": "k1:2026-03-02:123:not-an-id" }),
+        )
+        .await;
+    stray.assert_refused("BAD_USER_INPUT", "page.cursor");
+    assert_eq!(stray.body["errors"][0]["extensions"]["field"], "after");
+}

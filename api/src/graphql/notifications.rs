@@ -7,7 +7,7 @@ use talo_projections::notifications::NotificationRecord;
 use uuid::Uuid;
 
 use super::enums::{DeliveryStatusGql, NotificationChannelGql};
-use super::pagination::{Order, Page, paginate, sort_key};
+use super::pagination::{Page, instant_and_id, page_of, page_size, sort_key};
 use super::session::Session;
 use crate::error::{ApiError, IntoGraphql};
 
@@ -99,19 +99,37 @@ impl NotificationQuery {
     ) -> Result<Page<NotificationNode>> {
         let session = Session::of(ctx).gql()?;
         office_or_auditor(&session, "notificationOutbox").gql()?;
-        let max = session.talo.config.limits.max_page_size;
+        let size = page_size(first, session.talo.config.limits.max_page_size).gql()?;
+        let before = match &after {
+            None => None,
+            Some(cursor) => Some(
+                instant_and_id(cursor)
+                    .ok_or_else(|| {
+                        ApiError::bad_input(
+                            "after",
+                            "page.cursor",
+                            "not a cursor from this list; start again from the first page",
+                        )
+                    })
+                    .gql()?,
+            ),
+        };
+        // Straight from the outbox's index: five years of an organisation are millions.
         let view = session.talo.read_models.notifications.read();
-        let records = view.outbox(session.caller.organisation_id, status.map(Into::into));
-        paginate(
+        let (records, total) = view.outbox_page(
+            session.caller.organisation_id,
+            status.map(Into::into),
+            before,
+            size + 1,
+        );
+        Ok(page_of(
             records,
-            Order::Descending,
+            total,
+            size,
+            before.is_some(),
             |r| sort_key(None, r.queued_at, r.notification_id),
-            first,
-            after,
-            max,
             NotificationNode::from,
-        )
-        .gql()
+        ))
     }
 
     /// Notifications queued in `[from, until)` per channel, with delivery and failure counts.

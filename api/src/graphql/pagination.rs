@@ -40,6 +40,40 @@ pub fn sort_key(day: Option<NaiveDate>, at: DateTime<Utc>, id: Uuid) -> String {
     format!("{CURSOR_PREFIX}{day}:{micros:020}:{id}")
 }
 
+/// The instant and id of a cursor [`sort_key`] made without a day; `None` for any other
+/// string. For lists that are kept sorted and start a page straight at the cursor.
+pub fn instant_and_id(cursor: &str) -> Option<(DateTime<Utc>, Uuid)> {
+    let rest = cursor
+        .strip_prefix(CURSOR_PREFIX)?
+        .strip_prefix("0000-00-00:")?;
+    let (micros, id) = rest.split_once(':')?;
+    let micros = micros.parse::<i128>().ok()? - (1i128 << 62);
+    let at = DateTime::from_timestamp_micros(i64::try_from(micros).ok()?)?;
+    Some((at, Uuid::parse_str(id).ok()?))
+}
+
+/// A page of a list kept sorted elsewhere: `items` are the next ones after the cursor, one
+/// more than the page size if there are more (which sets `hasNextPage`).
+pub fn page_of<T, N: OutputType>(
+    mut items: Vec<T>,
+    total_count: usize,
+    size: usize,
+    after_a_cursor: bool,
+    cursor_of: impl Fn(&T) -> String,
+    to_node: impl Fn(T) -> N,
+) -> Page<N> {
+    let has_next = items.len() > size;
+    items.truncate(size);
+    let mut connection =
+        Connection::with_additional_fields(after_a_cursor, has_next, ListTotals { total_count });
+    connection.edges.extend(
+        items
+            .into_iter()
+            .map(|item| Edge::new(cursor_of(&item), to_node(item))),
+    );
+    connection
+}
+
 /// Checks `first` against the limit.
 pub fn page_size(first: Option<i32>, max: usize) -> Result<usize, ApiError> {
     match first {
@@ -99,6 +133,22 @@ pub fn paginate<T, N: OutputType>(
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn a_cursor_without_a_day_gives_back_its_instant_and_id() {
+        let id = Uuid::now_v7();
+        for at in [
+            Utc.with_ymd_and_hms(1969, 12, 31, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2026, 3, 2, 8, 15, 30).unwrap()
+                + chrono::Duration::microseconds(7),
+        ] {
+            assert_eq!(instant_and_id(&sort_key(None, at, id)), Some((at, id)));
+        }
+        let day = NaiveDate::from_ymd_opt(2026, 3, 2);
+        assert_eq!(instant_and_id(&sort_key(day, Utc::now(), id)), None);
+        assert_eq!(instant_and_id("k1:0000-00-00:12:not-an-id"), None);
+        assert_eq!(instant_and_id("anything"), None);
+    }
 
     #[test]
     fn cursors_sort_like_their_keys() {
