@@ -102,11 +102,29 @@ pub struct NotificationsView {
     /// Notifications the deliverer is not done with.
     undelivered: BTreeSet<Uuid>,
     /// Each organisation's notifications by the time they were queued.
-    by_organisation: HashMap<Uuid, BTreeSet<(DateTime<Utc>, Uuid)>>,
+    by_organisation: HashMap<Uuid, ByTimeQueued>,
     /// Each person's notifications, by organisation and person.
     by_person: HashMap<(Uuid, Uuid), BTreeSet<Uuid>>,
-    /// How many of each organisation's notifications are in each status (none kept at zero).
-    in_status: HashMap<(Uuid, DeliveryStatus), usize>,
+    /// Each organisation's notifications in each status, by the time they were queued.
+    by_status: HashMap<(Uuid, DeliveryStatus), ByTimeQueued>,
+}
+
+/// Notifications in the order they were queued (ids apart at the same time).
+type ByTimeQueued = BTreeSet<(DateTime<Utc>, Uuid)>;
+
+/// Removes `item` from the set under `key`, and the set once it is empty (so that equal views
+/// have equal indexes).
+fn remove_from<K: std::hash::Hash + Eq, T: Ord>(
+    index: &mut HashMap<K, BTreeSet<T>>,
+    key: K,
+    item: &T,
+) {
+    if let Some(set) = index.get_mut(&key) {
+        set.remove(item);
+        if set.is_empty() {
+            index.remove(&key);
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -208,36 +226,28 @@ impl NotificationsView {
         if record.is_undelivered() {
             self.undelivered.insert(id);
         }
-        *self
-            .in_status
+        self.by_status
             .entry((record.organisation_id, record.status))
-            .or_default() += 1;
+            .or_default()
+            .insert((record.queued_at, id));
         self.records.insert(id, record);
-    }
-
-    fn uncount(&mut self, organisation_id: Uuid, status: DeliveryStatus) {
-        let key = (organisation_id, status);
-        if let Some(count) = self.in_status.get_mut(&key) {
-            *count -= 1;
-            if *count == 0 {
-                self.in_status.remove(&key);
-            }
-        }
     }
 
     fn unindex(&mut self, record: &NotificationRecord) {
         let id = record.notification_id;
-        if let Some(queued) = self.by_organisation.get_mut(&record.organisation_id) {
-            queued.remove(&(record.queued_at, id));
-        }
-        if let Some(own) = self
-            .by_person
-            .get_mut(&(record.organisation_id, record.person_id))
-        {
-            own.remove(&id);
-        }
+        let queued = (record.queued_at, id);
+        remove_from(&mut self.by_organisation, record.organisation_id, &queued);
+        remove_from(
+            &mut self.by_person,
+            (record.organisation_id, record.person_id),
+            &id,
+        );
+        remove_from(
+            &mut self.by_status,
+            (record.organisation_id, record.status),
+            &queued,
+        );
         self.undelivered.remove(&id);
-        self.uncount(record.organisation_id, record.status);
     }
 
     /// Changes a record's delivery (never its organisation, person or time queued).
@@ -248,14 +258,18 @@ impl NotificationsView {
         let (organisation_id, was) = (record.organisation_id, record.status);
         change(record);
         let (is, undelivered) = (record.status, record.is_undelivered());
+        let queued = (record.queued_at, id);
         if undelivered {
             self.undelivered.insert(id);
         } else {
             self.undelivered.remove(&id);
         }
         if is != was {
-            self.uncount(organisation_id, was);
-            *self.in_status.entry((organisation_id, is)).or_default() += 1;
+            remove_from(&mut self.by_status, (organisation_id, was), &queued);
+            self.by_status
+                .entry((organisation_id, is))
+                .or_default()
+                .insert(queued);
         }
     }
 
@@ -301,8 +315,7 @@ impl NotificationsView {
 
     /// A page of the organisation's notifications, newest first, optionally only those in one
     /// status: at most `at_most` of them queued before `before` (a page's last one's time queued
-    /// and id), and how many there are in all. A page with a status filter looks through the
-    /// newer notifications of other statuses on its way.
+    /// and id), and how many there are in all.
     pub fn outbox_page(
         &self,
         organisation_id: Uuid,
@@ -310,7 +323,11 @@ impl NotificationsView {
         before: Option<(DateTime<Utc>, Uuid)>,
         at_most: usize,
     ) -> (Vec<&NotificationRecord>, usize) {
-        let Some(queued) = self.by_organisation.get(&organisation_id) else {
+        let queued = match status {
+            None => self.by_organisation.get(&organisation_id),
+            Some(status) => self.by_status.get(&(organisation_id, status)),
+        };
+        let Some(queued) = queued else {
             return (Vec::new(), 0);
         };
         let newest_first: Box<dyn Iterator<Item = &(DateTime<Utc>, Uuid)>> = match before {
@@ -319,18 +336,9 @@ impl NotificationsView {
         };
         let page = newest_first
             .filter_map(|(_, id)| self.records.get(id))
-            .filter(|r| status.is_none_or(|s| r.status == s))
             .take(at_most)
             .collect();
-        let total = match status {
-            None => queued.len(),
-            Some(s) => self
-                .in_status
-                .get(&(organisation_id, s))
-                .copied()
-                .unwrap_or(0),
-        };
-        (page, total)
+        (page, queued.len())
     }
 
     /// Counts per channel of notifications queued in `[from, until)`.
@@ -634,6 +642,15 @@ mod tests {
         assert_eq!(
             page(Some(DeliveryStatus::GaveUp), None, 10),
             (vec![second], 1)
+        );
+        assert_eq!(
+            page(
+                Some(DeliveryStatus::GaveUp),
+                Some((second_queued, second)),
+                10
+            ),
+            (vec![], 1),
+            "a status's page after its cursor"
         );
         assert_eq!(page(Some(DeliveryStatus::Failed), None, 10), (vec![], 0));
         assert_eq!(
