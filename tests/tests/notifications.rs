@@ -40,52 +40,7 @@ async fn mine(server: &TestServer, role: &str) -> Vec<serde_json::Value> {
 async fn a_reporter_is_told_by_sms_and_email_when_their_report_is_acknowledged() {
     let transport = Arc::new(Recording::default());
     let server = TestServer::with_notifications(transport.clone()).await;
-    let id = report_as_resident(&server).await;
-    step(
-        &server,
-        "customer_service",
-        "acknowledgeFaultReport",
-        "FaultReportStepInput",
-        &id,
-        json!({}),
-    )
-    .await
-    .data();
-    let ticket = server
-        .as_role("resident", ops::FAULT_REPORT, json!({ "id": id }))
-        .await
-        .data()["faultReport"]["ticket"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let sent = || {
-        transport
-            .sent
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|n| n.subject.contains(&ticket))
-            .count()
-    };
-    server
-        .eventually("both notifications delivered", || sent() == 2)
-        .await;
-    server
-        .eventually("the outbox shows them delivered", || {
-            let view = server.talo.read_models.notifications.read();
-            view.for_person(
-                server.org().organisation_id,
-                server.org().person("resident"),
-            )
-            .iter()
-            .filter(|n| {
-                n.subject.contains(&ticket)
-                    && n.status == talo_projections::notifications::DeliveryStatus::Delivered
-            })
-            .count()
-                == 2
-        })
-        .await;
+    let ticket = acknowledged_and_delivered(&server, &transport).await;
     let notes = mine(&server, "resident").await;
     let about: Vec<_> = notes
         .iter()
