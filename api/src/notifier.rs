@@ -242,10 +242,11 @@ impl Progress {
         )
     }
 
-    /// Saves the progress off the async workers; the audience goes along and comes back.
-    async fn save(&mut self, audience: Audience) -> Audience {
+    /// Saves the progress off the async workers; the audience goes along and comes back, or
+    /// `None` if the saving task panicked and took it along.
+    async fn save(&mut self, audience: Audience) -> Option<Audience> {
         if self.checkpoint.position == self.saved {
-            return audience;
+            return Some(audience);
         }
         let started = Instant::now();
         let (path, checkpoint) = (self.path.clone(), self.checkpoint.clone());
@@ -261,27 +262,37 @@ impl Progress {
                 self.saved = self.checkpoint.position;
                 self.saved_at = Instant::now();
                 self.save_took = started.elapsed();
-                audience
+                Some(audience)
             }
             Ok((audience, Err(error))) => {
                 // Not fatal: a restart follows the log again from the last saved progress.
                 tracing::warn!(%error, "the notifier's progress was not saved");
                 self.saved_at = Instant::now();
-                audience
+                Some(audience)
             }
-            // The blocking task panicked and took the audience with it: start over.
             Err(error) => {
                 tracing::error!(%error, "saving the notifier's progress panicked");
-                self.checkpoint = Checkpoint::default();
-                self.saved = Position::START;
-                Audience::default()
+                None
             }
         }
     }
 }
 
+/// Why following the log ended.
+enum Followed {
+    /// Asked to stop, or the log's subscription ended.
+    Stopped,
+    /// The audience was lost: going on without it would tell nobody about their reports.
+    AudienceLost,
+}
+
 async fn enqueue(talo: Arc<Talo>, stop: Arc<Notify>) {
-    let (mut progress, mut audience) = Progress::resume(&talo).await;
+    // A lost audience is found again where it was last saved (or by following from the start).
+    while let Followed::AudienceLost = follow(&talo, &stop).await {}
+}
+
+async fn follow(talo: &Talo, stop: &Notify) -> Followed {
+    let (mut progress, mut audience) = Progress::resume(talo).await;
     talo.metrics.notifier_resumed(progress.checkpoint.position);
     let mut events = talo.store.subscribe_all(progress.checkpoint.position);
     loop {
@@ -291,14 +302,18 @@ async fn enqueue(talo: Arc<Talo>, stop: Arc<Notify>) {
             item = events.next() => item,
         };
         let Some(Ok(event)) = item else { break };
-        queue_notices(&talo, &mut audience, &event).await;
+        queue_notices(talo, &mut audience, &event).await;
         progress.checkpoint = Checkpoint::after(&event);
         talo.metrics.notifier_followed(event.position);
         if progress.is_due() {
-            audience = progress.save(audience).await;
+            match progress.save(audience).await {
+                Some(kept) => audience = kept,
+                None => return Followed::AudienceLost,
+            }
         }
     }
     progress.save(audience).await;
+    Followed::Stopped
 }
 
 /// Queues what `event` is worth telling, then folds it into the audience.

@@ -630,3 +630,28 @@ async fn the_outbox_pages_newest_first_from_a_cursor_and_refuses_a_stray_one() {
     stray.assert_refused("BAD_USER_INPUT", "page.cursor");
     assert_eq!(stray.body["errors"][0]["extensions"]["field"], "after");
 }
+
+#[tokio::test]
+async fn a_progress_that_cannot_be_saved_costs_a_longer_restart_and_nothing_else() {
+    let transport = Arc::new(Recording::default());
+    let server = TestServer::with_notifications(transport.clone()).await;
+    let ticket = acknowledged_and_delivered(&server, &transport).await;
+    let before = notifier_at_head(&server).await;
+
+    // A directory where the progress file goes: saving it fails at shutdown.
+    let progress = server.dir.path().join("read-models/notifier.snapshot");
+    std::fs::create_dir_all(progress.join("in-the-way")).unwrap();
+    let server = server.restart().await;
+
+    let after = notifier_at_head(&server).await;
+    assert_eq!(
+        after.resumed_from, 0,
+        "nothing saved: followed from the start"
+    );
+    assert_eq!(after.followed, before.position);
+    assert_eq!(
+        server.talo.store.head().await.unwrap().commit,
+        before.position
+    );
+    assert_eq!(sent_about(&transport, &ticket), 2);
+}
