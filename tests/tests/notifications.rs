@@ -73,24 +73,7 @@ async fn failed_deliveries_are_retried_with_back_off_and_then_given_up() {
     let transport = Arc::new(Recording::default());
     *transport.failing.lock().unwrap() = true;
     let server = TestServer::with_notifications(transport.clone()).await;
-    let id = report_as_resident(&server).await;
-    step(
-        &server,
-        "customer_service",
-        "acknowledgeFaultReport",
-        "FaultReportStepInput",
-        &id,
-        json!({}),
-    )
-    .await
-    .data();
-    let ticket = server
-        .as_role("resident", ops::FAULT_REPORT, json!({ "id": id }))
-        .await
-        .data()["faultReport"]["ticket"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let ticket = acknowledged_report(&server).await;
     let person = server.org().person("resident");
     // This report's two notifications (SMS and email), followed by their attempts; the demo's
     // own history is notified too, on its own schedule.
@@ -364,9 +347,8 @@ fn a_malformed_smtp_url_is_refused_naming_it() {
     assert!(err.contains("not a port"), "{err}");
 }
 
-/// A resident's new report, acknowledged, with both its notifications delivered and shown as
-/// delivered: after that the log stops growing. Returns the report's ticket.
-async fn acknowledged_and_delivered(server: &TestServer, transport: &Recording) -> String {
+/// A resident's new report, acknowledged by customer service: returns its ticket.
+async fn acknowledged_report(server: &TestServer) -> String {
     let id = report_as_resident(server).await;
     step(
         server,
@@ -378,13 +360,19 @@ async fn acknowledged_and_delivered(server: &TestServer, transport: &Recording) 
     )
     .await
     .data();
-    let ticket = server
+    server
         .as_role("resident", ops::FAULT_REPORT, json!({ "id": id }))
         .await
         .data()["faultReport"]["ticket"]
         .as_str()
         .unwrap()
-        .to_owned();
+        .to_owned()
+}
+
+/// A resident's new report, acknowledged, with both its notifications delivered and shown as
+/// delivered: after that the log stops growing. Returns the report's ticket.
+async fn acknowledged_and_delivered(server: &TestServer, transport: &Recording) -> String {
+    let ticket = acknowledged_report(server).await;
     server
         .eventually("both notifications delivered", || {
             sent_about(transport, &ticket) == 2
