@@ -440,6 +440,25 @@ async fn notifier_at_head(server: &TestServer) -> NotifierMetrics {
     panic!("the notifier did not reach the head of the log: {seen:?}");
 }
 
+/// After a start without usable progress: the notifier followed the whole log `before` saw
+/// again, appended nothing (every notification was already queued) and sent nothing twice.
+async fn followed_again_from_the_start(
+    server: &TestServer,
+    before: NotifierMetrics,
+    transport: &Recording,
+    ticket: &str,
+) {
+    let after = notifier_at_head(server).await;
+    assert_eq!(after.resumed_from, 0, "followed from the start");
+    assert_eq!(after.followed, before.position);
+    assert_eq!(
+        server.talo.store.head().await.unwrap().commit,
+        before.position,
+        "following the log again appended nothing"
+    );
+    assert_eq!(sent_about(transport, ticket), 2);
+}
+
 #[tokio::test]
 async fn a_restart_goes_on_from_where_the_notifier_got_and_tells_nobody_twice() {
     let transport = Arc::new(Recording::default());
@@ -481,15 +500,7 @@ async fn after_a_crash_the_notifier_follows_the_log_again_and_queues_nothing_twi
 
     // A crash saves nothing (the tests' snapshot policy saves only at shutdown).
     let server = server.crash_and_restart().await;
-    let after = notifier_at_head(&server).await;
-    assert_eq!(after.resumed_from, 0);
-    assert_eq!(after.followed, before.position);
-    assert_eq!(
-        server.talo.store.head().await.unwrap().commit,
-        before.position,
-        "following the log again appended nothing"
-    );
-    assert_eq!(sent_about(&transport, &ticket), 2);
+    followed_again_from_the_start(&server, before, &transport, &ticket).await;
 }
 
 #[tokio::test]
@@ -507,15 +518,7 @@ async fn an_unreadable_notifier_progress_is_ignored_and_the_log_followed_from_it
     );
     std::fs::write(&progress, b"not a snapshot").unwrap();
     let server = server.restart_without_shutdown().await;
-
-    let after = notifier_at_head(&server).await;
-    assert_eq!(after.resumed_from, 0);
-    assert_eq!(after.followed, before.position);
-    assert_eq!(
-        server.talo.store.head().await.unwrap().commit,
-        before.position
-    );
-    assert_eq!(sent_about(&transport, &ticket), 2);
+    followed_again_from_the_start(&server, before, &transport, &ticket).await;
     // Nothing recorded was lost: the resident still sees both notifications, delivered.
     let notes = mine(&server, "resident").await;
     assert_eq!(
@@ -630,16 +633,5 @@ async fn a_progress_that_cannot_be_saved_costs_a_longer_restart_and_nothing_else
     let progress = server.dir.path().join("read-models/notifier.snapshot");
     std::fs::create_dir_all(progress.join("in-the-way")).unwrap();
     let server = server.restart().await;
-
-    let after = notifier_at_head(&server).await;
-    assert_eq!(
-        after.resumed_from, 0,
-        "nothing saved: followed from the start"
-    );
-    assert_eq!(after.followed, before.position);
-    assert_eq!(
-        server.talo.store.head().await.unwrap().commit,
-        before.position
-    );
-    assert_eq!(sent_about(&transport, &ticket), 2);
+    followed_again_from_the_start(&server, before, &transport, &ticket).await;
 }
