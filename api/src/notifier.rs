@@ -173,9 +173,10 @@ impl Notifier {
 }
 
 /// The notifier's progress file in the read models' directory: how far it has followed the log
-/// and the [`Audience`] folded so far. Following ten million events again at every start took
-/// a core for half a minute (and an append refused per notification ever queued); the log is
-/// still the truth, so a progress file that is unreadable or not of this log is ignored.
+/// and the [`Audience`] folded so far. Following the whole log again at every start cost 17 s of
+/// CPU on 1.27 million events (an append refused for every notification ever queued among it);
+/// the log is still the truth, so a progress file that is unreadable or not of this log is
+/// ignored.
 const PROGRESS: &str = "notifier";
 const PROGRESS_VERSION: u32 = 1;
 
