@@ -140,17 +140,7 @@ async fn the_default_outbox_writes_a_file_per_channel() {
         dir: dir.path().to_path_buf(),
     }))
     .await;
-    let id = report_as_resident(&server).await;
-    step(
-        &server,
-        "customer_service",
-        "acknowledgeFaultReport",
-        "FaultReportStepInput",
-        &id,
-        json!({}),
-    )
-    .await
-    .data();
+    acknowledged_report(&server).await;
     let email = dir.path().join("email.jsonl");
     server
         .eventually("the resident's email in the outbox file", || {
