@@ -20,7 +20,7 @@ use talo_events_schema::envelope::{
 };
 use talo_events_schema::notification::*;
 use talo_events_schema::{DomainEvent, streams};
-use talo_projections::engine::{SnapshotPolicy, matches_log};
+use talo_projections::engine::{SnapshotPolicy, load_checked};
 use talo_projections::notifications::NotificationRecord;
 use talo_projections::snapshot::{self, Checkpoint};
 use talo_store::ExpectedRevision;
@@ -194,35 +194,13 @@ impl Progress {
     /// The saved progress if it is readable and of this log, else the start of the log.
     async fn resume(talo: &Talo) -> (Progress, Audience) {
         let path = talo.read_models_dir().join(snapshot::file_name(PROGRESS));
-        let load = {
-            let path = path.clone();
-            move || snapshot::load::<Audience>(&path, PROGRESS, PROGRESS_VERSION)
-        };
-        let loaded = match tokio::task::spawn_blocking(load).await {
-            Ok(Ok(Some((checkpoint, audience)))) => {
-                match matches_log(talo.store.as_ref(), &checkpoint).await {
-                    Ok(true) => Some((checkpoint, audience)),
-                    Ok(false) => {
-                        tracing::warn!(position = %checkpoint.position, "the notifier's saved progress is not of this log: following it from the start");
-                        None
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, "the notifier's saved progress could not be checked: following the log from the start");
-                        None
-                    }
-                }
-            }
-            Ok(Ok(None)) => None,
-            Ok(Err(error)) => {
-                tracing::warn!(%error, "the notifier's saved progress is unreadable: following the log from the start");
-                None
-            }
-            Err(error) => {
-                tracing::warn!(%error, "loading the notifier's progress failed: following the log from the start");
-                None
-            }
-        };
-        let (checkpoint, audience) = loaded.unwrap_or_default();
+        let (checkpoint, audience) = load_checked(
+            talo.store.as_ref(),
+            path.clone(),
+            PROGRESS,
+            PROGRESS_VERSION,
+        )
+        .await;
         let progress = Progress {
             path,
             policy: talo.config.snapshots,

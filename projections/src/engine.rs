@@ -141,7 +141,8 @@ impl<P: Projection> Running<P> {
     ) -> Self {
         snapshot::remove_json_snapshot(&dir, P::NAME);
         let path = dir.join(snapshot::file_name(P::NAME));
-        let (checkpoint, state) = load_checked::<P>(store, path.clone()).await;
+        let (checkpoint, state) =
+            load_checked::<P>(store.as_ref(), path.clone(), P::NAME, P::VERSION).await;
         let position = checkpoint.position;
         let shared = Arc::new(Shared {
             state: RwLock::new(state),
@@ -238,7 +239,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Whether the event a checkpoint names is where the checkpoint says, in this log.
-pub async fn matches_log(
+pub(crate) async fn matches_log(
     store: &dyn EventStore,
     checkpoint: &Checkpoint,
 ) -> Result<bool, talo_store::StoreError> {
@@ -258,39 +259,46 @@ pub async fn matches_log(
         .is_some_and(|e| e.event_id == last.event_id && e.position == checkpoint.position))
 }
 
-/// The snapshot in `path` if it is readable and matches the log, else an empty state from the
-/// start of the log. The log is the truth: a snapshot that cannot be read, or that does not
-/// match the log (restored from a backup, a different store), costs a rebuild, not an outage.
-async fn load_checked<P: Projection>(
-    store: &Arc<dyn EventStore>,
+/// The snapshot of `name` (at `version`) in `path` if it is readable and matches the log, else
+/// an empty state from the start of the log. The log is the truth: a snapshot that cannot be
+/// read, or that does not match the log (restored from a backup, a different store), costs a
+/// rebuild, not an outage. For read models and for other followers of the log that keep a
+/// state of their own (the notifier).
+pub async fn load_checked<S>(
+    store: &dyn EventStore,
     path: PathBuf,
-) -> (Checkpoint, P) {
+    name: &'static str,
+    version: u32,
+) -> (Checkpoint, S)
+where
+    S: DeserializeOwned + Default + Send + 'static,
+{
     // Parsing a large snapshot takes seconds of CPU: off the async threads, so read models
     // started together load theirs in parallel.
-    let load = move || snapshot::load::<P>(&path, P::NAME, P::VERSION);
+    let load = move || snapshot::load::<S>(&path, name, version);
     let loaded = match tokio::task::spawn_blocking(load).await {
         Ok(loaded) => loaded,
         Err(e) => {
             // A bug in a state's deserialiser: treated as no snapshot.
-            tracing::error!(projection = P::NAME, error = %e, "loading the snapshot panicked; rebuilding from zero");
+            tracing::error!(projection = name, error = %e, "loading the snapshot panicked; rebuilding from zero");
             Ok(None)
         }
     };
     match loaded {
-        Ok(Some((checkpoint, state))) => match matches_log(store.as_ref(), &checkpoint).await {
+        Ok(Some((checkpoint, state))) => match matches_log(store, &checkpoint).await {
             Ok(true) => (checkpoint, state),
             Ok(false) => {
-                tracing::warn!(projection = P::NAME, position = %checkpoint.position, "snapshot does not match the log; rebuilding from zero");
+                tracing::warn!(projection = name, position = %checkpoint.position, "snapshot does not match the log; rebuilding from zero");
                 Default::default()
             }
             Err(e) => {
-                tracing::warn!(projection = P::NAME, error = %e, "snapshot not checked against the log; rebuilding from zero");
+                tracing::warn!(projection = name, error = %e, "snapshot not checked against the log; rebuilding from zero");
                 Default::default()
             }
         },
         Ok(None) => Default::default(),
         Err(e) => {
-            tracing::warn!(projection = P::NAME, error = %e, "snapshot unreadable; rebuilding from zero");
+            tracing::warn!(projection = name, error = %e, "snapshot unreadable; rebuilding from zero");
             Default::default()
         }
     }

@@ -422,23 +422,7 @@ mod tests {
         let email = queue(&mut given, &mut view, property, NotificationChannel::Email);
         let elsewhere = queue(&mut given, &mut view, None, NotificationChannel::Email);
         let at = utc(2026, 3, 2, 9);
-        given.fold(
-            &mut view,
-            at,
-            None,
-            NotificationSent {
-                notification_id: sms,
-                attempt: 1,
-            },
-        );
-        given.fold(
-            &mut view,
-            at,
-            None,
-            NotificationDelivered {
-                notification_id: sms,
-            },
-        );
+        delivered_at(&mut given, &mut view, sms, at);
         for attempt in 1..=2 {
             given.fold(
                 &mut view,
@@ -520,6 +504,27 @@ mod tests {
         );
     }
 
+    /// Folds a first attempt's sending and delivery of `id` at `at`.
+    fn delivered_at(given: &mut Given, view: &mut NotificationsView, id: Uuid, at: DateTime<Utc>) {
+        given.fold(
+            view,
+            at,
+            None,
+            NotificationSent {
+                notification_id: id,
+                attempt: 1,
+            },
+        );
+        given.fold(
+            view,
+            at,
+            None,
+            NotificationDelivered {
+                notification_id: id,
+            },
+        );
+    }
+
     /// Queues a notification for `person` at `at`, and returns its id.
     fn queue_for(
         given: &mut Given,
@@ -559,23 +564,7 @@ mod tests {
         let second = queue_for(&mut given, &mut view, bob, utc(2026, 3, 2, 9));
         let third = queue_for(&mut given, &mut view, alice, utc(2026, 3, 2, 10));
         let at = utc(2026, 3, 2, 11);
-        given.fold(
-            &mut view,
-            at,
-            None,
-            NotificationSent {
-                notification_id: first,
-                attempt: 1,
-            },
-        );
-        given.fold(
-            &mut view,
-            at,
-            None,
-            NotificationDelivered {
-                notification_id: first,
-            },
-        );
+        delivered_at(&mut given, &mut view, first, at);
         let retry = utc(2026, 3, 2, 12);
         given.fold(
             &mut view,

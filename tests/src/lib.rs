@@ -611,8 +611,8 @@ pub async fn start_and_resolve(server: &TestServer, id: &str) {
     .data();
 }
 
-/// Acknowledges and assigns a report to the demo maintenance company, promised in three days.
-pub async fn acknowledge_and_assign(server: &TestServer, id: &str) {
+/// Customer service acknowledges a report.
+pub async fn acknowledge(server: &TestServer, id: &str) {
     step(
         server,
         "customer_service",
@@ -623,6 +623,11 @@ pub async fn acknowledge_and_assign(server: &TestServer, id: &str) {
     )
     .await
     .data();
+}
+
+/// Acknowledges and assigns a report to the demo maintenance company, promised in three days.
+pub async fn acknowledge_and_assign(server: &TestServer, id: &str) {
+    acknowledge(server, id).await;
     let promised = (server.clock.now_utc() + Duration::days(3)).date_naive();
     step(server, "property_manager", "assignFaultReport", "AssignFaultReportInput", id, json!({ "contractorCompanyId": server.org().contractors[demo::MAINTENANCE], "promisedBy": promised })).await.data();
 }

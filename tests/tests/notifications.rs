@@ -340,16 +340,7 @@ fn a_malformed_smtp_url_is_refused_naming_it() {
 /// A resident's new report, acknowledged by customer service: returns its ticket.
 async fn acknowledged_report(server: &TestServer) -> String {
     let id = report_as_resident(server).await;
-    step(
-        server,
-        "customer_service",
-        "acknowledgeFaultReport",
-        "FaultReportStepInput",
-        &id,
-        json!({}),
-    )
-    .await
-    .data();
+    acknowledge(server, &id).await;
     server
         .as_role("resident", ops::FAULT_REPORT, json!({ "id": id }))
         .await

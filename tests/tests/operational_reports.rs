@@ -136,18 +136,6 @@ async fn fault_step_as(
         .data();
 }
 
-async fn acknowledge(server: &TestServer, id: &str) {
-    fault_step(
-        server,
-        "customer_service",
-        "acknowledgeFaultReport",
-        "FaultReportStepInput",
-        id,
-        json!({}),
-    )
-    .await;
-}
-
 async fn assign(server: &TestServer, id: &str, promised_by: &str) {
     let maintenance = server.org().contractors[demo::MAINTENANCE];
     fault_step(
