@@ -21,7 +21,7 @@ use talo_events_schema::envelope::{
 use talo_events_schema::notification::*;
 use talo_events_schema::{DomainEvent, streams};
 use talo_projections::engine::{SnapshotPolicy, load_checked};
-use talo_projections::notifications::NotificationRecord;
+use talo_projections::notifications::{self, MessageError, NotificationMessage};
 use talo_projections::snapshot::{self, Checkpoint};
 use talo_store::ExpectedRevision;
 use tokio::sync::Notify;
@@ -36,9 +36,21 @@ const NOTIFICATION_IDS: Uuid = Uuid::from_u128(0x3c5e_0a11_9d2b_4e61_8f3a_0b7e_4
 /// How often the deliverer looks for due notifications.
 const DELIVERY_INTERVAL: Duration = Duration::from_millis(100);
 
+/// A notification as it goes out: who it is for, by which channel, and what it says (read from
+/// the log as it is sent; the outbox read model keeps only its delivery state).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    pub notification_id: Uuid,
+    pub person_id: Uuid,
+    pub channel: NotificationChannel,
+    /// This delivery's attempt, from 1.
+    pub attempt: u32,
+    pub message: NotificationMessage,
+}
+
 /// Sends one notification; `Err` carries why it failed, for the log and the retry.
 pub trait Transport: Send + Sync + 'static {
-    fn deliver(&self, notification: &NotificationRecord) -> Result<(), String>;
+    fn deliver(&self, notification: &Outgoing) -> Result<(), String>;
 }
 
 /// Appends each notification as a JSON line to a file per channel.
@@ -47,7 +59,7 @@ pub struct FileTransport {
 }
 
 impl Transport for FileTransport {
-    fn deliver(&self, n: &NotificationRecord) -> Result<(), String> {
+    fn deliver(&self, n: &Outgoing) -> Result<(), String> {
         let file = match n.channel {
             NotificationChannel::Sms => "sms.jsonl",
             NotificationChannel::Email => "email.jsonl",
@@ -55,9 +67,9 @@ impl Transport for FileTransport {
         std::fs::create_dir_all(&self.dir).map_err(|e| format!("outbox directory: {e}"))?;
         let line = serde_json::json!({
             "notification_id": n.notification_id,
-            "to": n.address,
-            "subject": n.subject,
-            "body": n.body,
+            "to": n.message.address,
+            "subject": n.message.subject,
+            "body": n.message.body,
         });
         let mut out = std::fs::OpenOptions::new()
             .create(true)
@@ -103,17 +115,18 @@ impl SmtpMail {
 }
 
 impl Transport for SmtpMail {
-    fn deliver(&self, n: &NotificationRecord) -> Result<(), String> {
+    fn deliver(&self, n: &Outgoing) -> Result<(), String> {
         use lettre::Transport as _;
         let to = n
+            .message
             .address
             .parse::<lettre::message::Mailbox>()
-            .map_err(|e| format!("address `{}`: {e}", n.address))?;
+            .map_err(|e| format!("address `{}`: {e}", n.message.address))?;
         let message = lettre::Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(n.subject.clone())
-            .body(n.body.clone())
+            .subject(n.message.subject.clone())
+            .body(n.message.body.clone())
             .map_err(|e| format!("message: {e}"))?;
         self.transport
             .send(&message)
@@ -129,7 +142,7 @@ pub struct ByChannel {
 }
 
 impl Transport for ByChannel {
-    fn deliver(&self, n: &NotificationRecord) -> Result<(), String> {
+    fn deliver(&self, n: &Outgoing) -> Result<(), String> {
         match n.channel {
             NotificationChannel::Sms => self.sms.deliver(n),
             NotificationChannel::Email => self.email.deliver(n),
@@ -353,7 +366,7 @@ async fn deliver(talo: Arc<Talo>, transport: Arc<dyn Transport>) {
     loop {
         tokio::time::sleep(DELIVERY_INTERVAL).await;
         let now = talo.now();
-        let due: Vec<NotificationRecord> = talo
+        let due: Vec<notifications::NotificationRecord> = talo
             .read_models
             .notifications
             .read()
@@ -363,11 +376,32 @@ async fn deliver(talo: Arc<Talo>, transport: Arc<dyn Transport>) {
             .collect();
         for n in due {
             let attempt = n.attempts + 1;
-            // Transports may block on the network (SMTP): keep them off the async workers.
-            let (sender, record) = (transport.clone(), n.clone());
-            let delivered = tokio::task::spawn_blocking(move || sender.deliver(&record))
+            let delivered = match notifications::message(talo.store.as_ref(), n.notification_id)
                 .await
-                .unwrap_or_else(|e| Err(format!("transport panicked: {e}")));
+            {
+                Ok(message) => {
+                    let outgoing = Outgoing {
+                        notification_id: n.notification_id,
+                        person_id: n.person_id,
+                        channel: n.channel,
+                        attempt,
+                        message,
+                    };
+                    // Transports may block on the network (SMTP): keep them off the async
+                    // workers.
+                    let sender = transport.clone();
+                    tokio::task::spawn_blocking(move || sender.deliver(&outgoing))
+                        .await
+                        .unwrap_or_else(|e| Err(format!("transport panicked: {e}")))
+                }
+                // Not in the log as queued: an attempt that fails, so it is given up in time.
+                Err(e @ MessageError::NotQueued(_)) => Err(e.to_string()),
+                // The store could not be read: nothing was tried, try in the next round.
+                Err(e) => {
+                    tracing::warn!(notification = %n.notification_id, error = %e, "notification message not read");
+                    continue;
+                }
+            };
             let outcome: Vec<DomainEvent> = match delivered {
                 Ok(()) => vec![
                     NotificationSent {

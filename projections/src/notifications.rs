@@ -7,17 +7,23 @@
 //! undelivered, each organisation's by the time queued, each person's), not by looking through
 //! them all. On a store with 470,000 notifications the idle server spent 6% of a core looking
 //! for due ones.
+//!
+//! What a notification says (address, subject, body, cause) stays in the log, in the
+//! `NotificationQueued` that starts its stream, and is read from there for the few shown or sent
+//! at a time ([`messages`]): held in memory the texts were two thirds of the outbox, about 500
+//! bytes of every notification, and five years of them would not fit the server's memory.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use talo_events_schema::DomainEvent;
 use talo_events_schema::envelope::RecordedEvent;
 use talo_events_schema::notification::NotificationChannel;
+use talo_events_schema::{DomainEvent, streams};
+use talo_store::{Direction, EventStore, StoreError, StreamFrom};
 use uuid::Uuid;
 
-use crate::engine::Projection;
+use crate::engine::{Projection, RebuildError, decode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -40,16 +46,72 @@ pub struct NotificationRecord {
     pub property_id: Option<Uuid>,
     pub person_id: Uuid,
     pub channel: NotificationChannel,
-    pub address: String,
-    pub subject: String,
-    pub body: String,
-    pub cause_type: String,
     pub queued_at: DateTime<Utc>,
     pub status: DeliveryStatus,
     pub attempts: u32,
     pub last_error: Option<String>,
     pub retry_at: Option<DateTime<Utc>>,
     pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// What a notification says and where it goes, as queued: read from the log by [`messages`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationMessage {
+    /// The phone number or email address as the register had it.
+    pub address: String,
+    pub subject: String,
+    pub body: String,
+    /// The event type that made it matter.
+    pub cause_type: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Decode(#[from] RebuildError),
+    /// The outbox knows the notification but its stream does not start with its queueing:
+    /// another store than the outbox was folded from.
+    #[error("notification {0}: its stream does not start with NotificationQueued")]
+    NotQueued(Uuid),
+}
+
+/// The message of notification `id`, read from the first event of its stream.
+pub async fn message(
+    store: &dyn EventStore,
+    id: Uuid,
+) -> Result<NotificationMessage, MessageError> {
+    let first = store
+        .read_stream(
+            &streams::notification(id),
+            Direction::Forwards,
+            StreamFrom::Start,
+            1,
+        )
+        .await?;
+    match first.first().map(decode).transpose()? {
+        Some(DomainEvent::NotificationQueued(e)) => Ok(NotificationMessage {
+            address: e.address,
+            subject: e.subject,
+            body: e.body,
+            cause_type: e.cause_type,
+        }),
+        _ => Err(MessageError::NotQueued(id)),
+    }
+}
+
+/// The messages of the notifications `ids`, read from the store together.
+pub async fn messages(
+    store: &dyn EventStore,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, NotificationMessage>, MessageError> {
+    let reads = ids
+        .iter()
+        .map(|&id| async move { Ok::<_, MessageError>((id, message(store, id).await?)) });
+    futures::future::try_join_all(reads)
+        .await
+        .map(|found| found.into_iter().collect())
 }
 
 /// Notifications per channel and status over a period.
@@ -93,24 +155,29 @@ impl NotificationRecord {
     }
 }
 
-/// Snapshots hold only the records; the indexes are built again as a snapshot is read. Every
-/// index is ordered by its content, not by arrival, so a view read from a snapshot equals the
-/// same view folded from the log.
+/// Snapshots hold only the records, in the order they came; the indexes are built again as a
+/// snapshot is read. A record's place in that order (its slot) stands for it in every index,
+/// four bytes instead of a sixteen-byte id; the outbox of five years holds millions.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NotificationsView {
-    records: BTreeMap<Uuid, NotificationRecord>,
-    /// Notifications the deliverer is not done with.
-    undelivered: BTreeSet<Uuid>,
+    /// Every notification, in the order it was queued into the view.
+    records: Vec<NotificationRecord>,
+    slot_of: HashMap<Uuid, Slot>,
+    /// Notifications the deliverer is not done with, oldest first.
+    undelivered: BTreeSet<Slot>,
     /// Each organisation's notifications by the time they were queued.
     by_organisation: HashMap<Uuid, ByTimeQueued>,
-    /// Each person's notifications, by organisation and person.
-    by_person: HashMap<(Uuid, Uuid), BTreeSet<Uuid>>,
+    /// Each person's notifications, by organisation and person, in the order they came.
+    by_person: HashMap<(Uuid, Uuid), Vec<Slot>>,
     /// Each organisation's notifications in each status, by the time they were queued.
     by_status: HashMap<(Uuid, DeliveryStatus), ByTimeQueued>,
 }
 
-/// Notifications in the order they were queued (ids apart at the same time).
-type ByTimeQueued = BTreeSet<(DateTime<Utc>, Uuid)>;
+/// A record's index in [`NotificationsView::records`].
+type Slot = u32;
+
+/// Notifications in the order they were queued (in the order they came, at the same time).
+type ByTimeQueued = BTreeSet<(DateTime<Utc>, Slot)>;
 
 /// Removes `item` from the set under `key`, and the set once it is empty (so that equal views
 /// have equal indexes).
@@ -129,12 +196,12 @@ fn remove_from<K: std::hash::Hash + Eq, T: Ord>(
 
 #[derive(Serialize)]
 struct RecordsOut<'a> {
-    records: &'a BTreeMap<Uuid, NotificationRecord>,
+    records: &'a [NotificationRecord],
 }
 
 #[derive(Deserialize)]
 struct RecordsIn {
-    records: BTreeMap<Uuid, NotificationRecord>,
+    records: Vec<NotificationRecord>,
 }
 
 impl Serialize for NotificationsView {
@@ -149,8 +216,12 @@ impl Serialize for NotificationsView {
 impl<'de> Deserialize<'de> for NotificationsView {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let RecordsIn { records } = RecordsIn::deserialize(deserializer)?;
-        let mut view = NotificationsView::default();
-        for record in records.into_values() {
+        let mut view = NotificationsView {
+            records: Vec::with_capacity(records.len()),
+            slot_of: HashMap::with_capacity(records.len()),
+            ..NotificationsView::default()
+        };
+        for record in records {
             view.insert(record);
         }
         Ok(view)
@@ -159,8 +230,8 @@ impl<'de> Deserialize<'de> for NotificationsView {
 
 impl Projection for NotificationsView {
     const NAME: &'static str = "notifications";
-    // 2: records carry their cause's property.
-    const VERSION: u32 = 2;
+    // 2: records carry their cause's property. 3: records leave their texts in the log.
+    const VERSION: u32 = 3;
 
     fn apply(&mut self, event: &RecordedEvent, decoded: &DomainEvent) {
         let at = event.metadata.occurred_at;
@@ -172,10 +243,6 @@ impl Projection for NotificationsView {
                     property_id: event.metadata.property_id,
                     person_id: e.person_id,
                     channel: e.channel,
-                    address: e.address.clone(),
-                    subject: e.subject.clone(),
-                    body: e.body.clone(),
-                    cause_type: e.cause_type.clone(),
                     queued_at: at,
                     status: DeliveryStatus::Queued,
                     attempts: 0,
@@ -209,60 +276,74 @@ impl Projection for NotificationsView {
 }
 
 impl NotificationsView {
-    /// Adds a record to the view and its indexes, replacing one of the same id.
+    /// Adds a record to the view and its indexes, replacing one of the same id in its slot.
     fn insert(&mut self, record: NotificationRecord) {
-        let id = record.notification_id;
-        if let Some(old) = self.records.remove(&id) {
-            self.unindex(&old);
-        }
+        let slot = match self.slot_of.get(&record.notification_id) {
+            Some(&slot) => {
+                self.unindex(slot);
+                self.records[slot as usize] = record;
+                slot
+            }
+            None => {
+                let slot = Slot::try_from(self.records.len())
+                    .expect("fewer than four billion notifications");
+                self.slot_of.insert(record.notification_id, slot);
+                self.records.push(record);
+                slot
+            }
+        };
+        let record = &self.records[slot as usize];
+        let queued = (record.queued_at, slot);
         self.by_organisation
             .entry(record.organisation_id)
             .or_default()
-            .insert((record.queued_at, id));
+            .insert(queued);
         self.by_person
             .entry((record.organisation_id, record.person_id))
             .or_default()
-            .insert(id);
+            .push(slot);
         if record.is_undelivered() {
-            self.undelivered.insert(id);
+            self.undelivered.insert(slot);
         }
         self.by_status
             .entry((record.organisation_id, record.status))
             .or_default()
-            .insert((record.queued_at, id));
-        self.records.insert(id, record);
+            .insert(queued);
     }
 
-    fn unindex(&mut self, record: &NotificationRecord) {
-        let id = record.notification_id;
-        let queued = (record.queued_at, id);
+    fn unindex(&mut self, slot: Slot) {
+        let record = &self.records[slot as usize];
+        let queued = (record.queued_at, slot);
         remove_from(&mut self.by_organisation, record.organisation_id, &queued);
-        remove_from(
-            &mut self.by_person,
-            (record.organisation_id, record.person_id),
-            &id,
-        );
+        let person = (record.organisation_id, record.person_id);
+        if let Some(slots) = self.by_person.get_mut(&person) {
+            slots.retain(|&s| s != slot);
+            if slots.is_empty() {
+                self.by_person.remove(&person);
+            }
+        }
         remove_from(
             &mut self.by_status,
             (record.organisation_id, record.status),
             &queued,
         );
-        self.undelivered.remove(&id);
+        self.undelivered.remove(&slot);
     }
 
     /// Changes a record's delivery (never its organisation, person or time queued).
     fn update(&mut self, id: Uuid, change: impl FnOnce(&mut NotificationRecord)) {
-        let Some(record) = self.records.get_mut(&id) else {
+        let Some(&slot) = self.slot_of.get(&id) else {
             return;
         };
+        let record = &mut self.records[slot as usize];
         let (organisation_id, was) = (record.organisation_id, record.status);
         change(record);
         let (is, undelivered) = (record.status, record.is_undelivered());
-        let queued = (record.queued_at, id);
+        let queued = (record.queued_at, slot);
         if undelivered {
-            self.undelivered.insert(id);
+            self.undelivered.insert(slot);
         } else {
-            self.undelivered.remove(&id);
+            self.undelivered.remove(&slot);
         }
         if is != was {
             remove_from(&mut self.by_status, (organisation_id, was), &queued);
@@ -271,6 +352,10 @@ impl NotificationsView {
                 .or_default()
                 .insert(queued);
         }
+    }
+
+    fn at(&self, slot: Slot) -> &NotificationRecord {
+        &self.records[slot as usize]
     }
 
     /// The organisation's notifications queued in `[from, until)`.
@@ -284,15 +369,16 @@ impl NotificationsView {
             .get(&organisation_id)
             .filter(|_| from < until)
             .into_iter()
-            .flat_map(move |queued| queued.range((from, Uuid::nil())..(until, Uuid::nil())))
-            .filter_map(|(_, id)| self.records.get(id))
+            .flat_map(move |queued| queued.range((from, 0)..(until, 0)))
+            .map(|&(_, slot)| self.at(slot))
     }
 
-    /// Queued ones, and failed ones whose retry time has come: what the deliverer sends next.
+    /// Queued ones, and failed ones whose retry time has come, oldest first: what the deliverer
+    /// sends next.
     pub fn due(&self, now: DateTime<Utc>) -> Vec<&NotificationRecord> {
         self.undelivered
             .iter()
-            .filter_map(|id| self.records.get(id))
+            .map(|&slot| self.at(slot))
             .filter(|r| {
                 r.status == DeliveryStatus::Queued
                     || (r.status == DeliveryStatus::Failed && r.retry_at.is_some_and(|t| t <= now))
@@ -307,38 +393,52 @@ impl NotificationsView {
             .get(&(organisation_id, person_id))
             .into_iter()
             .flatten()
-            .filter_map(|id| self.records.get(id))
+            .map(|&slot| self.at(slot))
             .collect();
         records.sort_by_key(|r| std::cmp::Reverse((r.queued_at, r.notification_id)));
         records
     }
 
     /// A page of the organisation's notifications, newest first, optionally only those in one
-    /// status: at most `at_most` of them queued before `before` (a page's last one's time queued
-    /// and id), and how many there are in all.
+    /// status: at most `at_most` of them after `after` (the last one of the page before, by its
+    /// time queued and id), and how many there are in all. `None` if `after` is not one of the
+    /// organisation's notifications.
     pub fn outbox_page(
         &self,
         organisation_id: Uuid,
         status: Option<DeliveryStatus>,
-        before: Option<(DateTime<Utc>, Uuid)>,
+        after: Option<(DateTime<Utc>, Uuid)>,
         at_most: usize,
-    ) -> (Vec<&NotificationRecord>, usize) {
+    ) -> Option<(Vec<&NotificationRecord>, usize)> {
+        let before = match after {
+            None => None,
+            Some((queued_at, id)) => {
+                let slot = *self.slot_of.get(&id)?;
+                let record = self.at(slot);
+                // Cursors carry microseconds.
+                let same_time = record.queued_at.timestamp_micros() == queued_at.timestamp_micros();
+                if record.organisation_id != organisation_id || !same_time {
+                    return None;
+                }
+                Some((record.queued_at, slot))
+            }
+        };
         let queued = match status {
             None => self.by_organisation.get(&organisation_id),
             Some(status) => self.by_status.get(&(organisation_id, status)),
         };
         let Some(queued) = queued else {
-            return (Vec::new(), 0);
+            return Some((Vec::new(), 0));
         };
-        let newest_first: Box<dyn Iterator<Item = &(DateTime<Utc>, Uuid)>> = match before {
+        let newest_first: Box<dyn Iterator<Item = &(DateTime<Utc>, Slot)>> = match before {
             Some(key) => Box::new(queued.range(..key).rev()),
             None => Box::new(queued.iter().rev()),
         };
         let page = newest_first
-            .filter_map(|(_, id)| self.records.get(id))
+            .map(|&(_, slot)| self.at(slot))
             .take(at_most)
             .collect();
-        (page, queued.len())
+        Some((page, queued.len()))
     }
 
     /// Counts per channel of notifications queued in `[from, until)`.
@@ -613,12 +713,14 @@ mod tests {
             "another organisation's person"
         );
         let page = |status, before, at_most| {
-            let (records, total) = view.outbox_page(org, status, before, at_most);
+            let (records, total) = view
+                .outbox_page(org, status, before, at_most)
+                .expect("a cursor of this outbox");
             (ids(records), total)
         };
         assert_eq!(page(None, None, 10), (vec![third, second, first], 3));
         assert_eq!(page(None, None, 2), (vec![third, second], 3));
-        let second_queued = view.records[&second].queued_at;
+        let second_queued = view.for_person(org, bob)[0].queued_at;
         assert_eq!(
             page(None, Some((second_queued, second)), 2),
             (vec![first], 3),
@@ -644,8 +746,22 @@ mod tests {
         assert_eq!(page(Some(DeliveryStatus::Failed), None, 10), (vec![], 0));
         assert_eq!(
             view.outbox_page(Uuid::now_v7(), None, None, 10),
-            (vec![], 0),
+            Some((vec![], 0)),
             "another organisation's outbox"
+        );
+        // A cursor naming no notification of the outbox, at another time than its own, or in
+        // another organisation's outbox.
+        assert_eq!(
+            view.outbox_page(org, None, Some((second_queued, Uuid::now_v7())), 10),
+            None
+        );
+        assert_eq!(
+            view.outbox_page(org, None, Some((utc(2026, 3, 2, 7), second)), 10),
+            None
+        );
+        assert_eq!(
+            view.outbox_page(Uuid::now_v7(), None, Some((second_queued, second)), 10),
+            None
         );
         let queued = |from, until| {
             view.counts(org, from, until)
@@ -691,10 +807,10 @@ mod tests {
             ids(read.for_person(given.organisation_id, person)),
             vec![waiting, delivered]
         );
-        // Only the records are stored: the shape of snapshots written before the indexes.
+        // Only the records are stored, in the order they came (which orders ties in the indexes).
         #[derive(Serialize)]
         struct Before<'a> {
-            records: &'a BTreeMap<Uuid, NotificationRecord>,
+            records: &'a [NotificationRecord],
         }
         assert_eq!(
             bytes,
@@ -703,5 +819,38 @@ mod tests {
             })
             .unwrap()
         );
+    }
+
+    #[test]
+    fn a_notification_queued_again_replaces_the_first_in_every_index() {
+        let mut given = Given::new();
+        let mut view = NotificationsView::default();
+        let (alice, bob) = (Uuid::now_v7(), Uuid::now_v7());
+        let id = queue_for(&mut given, &mut view, alice, utc(2026, 3, 2, 8));
+        let other = queue_for(&mut given, &mut view, alice, utc(2026, 3, 2, 9));
+        given.fold(
+            &mut view,
+            utc(2026, 3, 2, 10),
+            None,
+            NotificationQueued {
+                notification_id: id,
+                person_id: bob,
+                channel: NotificationChannel::Email,
+                address: "bob@example.fi".into(),
+                subject: "s".into(),
+                body: "b".into(),
+                cause_event_id: Uuid::now_v7(),
+                cause_type: "FaultReportAcknowledged".into(),
+            },
+        );
+        let org = given.organisation_id;
+        assert_eq!(ids(view.for_person(org, alice)), vec![other]);
+        assert_eq!(ids(view.for_person(org, bob)), vec![id]);
+        let (page, total) = view.outbox_page(org, None, None, 10).unwrap();
+        assert_eq!((ids(page), total), (vec![id, other], 2), "newest first");
+        assert_eq!(view.for_person(org, bob)[0].queued_at, utc(2026, 3, 2, 10));
+        let read: NotificationsView =
+            rmp_serde::from_slice(&rmp_serde::to_vec(&view).unwrap()).unwrap();
+        assert_eq!(read, view);
     }
 }

@@ -855,10 +855,7 @@ struct EmailDown {
 }
 
 impl talo_api::notifier::Transport for EmailDown {
-    fn deliver(
-        &self,
-        n: &talo_projections::notifications::NotificationRecord,
-    ) -> Result<(), String> {
+    fn deliver(&self, n: &talo_api::notifier::Outgoing) -> Result<(), String> {
         let email = n.channel == talo_events_schema::notification::NotificationChannel::Email;
         if email && *self.failing_email.lock().unwrap() {
             return Err("mail server unreachable".into());

@@ -6,25 +6,59 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Duration;
 use serde_json::json;
-use talo_api::notifier::{FileTransport, Transport};
-use talo_projections::notifications::NotificationRecord;
+use talo_api::notifier::{FileTransport, Outgoing, Transport};
+use talo_projections::notifications::{NotificationMessage, NotificationRecord};
 use talo_tests::*;
+use uuid::Uuid;
 
 /// Keeps what it was given; fails while `failing` is set.
 #[derive(Default)]
 struct Recording {
-    sent: Mutex<Vec<NotificationRecord>>,
+    /// Every attempt, failed or not.
+    tried: Mutex<Vec<Outgoing>>,
+    sent: Mutex<Vec<Outgoing>>,
     failing: Mutex<bool>,
 }
 
 impl Transport for Recording {
-    fn deliver(&self, n: &NotificationRecord) -> Result<(), String> {
+    fn deliver(&self, n: &Outgoing) -> Result<(), String> {
+        self.tried.lock().unwrap().push(n.clone());
         if *self.failing.lock().unwrap() {
             return Err("gateway unreachable".into());
         }
         self.sent.lock().unwrap().push(n.clone());
         Ok(())
     }
+}
+
+impl Recording {
+    /// The notifications tried whose subject names `ticket`.
+    fn tried_about(&self, ticket: &str) -> Vec<Uuid> {
+        let mut ids: Vec<Uuid> = self
+            .tried
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|n| n.message.subject.contains(ticket))
+            .map(|n| n.notification_id)
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+}
+
+/// The outbox's records of `ids`.
+fn records_of(server: &TestServer, ids: &[Uuid]) -> Vec<NotificationRecord> {
+    let view = server.talo.read_models.notifications.read();
+    view.for_person(
+        server.org().organisation_id,
+        server.org().person("resident"),
+    )
+    .into_iter()
+    .filter(|n| ids.contains(&n.notification_id))
+    .cloned()
+    .collect()
 }
 
 const MINE: &str = "{ myNotifications { channel address subject status causeType attempts } }";
@@ -74,17 +108,9 @@ async fn failed_deliveries_are_retried_with_back_off_and_then_given_up() {
     *transport.failing.lock().unwrap() = true;
     let server = TestServer::with_notifications(transport.clone()).await;
     let ticket = acknowledged_report(&server).await;
-    let person = server.org().person("resident");
     // This report's two notifications (SMS and email), followed by their attempts; the demo's
     // own history is notified too, on its own schedule.
-    let ours = || -> Vec<NotificationRecord> {
-        let view = server.talo.read_models.notifications.read();
-        view.for_person(server.org().organisation_id, person)
-            .into_iter()
-            .filter(|n| n.subject.contains(&ticket))
-            .cloned()
-            .collect()
-    };
+    let ours = || records_of(&server, &transport.tried_about(&ticket));
     let attempts = || ours().iter().map(|n| n.attempts).min().unwrap_or(0);
     server
         .eventually("a first failed attempt of both", || {
@@ -188,12 +214,9 @@ async fn an_applicant_is_told_of_an_offer() {
     server.as_role("customer_service", "mutation($input: MakeHousingOfferInput!) { makeHousingOffer(input: $input) { offer { id } } }", json!({ "input": input })).await.data();
     server
         .eventually("the offer notification", || {
-            transport
-                .sent
-                .lock()
-                .unwrap()
-                .iter()
-                .any(|n| n.cause_type == "HousingOfferMade" && n.body.contains("890,50"))
+            transport.sent.lock().unwrap().iter().any(|n| {
+                n.message.cause_type == "HousingOfferMade" && n.message.body.contains("890,50")
+            })
         })
         .await;
     assert!(
@@ -224,12 +247,10 @@ async fn a_new_invoice_is_announced_to_the_contract_holder() {
     );
     server
         .eventually("an invoice notification for the resident", || {
-            transport
-                .sent
-                .lock()
-                .unwrap()
-                .iter()
-                .any(|n| n.cause_type == "InvoiceIssued" && n.address == "resident@example.fi")
+            transport.sent.lock().unwrap().iter().any(|n| {
+                n.message.cause_type == "InvoiceIssued"
+                    && n.message.address == "resident@example.fi"
+            })
         })
         .await;
 }
@@ -297,22 +318,17 @@ async fn email_goes_through_an_smtp_relay_when_one_is_configured() {
         }),
         email: Arc::new(mail),
     };
-    let record = NotificationRecord {
-        notification_id: uuid::Uuid::now_v7(),
-        organisation_id: uuid::Uuid::nil(),
-        property_id: None,
-        person_id: uuid::Uuid::nil(),
+    let record = Outgoing {
+        notification_id: Uuid::now_v7(),
+        person_id: Uuid::nil(),
         channel: talo_events_schema::notification::NotificationChannel::Email,
-        address: "resident@example.fi".into(),
-        subject: "Vikailmoitus VK-2026-000005: vastaanotettu".into(),
-        body: "Katso lisatiedot asukasportaalista.".into(),
-        cause_type: "FaultReportAcknowledged".into(),
-        queued_at: chrono::Utc::now(),
-        status: talo_projections::notifications::DeliveryStatus::Queued,
-        attempts: 0,
-        last_error: None,
-        retry_at: None,
-        delivered_at: None,
+        attempt: 1,
+        message: NotificationMessage {
+            address: "resident@example.fi".into(),
+            subject: "Vikailmoitus VK-2026-000005: vastaanotettu".into(),
+            body: "Katso lisatiedot asukasportaalista.".into(),
+            cause_type: "FaultReportAcknowledged".into(),
+        },
     };
     tokio::task::spawn_blocking(move || transport.deliver(&record))
         .await
@@ -361,17 +377,10 @@ async fn acknowledged_and_delivered(server: &TestServer, transport: &Recording) 
         .await;
     server
         .eventually("the outbox shows them delivered", || {
-            let view = server.talo.read_models.notifications.read();
-            view.for_person(
-                server.org().organisation_id,
-                server.org().person("resident"),
-            )
-            .iter()
-            .filter(|n| {
-                n.subject.contains(&ticket)
-                    && n.status == talo_projections::notifications::DeliveryStatus::Delivered
-            })
-            .count()
+            records_of(server, &transport.tried_about(&ticket))
+                .iter()
+                .filter(|n| n.status == talo_projections::notifications::DeliveryStatus::Delivered)
+                .count()
                 == 2
         })
         .await;
@@ -384,7 +393,7 @@ fn sent_about(transport: &Recording, ticket: &str) -> usize {
         .lock()
         .unwrap()
         .iter()
-        .filter(|n| n.subject.contains(ticket))
+        .filter(|n| n.message.subject.contains(ticket))
         .count()
 }
 
@@ -541,7 +550,7 @@ async fn the_outbox_pages_newest_first_from_a_cursor_and_refuses_a_stray_one() {
             let org = server.org().organisation_id;
             [Queued, Sent]
                 .into_iter()
-                .all(|s| view.outbox_page(org, Some(s), None, 1).1 == 0)
+                .all(|s| view.outbox_page(org, Some(s), None, 1).unwrap().1 == 0)
         })
         .await;
     // Through the whole outbox (the demo's own notifications and the four above), seven at a
@@ -601,6 +610,19 @@ async fn the_outbox_pages_newest_first_from_a_cursor_and_refuses_a_stray_one() {
         .await;
     stray.assert_refused("BAD_USER_INPUT", "page.cursor");
     assert_eq!(stray.body["errors"][0]["extensions"]["field"], "after");
+    // Well formed, but naming no notification of this outbox.
+    let first = page(json!({ "first": 1 })).await;
+    let cursor = first["pageInfo"]["endCursor"].as_str().unwrap();
+    let (kept, _) = cursor.rsplit_once(':').unwrap();
+    let unknown = server
+        .as_role(
+            "customer_service",
+            OUTBOX,
+            json!({ "after": format!("{kept}:{}", Uuid::now_v7()) }),
+        )
+        .await;
+    unknown.assert_refused("BAD_USER_INPUT", "page.cursor");
+    assert_eq!(unknown.body["errors"][0]["extensions"]["field"], "after");
 }
 
 #[tokio::test]
@@ -615,4 +637,58 @@ async fn a_progress_that_cannot_be_saved_costs_a_longer_restart_and_nothing_else
     std::fs::create_dir_all(progress.join("in-the-way")).unwrap();
     let server = server.restart().await;
     followed_again_from_the_start(&server, before, &transport, &ticket).await;
+}
+
+#[tokio::test]
+async fn the_outbox_and_my_notifications_show_what_each_notification_says() {
+    let transport = Arc::new(Recording::default());
+    let server = TestServer::with_notifications(transport.clone()).await;
+    let ticket = acknowledged_and_delivered(&server, &transport).await;
+    let sent: Vec<Outgoing> = transport.sent.lock().unwrap().clone();
+    let said = |id: &serde_json::Value| -> NotificationMessage {
+        sent.iter()
+            .find(|n| n.notification_id.to_string() == id.as_str().unwrap())
+            .map(|n| n.message.clone())
+            .unwrap_or_else(|| panic!("{id} was never sent"))
+    };
+    // The texts through a page's edges, and through its nodes in a fragment.
+    let answer = server
+        .as_role(
+            "customer_service",
+            "query { notificationOutbox(first: 2) { pageInfo { hasNextPage }
+               edges { node { id address subject body causeType } }
+               nodes { ...said } } }
+             fragment said on Notification { id subject }",
+            json!({}),
+        )
+        .await;
+    let outbox = &answer.data()["notificationOutbox"];
+    assert_eq!(outbox["pageInfo"]["hasNextPage"], true, "{outbox:#}");
+    let edges = outbox["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 2);
+    for (edge, node) in edges.iter().zip(outbox["nodes"].as_array().unwrap()) {
+        let n = &edge["node"];
+        let message = said(&n["id"]);
+        assert!(message.subject.contains(&ticket), "{n}");
+        assert_eq!(n["address"], message.address.as_str());
+        assert_eq!(n["subject"], message.subject.as_str());
+        assert_eq!(n["body"], message.body.as_str());
+        assert_eq!(n["causeType"], "FaultReportAcknowledged");
+        assert_eq!(node["id"], n["id"]);
+        assert_eq!(node["subject"], message.subject.as_str());
+    }
+    // The resident's own list says the same.
+    let about: Vec<serde_json::Value> = mine(&server, "resident")
+        .await
+        .into_iter()
+        .filter(|n| n["subject"].as_str().unwrap().contains(&ticket))
+        .collect();
+    assert_eq!(about.len(), 2, "{about:?}");
+    assert!(
+        about.iter().all(|n| sent
+            .iter()
+            .any(|s| n["address"] == s.message.address.as_str()
+                && n["subject"] == s.message.subject.as_str())),
+        "{about:?}"
+    );
 }

@@ -1,9 +1,15 @@
 //! Notifications in GraphQL: each person's own, the office's outbox with delivery status, and
 //! counts per channel for the reports.
+//!
+//! The outbox read model holds delivery state only; a notification's address, subject, body
+//! and cause are read from the log for the ones on the page, and only when the query asks for
+//! one of them (a status board pages the outbox without touching the store).
 
-use async_graphql::{Context, Object, Result, SimpleObject};
+use std::collections::HashMap;
+
+use async_graphql::{Context, Lookahead, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use talo_projections::notifications::NotificationRecord;
+use talo_projections::notifications::{self, NotificationMessage, NotificationRecord};
 use uuid::Uuid;
 
 use super::enums::{DeliveryStatusGql, NotificationChannelGql};
@@ -30,16 +36,29 @@ pub struct NotificationNode {
     delivered_at: Option<DateTime<Utc>>,
 }
 
-impl From<&NotificationRecord> for NotificationNode {
-    fn from(r: &NotificationRecord) -> Self {
+impl NotificationNode {
+    /// `message` is `None` when the query asks for none of its fields, which are then never
+    /// resolved.
+    fn new(r: &NotificationRecord, message: Option<NotificationMessage>) -> Self {
+        let NotificationMessage {
+            address,
+            subject,
+            body,
+            cause_type,
+        } = message.unwrap_or(NotificationMessage {
+            address: String::new(),
+            subject: String::new(),
+            body: String::new(),
+            cause_type: String::new(),
+        });
         NotificationNode {
             id: r.notification_id,
             person_id: r.person_id,
             channel: r.channel.into(),
-            address: r.address.clone(),
-            subject: r.subject.clone(),
-            body: r.body.clone(),
-            cause_type: r.cause_type.clone(),
+            address,
+            subject,
+            body,
+            cause_type,
             queued_at: r.queued_at,
             status: r.status.into(),
             attempts: r.attempts,
@@ -64,6 +83,28 @@ pub struct NotificationChannelCount {
 #[derive(Default)]
 pub struct NotificationQuery;
 
+/// Whether the selection `node` (a `Notification`) asks for anything read from the log.
+fn asks_for_message(node: Lookahead<'_>) -> bool {
+    ["address", "subject", "body", "causeType"]
+        .iter()
+        .any(|field| node.field(field).exists())
+}
+
+/// The messages of `records` read from the log, if `wanted`.
+async fn messages(
+    session: &Session<'_>,
+    records: &[NotificationRecord],
+    wanted: bool,
+) -> Result<HashMap<Uuid, NotificationMessage>, ApiError> {
+    if !wanted {
+        return Ok(HashMap::new());
+    }
+    let ids: Vec<Uuid> = records.iter().map(|r| r.notification_id).collect();
+    notifications::messages(session.talo.store.as_ref(), &ids)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
 fn office_or_auditor(session: &Session<'_>, what: &str) -> Result<(), ApiError> {
     let principal = session.principal()?;
     if principal.is_auditor() || principal.is_office_staff() {
@@ -81,11 +122,21 @@ impl NotificationQuery {
     async fn my_notifications(&self, ctx: &Context<'_>) -> Result<Vec<NotificationNode>> {
         let session = Session::of(ctx).gql()?;
         session.principal().gql()?;
-        let view = session.talo.read_models.notifications.read();
-        Ok(view
+        let records: Vec<NotificationRecord> = session
+            .talo
+            .read_models
+            .notifications
+            .read()
             .for_person(session.caller.organisation_id, session.caller.person_id)
             .into_iter()
-            .map(Into::into)
+            .cloned()
+            .collect();
+        let mut messages = messages(&session, &records, asks_for_message(ctx.look_ahead()))
+            .await
+            .gql()?;
+        Ok(records
+            .iter()
+            .map(|r| NotificationNode::new(r, messages.remove(&r.notification_id)))
             .collect())
     }
 
@@ -100,35 +151,53 @@ impl NotificationQuery {
         let session = Session::of(ctx).gql()?;
         office_or_auditor(&session, "notificationOutbox").gql()?;
         let size = page_size(first, session.talo.config.limits.max_page_size).gql()?;
-        let before = match &after {
+        let stray = || {
+            ApiError::bad_input(
+                "after",
+                "page.cursor",
+                "not a cursor from this list; start again from the first page",
+            )
+        };
+        let after_item = match &after {
             None => None,
-            Some(cursor) => Some(
-                instant_and_id(cursor)
-                    .ok_or_else(|| {
-                        ApiError::bad_input(
-                            "after",
-                            "page.cursor",
-                            "not a cursor from this list; start again from the first page",
-                        )
-                    })
-                    .gql()?,
-            ),
+            Some(cursor) => Some(instant_and_id(cursor).ok_or_else(stray).gql()?),
         };
         // Straight from the outbox's index: five years of an organisation are millions.
-        let view = session.talo.read_models.notifications.read();
-        let (records, total) = view.outbox_page(
-            session.caller.organisation_id,
-            status.map(Into::into),
-            before,
-            size + 1,
-        );
+        let (records, total) = {
+            let view = session.talo.read_models.notifications.read();
+            let (records, total) = view
+                .outbox_page(
+                    session.caller.organisation_id,
+                    status.map(Into::into),
+                    after_item,
+                    size + 1,
+                )
+                .ok_or_else(stray)
+                .gql()?;
+            (records.into_iter().cloned().collect::<Vec<_>>(), total)
+        };
+        let page = ctx.look_ahead();
+        let with_message = asks_for_message(page.field("edges").field("node"))
+            || asks_for_message(page.field("nodes"));
+        // The one past the page only tells whether there is a next page.
+        let shown = records.len().min(size);
+        let mut messages = messages(&session, &records[..shown], with_message)
+            .await
+            .gql()?;
+        let items = records
+            .into_iter()
+            .map(|r| {
+                let message = messages.remove(&r.notification_id);
+                (r, message)
+            })
+            .collect();
         Ok(page_of(
-            records,
+            items,
             total,
             size,
-            before.is_some(),
-            |r| sort_key(None, r.queued_at, r.notification_id),
-            NotificationNode::from,
+            after.is_some(),
+            |(r, _)| sort_key(None, r.queued_at, r.notification_id),
+            |(r, message)| NotificationNode::new(&r, message),
         ))
     }
 

@@ -1,0 +1,130 @@
+//! A notification's message is read from the log, from the `NotificationQueued` that starts
+//! its stream: found there, and refused naming the notification when its stream starts with
+//! anything else or does not exist.
+
+use std::sync::Arc;
+
+use talo_events_schema::envelope::{Actor, Channel, EventMetadata, NewEvent};
+use talo_events_schema::notification::{NotificationChannel, NotificationQueued, NotificationSent};
+use talo_events_schema::{DomainEvent, streams};
+use talo_projections::notifications::{MessageError, NotificationMessage, message, messages};
+use talo_store::{EventStore, ExpectedRevision, SqliteEventStore, SqliteOptions};
+use uuid::Uuid;
+
+fn new_event(payload: DomainEvent) -> NewEvent {
+    NewEvent {
+        event_id: Uuid::now_v7(),
+        event_type: payload.event_type().to_owned(),
+        schema_version: payload.schema_version(),
+        metadata: EventMetadata {
+            occurred_at: chrono::Utc::now(),
+            actor: Actor::SYSTEM,
+            channel: Channel::System,
+            correlation_id: Uuid::now_v7(),
+            causation_id: None,
+            organisation_id: Uuid::now_v7(),
+            property_id: None,
+            idempotency_key: None,
+        },
+        payload: payload.to_json(),
+    }
+}
+
+async fn append(store: &dyn EventStore, id: Uuid, events: Vec<DomainEvent>) {
+    store
+        .append(
+            &streams::notification(id),
+            ExpectedRevision::NoStream,
+            events.into_iter().map(new_event).collect(),
+        )
+        .await
+        .expect("append");
+}
+
+fn queued(id: Uuid, subject: &str) -> DomainEvent {
+    NotificationQueued {
+        notification_id: id,
+        person_id: Uuid::now_v7(),
+        channel: NotificationChannel::Email,
+        address: "resident@example.fi".into(),
+        subject: subject.into(),
+        body: "Katso lisätiedot asukasportaalista.".into(),
+        cause_event_id: Uuid::now_v7(),
+        cause_type: "FaultReportAcknowledged".into(),
+    }
+    .into()
+}
+
+#[tokio::test]
+async fn messages_are_read_from_the_queued_event_that_starts_each_stream() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store: Arc<dyn EventStore> = Arc::new(
+        SqliteEventStore::open(SqliteOptions::new(dir.path().join("events.sqlite"))).expect("open"),
+    );
+    let (first, second) = (Uuid::now_v7(), Uuid::now_v7());
+    append(store.as_ref(), first, vec![queued(first, "Ensimmäinen")]).await;
+    // Later events of the stream do not change what it says.
+    append(
+        store.as_ref(),
+        second,
+        vec![
+            queued(second, "Toinen"),
+            NotificationSent {
+                notification_id: second,
+                attempt: 1,
+            }
+            .into(),
+        ],
+    )
+    .await;
+
+    let found = messages(store.as_ref(), &[first, second])
+        .await
+        .expect("read");
+    assert_eq!(
+        found[&first],
+        NotificationMessage {
+            address: "resident@example.fi".into(),
+            subject: "Ensimmäinen".into(),
+            body: "Katso lisätiedot asukasportaalista.".into(),
+            cause_type: "FaultReportAcknowledged".into(),
+        }
+    );
+    assert_eq!(found[&second].subject, "Toinen");
+    assert!(
+        messages(store.as_ref(), &[])
+            .await
+            .expect("none")
+            .is_empty()
+    );
+
+    // A stream that starts with something else, and one that is not there.
+    let stray = Uuid::now_v7();
+    append(
+        store.as_ref(),
+        stray,
+        vec![
+            NotificationSent {
+                notification_id: stray,
+                attempt: 1,
+            }
+            .into(),
+        ],
+    )
+    .await;
+    let missing = Uuid::now_v7();
+    for id in [stray, missing] {
+        let refused = message(store.as_ref(), id).await;
+        assert!(
+            matches!(refused, Err(MessageError::NotQueued(named)) if named == id),
+            "{refused:?}"
+        );
+        let refused = messages(store.as_ref(), &[first, id]).await;
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains(&id.to_string())),
+            "one missing fails the read naming it: {refused:?}"
+        );
+    }
+}
