@@ -692,3 +692,123 @@ async fn the_outbox_and_my_notifications_show_what_each_notification_says() {
         "{about:?}"
     );
 }
+
+/// Appends `event` as the first of `stream`, as the system, in the demo organisation.
+async fn append_first(server: &TestServer, stream: &str, event: talo_events_schema::DomainEvent) {
+    use talo_events_schema::envelope::{Actor, Channel, EventMetadata, NewEvent};
+    server
+        .talo
+        .store
+        .append(
+            stream,
+            talo_store::ExpectedRevision::NoStream,
+            vec![NewEvent {
+                event_id: Uuid::now_v7(),
+                event_type: event.event_type().to_owned(),
+                schema_version: event.schema_version(),
+                metadata: EventMetadata {
+                    occurred_at: server.clock.now_utc(),
+                    actor: Actor::SYSTEM,
+                    channel: Channel::System,
+                    correlation_id: Uuid::now_v7(),
+                    causation_id: None,
+                    organisation_id: server.org().organisation_id,
+                    property_id: None,
+                    idempotency_key: None,
+                },
+                payload: event.to_json(),
+            }],
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_notification_whose_message_is_not_in_its_stream_fails_its_attempts_and_breaks_nothing_else()
+ {
+    use talo_events_schema::notification::{
+        NotificationChannel, NotificationQueued, NotificationSent,
+    };
+    use talo_projections::notifications::DeliveryStatus;
+    let transport = Arc::new(Recording::default());
+    let server = TestServer::with_notifications(transport.clone()).await;
+    // A log no notifier writes (an import gone wrong, say): the stray's own stream starts with a
+    // sending, and its queueing sits in another stream.
+    let stray = Uuid::now_v7();
+    append_first(
+        &server,
+        &talo_events_schema::streams::notification(stray),
+        NotificationSent {
+            notification_id: stray,
+            attempt: 1,
+        }
+        .into(),
+    )
+    .await;
+    append_first(
+        &server,
+        &talo_events_schema::streams::notification(Uuid::now_v7()),
+        NotificationQueued {
+            notification_id: stray,
+            person_id: server.org().person("resident"),
+            channel: NotificationChannel::Sms,
+            address: "+358 40 555 0100".into(),
+            subject: "Harhaileva".into(),
+            body: "b".into(),
+            cause_event_id: Uuid::now_v7(),
+            cause_type: "FaultReportAcknowledged".into(),
+        }
+        .into(),
+    )
+    .await;
+    server
+        .eventually("the stray's first attempt recorded as failed", || {
+            records_of(&server, &[stray]).first().is_some_and(|r| {
+                r.status == DeliveryStatus::Failed
+                    && r.attempts == 1
+                    && r.last_error.as_deref().is_some_and(|e| {
+                        e.contains(&stray.to_string())
+                            && e.contains("does not start with NotificationQueued")
+                    })
+            })
+        })
+        .await;
+    assert!(
+        transport
+            .tried
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|n| n.notification_id != stray),
+        "nothing was sent for it"
+    );
+
+    // Its page answers what the outbox holds; asking for its texts fails without guessing them.
+    let failed = server
+        .as_role(
+            "customer_service",
+            "{ notificationOutbox(status: FAILED, first: 100) { edges { node { id attempts lastError } } } }",
+            json!({}),
+        )
+        .await;
+    let edges = failed.data()["notificationOutbox"]["edges"].clone();
+    assert!(
+        edges
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["node"]["id"] == stray.to_string() && e["node"]["attempts"] == 1),
+        "{edges:#}"
+    );
+    let texts = server
+        .as_role(
+            "customer_service",
+            "{ notificationOutbox(status: FAILED, first: 100) { edges { node { id subject } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(texts.code(), "INTERNAL", "{:#}", texts.body);
+
+    // Everything else is delivered as before.
+    acknowledged_and_delivered(&server, &transport).await;
+}
