@@ -1620,11 +1620,8 @@ fn envelope_as(
 ) -> Vec<NewEvent> {
     events
         .into_iter()
-        .map(|event| NewEvent {
-            event_id: Uuid::now_v7(),
-            event_type: event.event_type().to_owned(),
-            schema_version: event.schema_version(),
-            metadata: EventMetadata {
+        .map(|event| {
+            let metadata = EventMetadata {
                 occurred_at: request.occurred_at,
                 actor,
                 channel: request.channel,
@@ -1633,8 +1630,8 @@ fn envelope_as(
                 organisation_id: org,
                 property_id,
                 idempotency_key: request.idempotency_key.clone(),
-            },
-            payload: event.to_json(),
+            };
+            NewEvent::of(Uuid::now_v7(), &event, metadata)
         })
         .collect()
 }

@@ -15,9 +15,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use talo_domain::notification::{Audience, addresses, notices_for, retry_at};
-use talo_events_schema::envelope::{
-    Actor, Channel, EventMetadata, NewEvent, Position, RecordedEvent,
-};
+use talo_events_schema::envelope::{EventMetadata, NewEvent, Position, RecordedEvent};
 use talo_events_schema::notification::*;
 use talo_events_schema::{DomainEvent, streams};
 use talo_projections::engine::{SnapshotPolicy, load_checked};
@@ -428,13 +426,10 @@ async fn deliver(talo: Arc<Talo>, transport: Arc<dyn Transport>) {
                 }
             };
             let events = outcome
-                .into_iter()
-                .map(|e| NewEvent {
-                    event_id: Uuid::now_v7(),
-                    event_type: e.event_type().to_owned(),
-                    schema_version: e.schema_version(),
-                    metadata: metadata(n.organisation_id, None, Uuid::now_v7(), now),
-                    payload: e.to_json(),
+                .iter()
+                .map(|e| {
+                    let metadata = EventMetadata::system(n.organisation_id, Uuid::now_v7(), now);
+                    NewEvent::of(Uuid::now_v7(), e, metadata)
                 })
                 .collect();
             match talo
@@ -467,36 +462,18 @@ fn system_event(
     event: DomainEvent,
     at: chrono::DateTime<chrono::Utc>,
 ) -> NewEvent {
-    let mut meta = metadata(
-        cause.metadata.organisation_id,
-        cause.metadata.property_id,
-        cause.metadata.correlation_id,
-        at,
-    );
-    meta.causation_id = Some(cause.event_id);
-    NewEvent {
-        event_id: Uuid::new_v5(&NOTIFICATION_IDS, format!("{id}/queued").as_bytes()),
-        event_type: event.event_type().to_owned(),
-        schema_version: event.schema_version(),
-        metadata: meta,
-        payload: event.to_json(),
-    }
-}
-
-fn metadata(
-    organisation_id: Uuid,
-    property_id: Option<Uuid>,
-    correlation_id: Uuid,
-    at: chrono::DateTime<chrono::Utc>,
-) -> EventMetadata {
-    EventMetadata {
-        occurred_at: at,
-        actor: Actor::SYSTEM,
-        channel: Channel::System,
-        correlation_id,
-        causation_id: None,
-        organisation_id,
-        property_id,
-        idempotency_key: None,
-    }
+    let metadata = EventMetadata {
+        property_id: cause.metadata.property_id,
+        causation_id: Some(cause.event_id),
+        ..EventMetadata::system(
+            cause.metadata.organisation_id,
+            cause.metadata.correlation_id,
+            at,
+        )
+    };
+    NewEvent::of(
+        Uuid::new_v5(&NOTIFICATION_IDS, format!("{id}/queued").as_bytes()),
+        &event,
+        metadata,
+    )
 }

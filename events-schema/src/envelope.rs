@@ -203,6 +203,23 @@ pub struct EventMetadata {
     pub idempotency_key: Option<String>,
 }
 
+impl EventMetadata {
+    /// Metadata of an event the system records on its own, at no person's request: no cause
+    /// and no idempotency key.
+    pub fn system(organisation_id: Uuid, correlation_id: Uuid, at: DateTime<Utc>) -> Self {
+        EventMetadata {
+            occurred_at: at,
+            actor: Actor::SYSTEM,
+            channel: Channel::System,
+            correlation_id,
+            causation_id: None,
+            organisation_id,
+            property_id: None,
+            idempotency_key: None,
+        }
+    }
+}
+
 /// An event about to be appended. The store adds stream, revision, position and recorded-at.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
@@ -212,6 +229,19 @@ pub struct NewEvent {
     pub schema_version: u32,
     pub metadata: EventMetadata,
     pub payload: serde_json::Value,
+}
+
+impl NewEvent {
+    /// `event` in its current schema version, to be appended with `metadata`.
+    pub fn of(event_id: Uuid, event: &crate::DomainEvent, metadata: EventMetadata) -> Self {
+        NewEvent {
+            event_id,
+            event_type: event.event_type().to_owned(),
+            schema_version: event.schema_version(),
+            metadata,
+            payload: event.to_json(),
+        }
+    }
 }
 
 /// An event as stored in the log.
@@ -270,6 +300,37 @@ impl fmt::Display for StoredPayload {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_event_carries_its_type_version_and_payload_and_system_metadata() {
+        let event: crate::DomainEvent = crate::notification::NotificationDelivered {
+            notification_id: Uuid::from_u128(7),
+        }
+        .into();
+        let (organisation, correlation) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let at = DateTime::from_timestamp(1_767_225_600, 0).expect("valid");
+        let new = NewEvent::of(
+            Uuid::from_u128(3),
+            &event,
+            EventMetadata::system(organisation, correlation, at),
+        );
+        assert_eq!(new.event_type, "NotificationDelivered");
+        assert_eq!(new.schema_version, event.schema_version());
+        let decoded =
+            crate::DomainEvent::from_json(&new.event_type, new.schema_version, new.payload)
+                .expect("decodes");
+        assert_eq!(decoded, event);
+        let m = new.metadata;
+        assert_eq!((m.actor, m.channel), (Actor::SYSTEM, Channel::System));
+        assert_eq!(
+            (m.organisation_id, m.correlation_id, m.occurred_at),
+            (organisation, correlation, at)
+        );
+        assert_eq!(
+            (m.causation_id, m.property_id, m.idempotency_key),
+            (None, None, None)
+        );
+    }
 
     #[test]
     fn position_text_round_trips_in_both_shapes() {

@@ -5,9 +5,7 @@
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use talo_domain::register::Register;
 use talo_events_schema::DomainEvent;
-use talo_events_schema::envelope::{
-    Actor, Channel, EventMetadata, Position, RecordedEvent, StoredPayload,
-};
+use talo_events_schema::envelope::{EventMetadata, Position, RecordedEvent, StoredPayload};
 use talo_events_schema::register::*;
 use uuid::Uuid;
 
@@ -128,14 +126,8 @@ impl Given {
             schema_version: decoded.schema_version(),
             recorded_at: at,
             metadata: EventMetadata {
-                occurred_at: at,
-                actor: Actor::SYSTEM,
-                channel: Channel::System,
-                correlation_id: Uuid::now_v7(),
-                causation_id: None,
-                organisation_id: self.organisation_id,
                 property_id,
-                idempotency_key: None,
+                ..EventMetadata::system(self.organisation_id, Uuid::now_v7(), at)
             },
             payload: StoredPayload::from_value(&decoded.to_json()),
         };

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use talo_events_schema::envelope::{Actor, Channel, EventMetadata, NewEvent};
+use talo_events_schema::envelope::{EventMetadata, NewEvent};
 use talo_events_schema::notification::{NotificationChannel, NotificationQueued, NotificationSent};
 use talo_events_schema::{DomainEvent, streams};
 use talo_projections::notifications::{MessageError, NotificationMessage, message, messages};
@@ -12,22 +12,8 @@ use talo_store::{EventStore, ExpectedRevision, SqliteEventStore, SqliteOptions};
 use uuid::Uuid;
 
 fn new_event(payload: DomainEvent) -> NewEvent {
-    NewEvent {
-        event_id: Uuid::now_v7(),
-        event_type: payload.event_type().to_owned(),
-        schema_version: payload.schema_version(),
-        metadata: EventMetadata {
-            occurred_at: chrono::Utc::now(),
-            actor: Actor::SYSTEM,
-            channel: Channel::System,
-            correlation_id: Uuid::now_v7(),
-            causation_id: None,
-            organisation_id: Uuid::now_v7(),
-            property_id: None,
-            idempotency_key: None,
-        },
-        payload: payload.to_json(),
-    }
+    let metadata = EventMetadata::system(Uuid::now_v7(), Uuid::now_v7(), chrono::Utc::now());
+    NewEvent::of(Uuid::now_v7(), &payload, metadata)
 }
 
 async fn append(store: &dyn EventStore, id: Uuid, events: Vec<DomainEvent>) {

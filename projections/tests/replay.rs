@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use talo_events_schema::DomainEvent;
-use talo_events_schema::envelope::{Actor, Channel, EventMetadata, NewEvent, RecordedEvent};
+use talo_events_schema::envelope::{EventMetadata, NewEvent, RecordedEvent};
 use talo_events_schema::register::OrganisationRegistered;
 use talo_projections::engine::{Projection, Running, SnapshotPolicy};
 use talo_projections::replay::{ReplayOutcome, compare};
@@ -61,22 +61,8 @@ fn registered(n: u64) -> NewEvent {
         business_id: "1572860-0".to_owned(),
         fault_reopen_window_days: 14,
     });
-    NewEvent {
-        event_id: Uuid::now_v7(),
-        event_type: payload.event_type().to_owned(),
-        schema_version: payload.schema_version(),
-        metadata: EventMetadata {
-            occurred_at: chrono::Utc::now(),
-            actor: Actor::SYSTEM,
-            channel: Channel::System,
-            correlation_id: Uuid::now_v7(),
-            causation_id: None,
-            organisation_id,
-            property_id: None,
-            idempotency_key: None,
-        },
-        payload: payload.to_json(),
-    }
+    let metadata = EventMetadata::system(organisation_id, Uuid::now_v7(), chrono::Utc::now());
+    NewEvent::of(Uuid::now_v7(), &payload, metadata)
 }
 
 fn store_in(dir: &std::path::Path) -> Arc<dyn EventStore> {

@@ -695,29 +695,19 @@ async fn the_outbox_and_my_notifications_show_what_each_notification_says() {
 
 /// Appends `event` as the first of `stream`, as the system, in the demo organisation.
 async fn append_first(server: &TestServer, stream: &str, event: talo_events_schema::DomainEvent) {
-    use talo_events_schema::envelope::{Actor, Channel, EventMetadata, NewEvent};
+    use talo_events_schema::envelope::{EventMetadata, NewEvent};
+    let metadata = EventMetadata::system(
+        server.org().organisation_id,
+        Uuid::now_v7(),
+        server.clock.now_utc(),
+    );
     server
         .talo
         .store
         .append(
             stream,
             talo_store::ExpectedRevision::NoStream,
-            vec![NewEvent {
-                event_id: Uuid::now_v7(),
-                event_type: event.event_type().to_owned(),
-                schema_version: event.schema_version(),
-                metadata: EventMetadata {
-                    occurred_at: server.clock.now_utc(),
-                    actor: Actor::SYSTEM,
-                    channel: Channel::System,
-                    correlation_id: Uuid::now_v7(),
-                    causation_id: None,
-                    organisation_id: server.org().organisation_id,
-                    property_id: None,
-                    idempotency_key: None,
-                },
-                payload: event.to_json(),
-            }],
+            vec![NewEvent::of(Uuid::now_v7(), &event, metadata)],
         )
         .await
         .unwrap();

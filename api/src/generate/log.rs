@@ -114,22 +114,19 @@ impl Log {
             *self.counts.entry(event.event_type()).or_insert(0) += 1;
             self.total += 1;
             self.pending_events += 1;
-            self.pending[index].events.push(NewEvent {
-                event_id: chance.id_at(act.at),
-                event_type: event.event_type().to_owned(),
-                schema_version: event.schema_version(),
-                metadata: EventMetadata {
-                    occurred_at: act.at,
-                    actor,
-                    channel: act.channel,
-                    correlation_id: act.correlation_id,
-                    causation_id: None,
-                    organisation_id: self.organisation_id,
-                    property_id: act.property_id,
-                    idempotency_key: None,
-                },
-                payload: event.to_json(),
-            });
+            let metadata = EventMetadata {
+                occurred_at: act.at,
+                actor,
+                channel: act.channel,
+                correlation_id: act.correlation_id,
+                causation_id: None,
+                organisation_id: self.organisation_id,
+                property_id: act.property_id,
+                idempotency_key: None,
+            };
+            self.pending[index]
+                .events
+                .push(NewEvent::of(chance.id_at(act.at), &event, metadata));
         }
     }
 
