@@ -374,8 +374,11 @@ async fn deliver(talo: Arc<Talo>, transport: Arc<dyn Transport>) {
             .collect();
         for n in due {
             let attempt = n.attempts + 1;
-            let delivered = match notifications::message(talo.store.as_ref(), n.notification_id)
-                .await
+            let (delivered, expected) = match notifications::message(
+                talo.store.as_ref(),
+                n.notification_id,
+            )
+            .await
             {
                 Ok(message) => {
                     let outgoing = Outgoing {
@@ -388,14 +391,18 @@ async fn deliver(talo: Arc<Talo>, transport: Arc<dyn Transport>) {
                     // Transports may block on the network (SMTP): keep them off the async
                     // workers.
                     let sender = transport.clone();
-                    tokio::task::spawn_blocking(move || sender.deliver(&outgoing))
+                    let sent = tokio::task::spawn_blocking(move || sender.deliver(&outgoing))
                         .await
-                        .unwrap_or_else(|e| Err(format!("transport panicked: {e}")))
+                        .unwrap_or_else(|e| Err(format!("transport panicked: {e}")));
+                    (sent, ExpectedRevision::StreamExists)
                 }
-                // Not in the log as queued: an attempt that fails, so it is given up in time.
-                Err(e @ MessageError::NotQueued(_)) => Err(e.to_string()),
+                // Not in the log as queued, or not readable: an attempt that fails, so it is
+                // given up in time. Its stream may not even exist; the failure then starts it.
+                Err(e @ (MessageError::NotQueued(_) | MessageError::Decode(_))) => {
+                    (Err(e.to_string()), ExpectedRevision::Any)
+                }
                 // The store could not be read: nothing was tried, try in the next round.
-                Err(e) => {
+                Err(e @ MessageError::Store(_)) => {
                     tracing::warn!(notification = %n.notification_id, error = %e, "notification message not read");
                     continue;
                 }
@@ -434,11 +441,7 @@ async fn deliver(talo: Arc<Talo>, transport: Arc<dyn Transport>) {
                 .collect();
             match talo
                 .store
-                .append(
-                    &streams::notification(n.notification_id),
-                    ExpectedRevision::StreamExists,
-                    events,
-                )
+                .append(&streams::notification(n.notification_id), expected, events)
                 .await
             {
                 // Wait until the outbox shows it, so the next round does not send it again.

@@ -9,9 +9,10 @@
 //! for due ones.
 //!
 //! What a notification says (address, subject, body, cause) stays in the log, in the
-//! `NotificationQueued` that starts its stream, and is read from there for the few shown or sent
-//! at a time ([`messages`]): held in memory the texts were two thirds of the outbox, about 500
-//! bytes of every notification, and five years of them would not fit the server's memory.
+//! `NotificationQueued` that starts its stream, and is read from there for a page of the outbox,
+//! a person's own list or the one being sent ([`message`]): held in memory the texts were two
+//! thirds of the outbox, about 500 bytes of every notification, and five years of them would not
+//! fit the server's memory. For the same reason the indexes name records by their slot.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -54,7 +55,7 @@ pub struct NotificationRecord {
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
-/// What a notification says and where it goes, as queued: read from the log by [`messages`].
+/// What a notification says and where it goes, as queued: read from the log by [`message`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotificationMessage {
     /// The phone number or email address as the register had it.
@@ -71,9 +72,9 @@ pub enum MessageError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Decode(#[from] RebuildError),
-    /// The outbox knows the notification but its stream does not start with its queueing:
-    /// another store than the outbox was folded from.
-    #[error("notification {0}: its stream does not start with NotificationQueued")]
+    /// The outbox knows the notification but its stream does not start with its queueing (or
+    /// is not there): a log no notifier wrote, such as an import gone wrong.
+    #[error("notification {0}: its stream does not start with its NotificationQueued")]
     NotQueued(Uuid),
 }
 
@@ -91,27 +92,16 @@ pub async fn message(
         )
         .await?;
     match first.first().map(decode).transpose()? {
-        Some(DomainEvent::NotificationQueued(e)) => Ok(NotificationMessage {
-            address: e.address,
-            subject: e.subject,
-            body: e.body,
-            cause_type: e.cause_type,
-        }),
+        Some(DomainEvent::NotificationQueued(e)) if e.notification_id == id => {
+            Ok(NotificationMessage {
+                address: e.address,
+                subject: e.subject,
+                body: e.body,
+                cause_type: e.cause_type,
+            })
+        }
         _ => Err(MessageError::NotQueued(id)),
     }
-}
-
-/// The messages of the notifications `ids`, read from the store together.
-pub async fn messages(
-    store: &dyn EventStore,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, NotificationMessage>, MessageError> {
-    let reads = ids
-        .iter()
-        .map(|&id| async move { Ok::<_, MessageError>((id, message(store, id).await?)) });
-    futures::future::try_join_all(reads)
-        .await
-        .map(|found| found.into_iter().collect())
 }
 
 /// Notifications per channel and status over a period.
@@ -298,10 +288,13 @@ impl NotificationsView {
             .entry(record.organisation_id)
             .or_default()
             .insert(queued);
-        self.by_person
+        // In slot order, as a view read from its snapshot has it, also for a record queued again.
+        let person = self
+            .by_person
             .entry((record.organisation_id, record.person_id))
-            .or_default()
-            .push(slot);
+            .or_default();
+        let at = person.partition_point(|&s| s < slot);
+        person.insert(at, slot);
         if record.is_undelivered() {
             self.undelivered.insert(slot);
         }
@@ -683,11 +676,7 @@ mod tests {
             vec![third],
             "delivered ones and those waiting for a retry are not due"
         );
-        let mut due_at_retry = ids(view.due(retry));
-        due_at_retry.sort();
-        let mut expected = vec![second, third];
-        expected.sort();
-        assert_eq!(due_at_retry, expected);
+        assert_eq!(ids(view.due(retry)), vec![second, third], "oldest first");
         given.fold(
             &mut view,
             retry,
@@ -780,6 +769,22 @@ mod tests {
             0,
             "an empty period"
         );
+        // A notification queued between two microseconds, after a cursor that carries only
+        // microseconds.
+        let between = queue_for(
+            &mut given,
+            &mut view,
+            bob,
+            utc(2026, 3, 2, 9) + chrono::Duration::nanoseconds(1_500),
+        );
+        let cursor = DateTime::from_timestamp_micros(
+            (utc(2026, 3, 2, 9) + chrono::Duration::microseconds(1)).timestamp_micros(),
+        )
+        .unwrap();
+        let (after_between, _) = view
+            .outbox_page(org, None, Some((cursor, between)), 10)
+            .expect("the cursor names it");
+        assert_eq!(ids(after_between), vec![second, first]);
     }
 
     #[test]
@@ -828,6 +833,8 @@ mod tests {
         let (alice, bob) = (Uuid::now_v7(), Uuid::now_v7());
         let id = queue_for(&mut given, &mut view, alice, utc(2026, 3, 2, 8));
         let other = queue_for(&mut given, &mut view, alice, utc(2026, 3, 2, 9));
+        // Bob's own comes after the first in the log, so the first joins his list before it.
+        let bobs = queue_for(&mut given, &mut view, bob, utc(2026, 3, 2, 11));
         given.fold(
             &mut view,
             utc(2026, 3, 2, 10),
@@ -845,12 +852,16 @@ mod tests {
         );
         let org = given.organisation_id;
         assert_eq!(ids(view.for_person(org, alice)), vec![other]);
-        assert_eq!(ids(view.for_person(org, bob)), vec![id]);
+        assert_eq!(ids(view.for_person(org, bob)), vec![bobs, id]);
         let (page, total) = view.outbox_page(org, None, None, 10).unwrap();
-        assert_eq!((ids(page), total), (vec![id, other], 2), "newest first");
-        assert_eq!(view.for_person(org, bob)[0].queued_at, utc(2026, 3, 2, 10));
+        assert_eq!(
+            (ids(page), total),
+            (vec![bobs, id, other], 3),
+            "newest first"
+        );
+        assert_eq!(view.for_person(org, bob)[1].queued_at, utc(2026, 3, 2, 10));
         let read: NotificationsView =
             rmp_serde::from_slice(&rmp_serde::to_vec(&view).unwrap()).unwrap();
-        assert_eq!(read, view);
+        assert_eq!(read, view, "the snapshot's view equals the folded one");
     }
 }

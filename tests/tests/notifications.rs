@@ -714,7 +714,7 @@ async fn append_first(server: &TestServer, stream: &str, event: talo_events_sche
 }
 
 #[tokio::test]
-async fn a_notification_whose_message_is_not_in_its_stream_fails_its_attempts_and_breaks_nothing_else()
+async fn a_notification_whose_message_is_not_in_its_stream_fails_its_attempts_and_hides_nothing_else()
  {
     use talo_events_schema::notification::{
         NotificationChannel, NotificationQueued, NotificationSent,
@@ -722,9 +722,10 @@ async fn a_notification_whose_message_is_not_in_its_stream_fails_its_attempts_an
     use talo_projections::notifications::DeliveryStatus;
     let transport = Arc::new(Recording::default());
     let server = TestServer::with_notifications(transport.clone()).await;
-    // A log no notifier writes (an import gone wrong, say): the stray's own stream starts with a
-    // sending, and its queueing sits in another stream.
-    let stray = Uuid::now_v7();
+    let ticket = acknowledged_and_delivered(&server, &transport).await;
+    // A log no notifier writes (an import gone wrong, say): each stray's queueing sits in
+    // another stream; the first's own stream starts with a sending, the second has none.
+    let (stray, streamless) = (Uuid::now_v7(), Uuid::now_v7());
     append_first(
         &server,
         &talo_events_schema::streams::notification(stray),
@@ -735,32 +736,36 @@ async fn a_notification_whose_message_is_not_in_its_stream_fails_its_attempts_an
         .into(),
     )
     .await;
-    append_first(
-        &server,
-        &talo_events_schema::streams::notification(Uuid::now_v7()),
-        NotificationQueued {
-            notification_id: stray,
-            person_id: server.org().person("resident"),
-            channel: NotificationChannel::Sms,
-            address: "+358 40 555 0100".into(),
-            subject: "Harhaileva".into(),
-            body: "b".into(),
-            cause_event_id: Uuid::now_v7(),
-            cause_type: "FaultReportAcknowledged".into(),
-        }
-        .into(),
-    )
-    .await;
+    for id in [stray, streamless] {
+        append_first(
+            &server,
+            &talo_events_schema::streams::notification(Uuid::now_v7()),
+            NotificationQueued {
+                notification_id: id,
+                person_id: server.org().person("resident"),
+                channel: NotificationChannel::Sms,
+                address: "+358 40 555 0100".into(),
+                subject: "Harhaileva".into(),
+                body: "b".into(),
+                cause_event_id: Uuid::now_v7(),
+                cause_type: "FaultReportAcknowledged".into(),
+            }
+            .into(),
+        )
+        .await;
+    }
     server
-        .eventually("the stray's first attempt recorded as failed", || {
-            records_of(&server, &[stray]).first().is_some_and(|r| {
-                r.status == DeliveryStatus::Failed
-                    && r.attempts == 1
-                    && r.last_error.as_deref().is_some_and(|e| {
-                        e.contains(&stray.to_string())
-                            && e.contains("does not start with NotificationQueued")
-                    })
-            })
+        .eventually("each stray's first attempt recorded as failed", || {
+            let records = records_of(&server, &[stray, streamless]);
+            records.len() == 2
+                && records.iter().all(|r| {
+                    r.status == DeliveryStatus::Failed
+                        && r.attempts == 1
+                        && r.last_error.as_deref().is_some_and(|e| {
+                            e.contains(&r.notification_id.to_string())
+                                && e.contains("does not start with its NotificationQueued")
+                        })
+                })
         })
         .await;
     assert!(
@@ -769,36 +774,70 @@ async fn a_notification_whose_message_is_not_in_its_stream_fails_its_attempts_an
             .lock()
             .unwrap()
             .iter()
-            .all(|n| n.notification_id != stray),
-        "nothing was sent for it"
+            .all(|n| n.notification_id != stray && n.notification_id != streamless),
+        "nothing was sent for them"
     );
 
-    // Its page answers what the outbox holds; asking for its texts fails without guessing them.
+    // The outbox holds them; asking for their texts leaves them out with an error naming each,
+    // and answers the rest.
     let failed = server
         .as_role(
             "customer_service",
-            "{ notificationOutbox(status: FAILED, first: 100) { edges { node { id attempts lastError } } } }",
+            "{ notificationOutbox(status: FAILED, first: 100) { totalCount edges { node { id attempts } } } }",
             json!({}),
         )
         .await;
-    let edges = failed.data()["notificationOutbox"]["edges"].clone();
-    assert!(
-        edges
+    let outbox = &failed.data()["notificationOutbox"];
+    assert_eq!(outbox["totalCount"], 2, "{outbox:#}");
+    assert_eq!(outbox["edges"].as_array().unwrap().len(), 2, "{outbox:#}");
+    let named = |answer: &Gql| -> Vec<String> {
+        answer.body["errors"]
             .as_array()
-            .unwrap()
+            .unwrap_or_else(|| panic!("errors expected: {:#}", answer.body))
             .iter()
-            .any(|e| e["node"]["id"] == stray.to_string() && e["node"]["attempts"] == 1),
-        "{edges:#}"
-    );
+            .map(|e| {
+                assert_eq!(e["extensions"]["code"], "INTERNAL");
+                e["message"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    };
+    let both_named = |messages: Vec<String>| {
+        messages.len() == 2
+            && [stray, streamless]
+                .iter()
+                .all(|id| messages.iter().any(|m| m.contains(&id.to_string())))
+    };
     let texts = server
         .as_role(
             "customer_service",
-            "{ notificationOutbox(status: FAILED, first: 100) { edges { node { id subject } } } }",
+            "{ notificationOutbox(first: 100) { totalCount edges { node { id subject } } } }",
             json!({}),
         )
         .await;
-    assert_eq!(texts.code(), "INTERNAL", "{:#}", texts.body);
-
-    // Everything else is delivered as before.
-    acknowledged_and_delivered(&server, &transport).await;
+    assert!(both_named(named(&texts)), "{:#}", texts.body);
+    let edges = texts.body["data"]["notificationOutbox"]["edges"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        edges
+            .iter()
+            .any(|e| e["node"]["subject"].as_str().unwrap().contains(&ticket)),
+        "the others are there: {edges:?}"
+    );
+    assert!(
+        edges
+            .iter()
+            .all(|e| e["node"]["id"] != stray.to_string()
+                && e["node"]["id"] != streamless.to_string())
+    );
+    let own = server.as_role("resident", MINE, json!({})).await;
+    assert!(both_named(named(&own)), "{:#}", own.body);
+    let listed = own.body["data"]["myNotifications"].as_array().unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|n| n["subject"].as_str().unwrap().contains(&ticket)),
+        "the resident's other notifications are listed: {listed:?}"
+    );
 }

@@ -5,15 +5,14 @@
 //! and cause are read from the log for the ones on the page, and only when the query asks for
 //! one of them (a status board pages the outbox without touching the store).
 
-use std::collections::HashMap;
-
-use async_graphql::{Context, Lookahead, Object, Result, SimpleObject};
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, ErrorExtensions, Lookahead, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use talo_projections::notifications::{self, NotificationMessage, NotificationRecord};
 use uuid::Uuid;
 
 use super::enums::{DeliveryStatusGql, NotificationChannelGql};
-use super::pagination::{Page, instant_and_id, page_of, page_size, sort_key};
+use super::pagination::{ListTotals, Page, instant_and_id, page_size, sort_key};
 use super::session::Session;
 use crate::error::{ApiError, IntoGraphql};
 
@@ -90,19 +89,51 @@ fn asks_for_message(node: Lookahead<'_>) -> bool {
         .any(|field| node.field(field).exists())
 }
 
-/// The messages of `records` read from the log, if `wanted`.
-async fn messages(
+/// Nodes of `records`, with what each says read from the log if `wanted`. One whose message
+/// cannot be read is left out, with an error naming it beside the rest of the answer: a log no
+/// notifier wrote (an import gone wrong) should not hide a person's whole list.
+async fn nodes(
+    ctx: &Context<'_>,
     session: &Session<'_>,
-    records: &[NotificationRecord],
+    records: Vec<NotificationRecord>,
     wanted: bool,
-) -> Result<HashMap<Uuid, NotificationMessage>, ApiError> {
+) -> Vec<(NotificationRecord, NotificationNode)> {
     if !wanted {
-        return Ok(HashMap::new());
+        return records
+            .into_iter()
+            .map(|r| {
+                let node = NotificationNode::new(&r, None);
+                (r, node)
+            })
+            .collect();
     }
-    let ids: Vec<Uuid> = records.iter().map(|r| r.notification_id).collect();
-    notifications::messages(session.talo.store.as_ref(), &ids)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))
+    let store = session.talo.store.as_ref();
+    let read = futures::future::join_all(
+        records
+            .iter()
+            .map(|r| notifications::message(store, r.notification_id)),
+    )
+    .await;
+    records
+        .into_iter()
+        .zip(read)
+        .filter_map(|(r, message)| match message {
+            Ok(message) => {
+                let node = NotificationNode::new(&r, Some(message));
+                Some((r, node))
+            }
+            Err(error) => {
+                let id = r.notification_id;
+                tracing::error!(notification = %id, %error, "notification message not read");
+                let left_out = async_graphql::Error::new(format!(
+                    "notification {id}: what it says could not be read from the log"
+                ))
+                .extend_with(|_, ext| ext.set("code", "INTERNAL"));
+                ctx.add_error(left_out.into_server_error(ctx.item.pos));
+                None
+            }
+        })
+        .collect()
 }
 
 fn office_or_auditor(session: &Session<'_>, what: &str) -> Result<(), ApiError> {
@@ -131,12 +162,11 @@ impl NotificationQuery {
             .into_iter()
             .cloned()
             .collect();
-        let mut messages = messages(&session, &records, asks_for_message(ctx.look_ahead()))
+        let wanted = asks_for_message(ctx.look_ahead());
+        Ok(nodes(ctx, &session, records, wanted)
             .await
-            .gql()?;
-        Ok(records
-            .iter()
-            .map(|r| NotificationNode::new(r, messages.remove(&r.notification_id)))
+            .into_iter()
+            .map(|(_, node)| node)
             .collect())
     }
 
@@ -180,25 +210,21 @@ impl NotificationQuery {
         let with_message = asks_for_message(page.field("edges").field("node"))
             || asks_for_message(page.field("nodes"));
         // The one past the page only tells whether there is a next page.
-        let shown = records.len().min(size);
-        let mut messages = messages(&session, &records[..shown], with_message)
-            .await
-            .gql()?;
-        let items = records
-            .into_iter()
-            .map(|r| {
-                let message = messages.remove(&r.notification_id);
-                (r, message)
-            })
-            .collect();
-        Ok(page_of(
-            items,
-            total,
-            size,
+        let has_next = records.len() > size;
+        let mut records = records;
+        records.truncate(size);
+        let mut connection = Connection::with_additional_fields(
             after.is_some(),
-            |(r, _)| sort_key(None, r.queued_at, r.notification_id),
-            |(r, message)| NotificationNode::new(&r, message),
-        ))
+            has_next,
+            ListTotals { total_count: total },
+        );
+        connection.edges.extend(
+            nodes(ctx, &session, records, with_message)
+                .await
+                .into_iter()
+                .map(|(r, node)| Edge::new(sort_key(None, r.queued_at, r.notification_id), node)),
+        );
+        Ok(connection)
     }
 
     /// Notifications queued in `[from, until)` per channel, with delivery and failure counts.
