@@ -56,7 +56,7 @@ pub struct NotificationRecord {
 }
 
 /// What a notification says and where it goes, as queued: read from the log by [`message`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NotificationMessage {
     /// The phone number or email address as the register had it.
     pub address: String,

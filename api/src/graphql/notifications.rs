@@ -44,12 +44,7 @@ impl NotificationNode {
             subject,
             body,
             cause_type,
-        } = message.unwrap_or(NotificationMessage {
-            address: String::new(),
-            subject: String::new(),
-            body: String::new(),
-            cause_type: String::new(),
-        });
+        } = message.unwrap_or_default();
         NotificationNode {
             id: r.notification_id,
             person_id: r.person_id,
