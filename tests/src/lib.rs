@@ -121,6 +121,38 @@ impl TestServer {
         }
     }
 
+    /// `with_notifications` on the embedded store seen through `wrap` (one that fails some
+    /// reads, say).
+    pub async fn with_notifications_on_store(
+        transport: Arc<dyn talo_api::notifier::Transport>,
+        wrap: impl FnOnce(Arc<dyn talo_store::EventStore>) -> Arc<dyn talo_store::EventStore>,
+    ) -> Self {
+        let dir = Arc::new(tempfile::tempdir().expect("temporary directory"));
+        let clock = ManualClock::new(start_time());
+        let sqlite = talo_store::SqliteEventStore::open(talo_store::SqliteOptions::new(
+            dir.path().join("events.sqlite"),
+        ))
+        .expect("store opens");
+        let mut config = config(&dir, &clock);
+        config.notifications = true;
+        config.notification_transport = Some(transport.clone());
+        let talo = Talo::open_with_store(config, wrap(Arc::new(sqlite)))
+            .await
+            .expect("talo opens");
+        let demo = demo::seed(&talo, "Isännöinti Yksi Oy", "1572860-0", clock.now_utc())
+            .await
+            .expect("demo seeds");
+        TestServer {
+            router: app(talo.clone()),
+            talo,
+            dir,
+            clock,
+            orgs: vec![demo],
+            read_your_writes_timeout: std::time::Duration::from_secs(5),
+            notifications: Some(transport),
+        }
+    }
+
     /// Waits (up to ten seconds) until `check` holds: for work Talo does in the background.
     pub async fn eventually(&self, what: &str, mut check: impl FnMut() -> bool) {
         for _ in 0..200 {
