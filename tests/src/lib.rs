@@ -4,6 +4,9 @@
 
 use std::sync::Arc;
 
+pub mod hooked_store;
+pub use hooked_store::{HookedStore, StoreHooks};
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

@@ -268,21 +268,20 @@ async fn retries_after_not_yet_visible_record_nothing_twice() {
     assert_eq!(tickets_after, tickets_before + 1, "one report, one ticket");
 }
 
-/// A store that, once armed, lets "another node" append a note to a report just before this
-/// node's own append, so the expected revision no longer holds.
+/// Once armed, lets "another node" append a note to a report just before this node's own
+/// append, so the expected revision no longer holds.
 struct AnotherNodeWrites {
-    inner: std::sync::Arc<dyn talo_store::EventStore>,
     armed: std::sync::Mutex<Option<talo_events_schema::envelope::NewEvent>>,
 }
 
 #[async_trait::async_trait]
-impl talo_store::EventStore for AnotherNodeWrites {
-    async fn append(
+impl StoreHooks for AnotherNodeWrites {
+    async fn before_append(
         &self,
+        store: &dyn talo_store::EventStore,
         stream: &str,
         expected: talo_store::ExpectedRevision,
-        events: Vec<talo_events_schema::envelope::NewEvent>,
-    ) -> Result<talo_store::AppendResult, talo_store::StoreError> {
+    ) -> Result<(), talo_store::StoreError> {
         let competing = match expected {
             talo_store::ExpectedRevision::Exact(_) if stream.starts_with("fault-report-") => {
                 self.armed.lock().unwrap().take()
@@ -290,75 +289,11 @@ impl talo_store::EventStore for AnotherNodeWrites {
             _ => None,
         };
         if let Some(event) = competing {
-            self.inner
+            store
                 .append(stream, talo_store::ExpectedRevision::Any, vec![event])
                 .await?;
         }
-        self.inner.append(stream, expected, events).await
-    }
-    async fn read_stream(
-        &self,
-        stream: &str,
-        direction: Direction,
-        from: StreamFrom,
-        max_count: usize,
-    ) -> Result<Vec<talo_events_schema::envelope::RecordedEvent>, talo_store::StoreError> {
-        self.inner
-            .read_stream(stream, direction, from, max_count)
-            .await
-    }
-    async fn read_all(
-        &self,
-        after: talo_events_schema::envelope::Position,
-        max_count: usize,
-        filter: &talo_store::LogFilter,
-    ) -> Result<Vec<talo_events_schema::envelope::RecordedEvent>, talo_store::StoreError> {
-        self.inner.read_all(after, max_count, filter).await
-    }
-    async fn read_all_backwards(
-        &self,
-        before: Option<talo_events_schema::envelope::Position>,
-        max_count: usize,
-        filter: &talo_store::LogFilter,
-    ) -> Result<Vec<talo_events_schema::envelope::RecordedEvent>, talo_store::StoreError> {
-        self.inner
-            .read_all_backwards(before, max_count, filter)
-            .await
-    }
-    async fn head(&self) -> Result<talo_events_schema::envelope::Position, talo_store::StoreError> {
-        self.inner.head().await
-    }
-    async fn chain_link(
-        &self,
-        position: talo_events_schema::envelope::Position,
-    ) -> Result<Option<talo_store::ChainLink>, talo_store::StoreError> {
-        self.inner.chain_link(position).await
-    }
-    async fn read_chain(
-        &self,
-        after: talo_events_schema::envelope::Position,
-        max_count: usize,
-    ) -> Result<Vec<talo_store::ChainLink>, talo_store::StoreError> {
-        self.inner.read_chain(after, max_count).await
-    }
-    async fn chain_head(&self) -> Result<Option<talo_store::ChainLink>, talo_store::StoreError> {
-        self.inner.chain_head().await
-    }
-    async fn anchors(
-        &self,
-        from: chrono::NaiveDate,
-        until: chrono::NaiveDate,
-    ) -> Result<Vec<talo_store::DailyAnchor>, talo_store::StoreError> {
-        self.inner.anchors(from, until).await
-    }
-    fn subscribe_all(
-        &self,
-        after: talo_events_schema::envelope::Position,
-    ) -> talo_store::Subscription {
-        self.inner.subscribe_all(after)
-    }
-    async fn close(&self) {
-        self.inner.close().await
+        Ok(())
     }
 }
 
@@ -367,9 +302,11 @@ async fn a_write_that_loses_a_race_with_another_node_is_decided_again_and_both_l
     let armed = std::sync::Arc::new(std::sync::Mutex::new(None));
     let slot = armed.clone();
     let server = TestServer::on_store(move |inner| {
-        let store = std::sync::Arc::new(AnotherNodeWrites {
+        let store = std::sync::Arc::new(HookedStore {
             inner,
-            armed: std::sync::Mutex::new(None),
+            hooks: AnotherNodeWrites {
+                armed: std::sync::Mutex::new(None),
+            },
         });
         *slot.lock().unwrap() = Some(store.clone());
         store
@@ -393,7 +330,7 @@ async fn a_write_that_loses_a_race_with_another_node_is_decided_again_and_both_l
         person_id: server.org().person("customer_service"),
         role: talo_events_schema::envelope::ActorRole::CustomerService,
     };
-    *store.armed.lock().unwrap() = Some(competing);
+    *store.hooks.armed.lock().unwrap() = Some(competing);
 
     let mine = step(
         &server,

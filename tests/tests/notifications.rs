@@ -842,92 +842,21 @@ async fn a_notification_whose_message_is_not_in_its_stream_fails_its_attempts_an
     );
 }
 
-/// The embedded store, except that reading a notification's stream fails while `failing` is
-/// set (a disk error, say); every refusal is counted.
+/// Reading a notification's stream fails while `failing` is set (a disk error, say); every
+/// refusal is counted.
 struct NotificationReadsFail {
-    inner: Arc<dyn talo_store::EventStore>,
     failing: Arc<std::sync::atomic::AtomicBool>,
     refused: Arc<std::sync::atomic::AtomicUsize>,
 }
 
-#[async_trait::async_trait]
-impl talo_store::EventStore for NotificationReadsFail {
-    async fn append(
-        &self,
-        stream: &str,
-        expected: talo_store::ExpectedRevision,
-        events: Vec<talo_events_schema::envelope::NewEvent>,
-    ) -> Result<talo_store::AppendResult, talo_store::StoreError> {
-        self.inner.append(stream, expected, events).await
-    }
-    async fn read_stream(
-        &self,
-        stream: &str,
-        direction: talo_store::Direction,
-        from: talo_store::StreamFrom,
-        max_count: usize,
-    ) -> Result<Vec<talo_events_schema::envelope::RecordedEvent>, talo_store::StoreError> {
+impl StoreHooks for NotificationReadsFail {
+    fn refuse_read(&self, stream: &str) -> Option<talo_store::StoreError> {
         use std::sync::atomic::Ordering;
-        if stream.starts_with("notification-") && self.failing.load(Ordering::SeqCst) {
-            self.refused.fetch_add(1, Ordering::SeqCst);
-            return Err(talo_store::StoreError::Backend("disk I/O error".into()));
+        if !(stream.starts_with("notification-") && self.failing.load(Ordering::SeqCst)) {
+            return None;
         }
-        self.inner
-            .read_stream(stream, direction, from, max_count)
-            .await
-    }
-    async fn read_all(
-        &self,
-        after: talo_events_schema::envelope::Position,
-        max_count: usize,
-        filter: &talo_store::LogFilter,
-    ) -> Result<Vec<talo_events_schema::envelope::RecordedEvent>, talo_store::StoreError> {
-        self.inner.read_all(after, max_count, filter).await
-    }
-    async fn read_all_backwards(
-        &self,
-        before: Option<talo_events_schema::envelope::Position>,
-        max_count: usize,
-        filter: &talo_store::LogFilter,
-    ) -> Result<Vec<talo_events_schema::envelope::RecordedEvent>, talo_store::StoreError> {
-        self.inner
-            .read_all_backwards(before, max_count, filter)
-            .await
-    }
-    async fn head(&self) -> Result<talo_events_schema::envelope::Position, talo_store::StoreError> {
-        self.inner.head().await
-    }
-    async fn chain_link(
-        &self,
-        position: talo_events_schema::envelope::Position,
-    ) -> Result<Option<talo_store::ChainLink>, talo_store::StoreError> {
-        self.inner.chain_link(position).await
-    }
-    async fn read_chain(
-        &self,
-        after: talo_events_schema::envelope::Position,
-        max_count: usize,
-    ) -> Result<Vec<talo_store::ChainLink>, talo_store::StoreError> {
-        self.inner.read_chain(after, max_count).await
-    }
-    async fn chain_head(&self) -> Result<Option<talo_store::ChainLink>, talo_store::StoreError> {
-        self.inner.chain_head().await
-    }
-    async fn anchors(
-        &self,
-        from: chrono::NaiveDate,
-        until: chrono::NaiveDate,
-    ) -> Result<Vec<talo_store::DailyAnchor>, talo_store::StoreError> {
-        self.inner.anchors(from, until).await
-    }
-    fn subscribe_all(
-        &self,
-        after: talo_events_schema::envelope::Position,
-    ) -> talo_store::Subscription {
-        self.inner.subscribe_all(after)
-    }
-    async fn close(&self) {
-        self.inner.close().await
+        self.refused.fetch_add(1, Ordering::SeqCst);
+        Some(talo_store::StoreError::Backend("disk I/O error".into()))
     }
 }
 
@@ -941,10 +870,12 @@ async fn while_messages_cannot_be_read_nothing_is_sent_or_counted_as_an_attempt(
     let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let (flag, count) = (failing.clone(), refused.clone());
     let server = TestServer::with_notifications_on_store(transport.clone(), move |inner| {
-        Arc::new(NotificationReadsFail {
+        Arc::new(HookedStore {
             inner,
-            failing: flag,
-            refused: count,
+            hooks: NotificationReadsFail {
+                failing: flag,
+                refused: count,
+            },
         })
     })
     .await;

@@ -6,15 +6,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use chrono::NaiveDate;
 use futures::StreamExt;
 use serde_json::json;
 use talo_api::demo;
-use talo_events_schema::envelope::{NewEvent, Position, RecordedEvent};
-use talo_store::{
-    AppendResult, ChainLink, DailyAnchor, Direction, EventStore, ExpectedRevision, LogFilter,
-    StoreError, StreamFrom, Subscription,
-};
+use talo_events_schema::envelope::Position;
+use talo_store::Subscription;
 use talo_tests::*;
 
 const MY_REPORTS: &str = "{ myFaultReports { totalCount } }";
@@ -24,75 +20,13 @@ const REPORT: &str = "query($id: UUID!) { faultReport(id: $id) { id status } }";
 /// A node's view of the shared store whose live feed holds every event while `held` is set:
 /// a node that lags behind the one that wrote.
 struct LaggingFeed {
-    inner: Arc<dyn EventStore>,
     held: Arc<AtomicBool>,
 }
 
-#[async_trait::async_trait]
-impl EventStore for LaggingFeed {
-    async fn append(
-        &self,
-        stream: &str,
-        expected: ExpectedRevision,
-        events: Vec<NewEvent>,
-    ) -> Result<AppendResult, StoreError> {
-        self.inner.append(stream, expected, events).await
-    }
-    async fn read_stream(
-        &self,
-        stream: &str,
-        direction: Direction,
-        from: StreamFrom,
-        max_count: usize,
-    ) -> Result<Vec<RecordedEvent>, StoreError> {
-        self.inner
-            .read_stream(stream, direction, from, max_count)
-            .await
-    }
-    async fn read_all(
-        &self,
-        after: Position,
-        max_count: usize,
-        filter: &LogFilter,
-    ) -> Result<Vec<RecordedEvent>, StoreError> {
-        self.inner.read_all(after, max_count, filter).await
-    }
-    async fn read_all_backwards(
-        &self,
-        before: Option<Position>,
-        max_count: usize,
-        filter: &LogFilter,
-    ) -> Result<Vec<RecordedEvent>, StoreError> {
-        self.inner
-            .read_all_backwards(before, max_count, filter)
-            .await
-    }
-    async fn head(&self) -> Result<Position, StoreError> {
-        self.inner.head().await
-    }
-    async fn chain_link(&self, position: Position) -> Result<Option<ChainLink>, StoreError> {
-        self.inner.chain_link(position).await
-    }
-    async fn read_chain(
-        &self,
-        after: Position,
-        max_count: usize,
-    ) -> Result<Vec<ChainLink>, StoreError> {
-        self.inner.read_chain(after, max_count).await
-    }
-    async fn chain_head(&self) -> Result<Option<ChainLink>, StoreError> {
-        self.inner.chain_head().await
-    }
-    async fn anchors(
-        &self,
-        from: NaiveDate,
-        until: NaiveDate,
-    ) -> Result<Vec<DailyAnchor>, StoreError> {
-        self.inner.anchors(from, until).await
-    }
-    fn subscribe_all(&self, after: Position) -> Subscription {
+impl StoreHooks for LaggingFeed {
+    fn feed(&self, feed: Subscription) -> Subscription {
         let held = self.held.clone();
-        Box::pin(self.inner.subscribe_all(after).then(move |item| {
+        Box::pin(feed.then(move |item| {
             let held = held.clone();
             async move {
                 while held.load(Ordering::SeqCst) {
@@ -102,8 +36,10 @@ impl EventStore for LaggingFeed {
             }
         }))
     }
-    async fn close(&self) {
+
+    fn closes_the_store(&self) -> bool {
         // The first node owns the store and closes it.
+        false
     }
 }
 
@@ -111,7 +47,12 @@ async fn lagging_second_node(first: &TestServer) -> (TestServer, Arc<AtomicBool>
     let held = Arc::new(AtomicBool::new(false));
     let flag = held.clone();
     let second = first
-        .second_node(move |inner| Arc::new(LaggingFeed { inner, held: flag }))
+        .second_node(move |inner| {
+            Arc::new(HookedStore {
+                inner,
+                hooks: LaggingFeed { held: flag },
+            })
+        })
         .await;
     (second, held)
 }
