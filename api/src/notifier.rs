@@ -374,38 +374,8 @@ async fn deliver(talo: Arc<Talo>, transport: Arc<dyn Transport>) {
             .collect();
         for n in due {
             let attempt = n.attempts + 1;
-            let (delivered, expected) = match notifications::message(
-                talo.store.as_ref(),
-                n.notification_id,
-            )
-            .await
-            {
-                Ok(message) => {
-                    let outgoing = Outgoing {
-                        notification_id: n.notification_id,
-                        person_id: n.person_id,
-                        channel: n.channel,
-                        attempt,
-                        message,
-                    };
-                    // Transports may block on the network (SMTP): keep them off the async
-                    // workers.
-                    let sender = transport.clone();
-                    let sent = tokio::task::spawn_blocking(move || sender.deliver(&outgoing))
-                        .await
-                        .unwrap_or_else(|e| Err(format!("transport panicked: {e}")));
-                    (sent, ExpectedRevision::StreamExists)
-                }
-                // Not in the log as queued, or not readable: an attempt that fails, so it is
-                // given up in time. Its stream may not even exist; the failure then starts it.
-                Err(e @ (MessageError::NotQueued(_) | MessageError::Decode(_))) => {
-                    (Err(e.to_string()), ExpectedRevision::Any)
-                }
-                // The store could not be read: nothing was tried, try in the next round.
-                Err(e @ MessageError::Store(_)) => {
-                    tracing::warn!(notification = %n.notification_id, error = %e, "notification message not read");
-                    continue;
-                }
+            let Some((delivered, expected)) = try_once(&talo, &transport, &n, attempt).await else {
+                continue;
             };
             let outcome: Vec<DomainEvent> = match delivered {
                 Ok(()) => vec![
@@ -455,6 +425,43 @@ async fn deliver(talo: Arc<Talo>, transport: Arc<dyn Transport>) {
                     tracing::error!(notification = %n.notification_id, error = %e, "delivery outcome not recorded")
                 }
             }
+        }
+    }
+}
+
+/// Sends `n` once: whether it went, and what the stream its outcome is appended to must be.
+/// `None` if the store could not be read, and nothing was tried.
+async fn try_once(
+    talo: &Talo,
+    transport: &Arc<dyn Transport>,
+    n: &notifications::NotificationRecord,
+    attempt: u32,
+) -> Option<(Result<(), String>, ExpectedRevision)> {
+    match notifications::message(talo.store.as_ref(), n.notification_id).await {
+        Ok(message) => {
+            let outgoing = Outgoing {
+                notification_id: n.notification_id,
+                person_id: n.person_id,
+                channel: n.channel,
+                attempt,
+                message,
+            };
+            // Transports may block on the network (SMTP): keep them off the async workers.
+            let sender = transport.clone();
+            let sent = tokio::task::spawn_blocking(move || sender.deliver(&outgoing))
+                .await
+                .unwrap_or_else(|e| Err(format!("transport panicked: {e}")));
+            Some((sent, ExpectedRevision::StreamExists))
+        }
+        // Not in the log as queued, or not readable: an attempt that fails, so it is given up
+        // in time. Its stream may not even exist; the failure then starts it.
+        Err(e @ (MessageError::NotQueued(_) | MessageError::Decode(_))) => {
+            Some((Err(e.to_string()), ExpectedRevision::Any))
+        }
+        // The store could not be read: try in the next round.
+        Err(e @ MessageError::Store(_)) => {
+            tracing::warn!(notification = %n.notification_id, error = %e, "notification message not read");
+            None
         }
     }
 }

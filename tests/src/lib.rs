@@ -60,22 +60,36 @@ impl TestServer {
     pub async fn on_store(
         wrap: impl FnOnce(Arc<dyn talo_store::EventStore>) -> Arc<dyn talo_store::EventStore>,
     ) -> Self {
+        Self::on_wrapped_store(wrap, None).await
+    }
+
+    /// The embedded store in a new directory seen through `wrap`, the demo seeded, the outbox
+    /// delivering through `notifications` if given.
+    async fn on_wrapped_store(
+        wrap: impl FnOnce(Arc<dyn talo_store::EventStore>) -> Arc<dyn talo_store::EventStore>,
+        notifications: Option<Arc<dyn talo_api::notifier::Transport>>,
+    ) -> Self {
         let dir = Arc::new(tempfile::tempdir().expect("temporary directory"));
         let clock = ManualClock::new(start_time());
         let sqlite = talo_store::SqliteEventStore::open(talo_store::SqliteOptions::new(
             dir.path().join("events.sqlite"),
         ))
         .expect("store opens");
-        Self::seeded_on(dir, clock, wrap(Arc::new(sqlite))).await
+        Self::seeded_on(dir, clock, wrap(Arc::new(sqlite)), notifications).await
     }
 
-    /// Talo on `store` with the demo organisation seeded.
+    /// Talo on `store` with the demo organisation seeded, the outbox delivering through
+    /// `notifications` if given.
     async fn seeded_on(
         dir: Arc<TempDir>,
         clock: ManualClock,
         store: Arc<dyn talo_store::EventStore>,
+        notifications: Option<Arc<dyn talo_api::notifier::Transport>>,
     ) -> Self {
-        let talo = Talo::open_with_store(config(&dir, &clock), store)
+        let mut config = config(&dir, &clock);
+        config.notifications = notifications.is_some();
+        config.notification_transport = notifications.clone();
+        let talo = Talo::open_with_store(config, store)
             .await
             .expect("talo opens");
         let demo = demo::seed(&talo, "Isännöinti Yksi Oy", "1572860-0", clock.now_utc())
@@ -88,7 +102,7 @@ impl TestServer {
             clock,
             orgs: vec![demo],
             read_your_writes_timeout: std::time::Duration::from_secs(5),
-            notifications: None,
+            notifications,
         }
     }
 
@@ -101,7 +115,7 @@ impl TestServer {
         let recording = clock.clone();
         options.clock = talo_store::RecordingClock::new(move || recording.now_utc());
         let sqlite = talo_store::SqliteEventStore::open(options).expect("store opens");
-        Self::seeded_on(dir, clock, Arc::new(sqlite)).await
+        Self::seeded_on(dir, clock, Arc::new(sqlite), None).await
     }
 
     /// One demo organisation with the notification outbox delivering through `transport`.
@@ -130,30 +144,7 @@ impl TestServer {
         transport: Arc<dyn talo_api::notifier::Transport>,
         wrap: impl FnOnce(Arc<dyn talo_store::EventStore>) -> Arc<dyn talo_store::EventStore>,
     ) -> Self {
-        let dir = Arc::new(tempfile::tempdir().expect("temporary directory"));
-        let clock = ManualClock::new(start_time());
-        let sqlite = talo_store::SqliteEventStore::open(talo_store::SqliteOptions::new(
-            dir.path().join("events.sqlite"),
-        ))
-        .expect("store opens");
-        let mut config = config(&dir, &clock);
-        config.notifications = true;
-        config.notification_transport = Some(transport.clone());
-        let talo = Talo::open_with_store(config, wrap(Arc::new(sqlite)))
-            .await
-            .expect("talo opens");
-        let demo = demo::seed(&talo, "Isännöinti Yksi Oy", "1572860-0", clock.now_utc())
-            .await
-            .expect("demo seeds");
-        TestServer {
-            router: app(talo.clone()),
-            talo,
-            dir,
-            clock,
-            orgs: vec![demo],
-            read_your_writes_timeout: std::time::Duration::from_secs(5),
-            notifications: Some(transport),
-        }
+        Self::on_wrapped_store(wrap, Some(transport)).await
     }
 
     /// Waits (up to ten seconds) until `check` holds: for work Talo does in the background.
