@@ -19,6 +19,12 @@ use tokio::task::JoinHandle;
 /// Events read from the store per batch, at most.
 const BATCH: usize = 1024;
 
+/// Pages decoded at once while catching up ([`decoded_in_order`]).
+const DECODING_PAGES: usize = 3;
+
+/// Pages of at most this many events are decoded on the feed's own task.
+const DECODED_IN_PLACE: usize = 64;
+
 /// Batches a read model may have queued before the feed waits for it.
 const QUEUED_BATCHES: usize = 8;
 
@@ -94,9 +100,9 @@ async fn read(store: Arc<dyn EventStore>, after: Position, pages: mpsc::Sender<P
     }
 }
 
-async fn decode_and_fan_out(mut pages: mpsc::Receiver<Page>, mut subscribers: Vec<FeedSender>) {
-    while let Some(page) = pages.recv().await {
-        let batch = decode_page(page);
+async fn decode_and_fan_out(pages: mpsc::Receiver<Page>, mut subscribers: Vec<FeedSender>) {
+    let mut batches = std::pin::pin!(decoded_in_order(pages));
+    while let Some(batch) = batches.next().await {
         let stopped = batch.stopped.is_some();
         let batch = Arc::new(batch);
         let mut open = Vec::with_capacity(subscribers.len());
@@ -110,6 +116,26 @@ async fn decode_and_fan_out(mut pages: mpsc::Receiver<Page>, mut subscribers: Ve
             return;
         }
     }
+}
+
+/// The pages decoded, in the order read. While catching up, [`DECODING_PAGES`] pages are
+/// decoded at once, each on a task of its own: decoding (about 0.7 µs per event) was a replay's
+/// second stage that ran on one core only. A page of the live log (a few events of the last
+/// commits) is decoded where it is, as a hand-off to another thread would cost more than it.
+fn decoded_in_order(mut pages: mpsc::Receiver<Page>) -> impl futures::Stream<Item = FeedBatch> {
+    futures::stream::poll_fn(move |cx| pages.poll_recv(cx))
+        .map(|page| async move {
+            if page.len() <= DECODED_IN_PLACE {
+                return decode_page(page);
+            }
+            tokio::spawn(async move { decode_page(page) })
+                .await
+                .unwrap_or_else(|e| FeedBatch {
+                    events: Vec::new(),
+                    stopped: Some(format!("decoding the log: {e}")),
+                })
+        })
+        .buffered(DECODING_PAGES)
 }
 
 /// Decodes a page up to its first event that cannot be read or decoded.
@@ -217,5 +243,50 @@ pub(crate) mod tests {
             batch.stopped.as_deref(),
             Some("reading the log: event store is closed")
         );
+    }
+
+    /// Pages of `size` events from position `first` on.
+    fn pages(first: u64, count: u64, size: u64) -> Vec<Page> {
+        (0..count)
+            .map(|p| {
+                (0..size)
+                    .map(|i| Ok(organisation_registered(first + p * size + i)))
+                    .collect()
+            })
+            .collect()
+    }
+
+    async fn decode_all(pages: Vec<Page>) -> Vec<FeedBatch> {
+        let (sender, receiver) = mpsc::channel(pages.len().max(1));
+        for page in pages {
+            sender.send(page).await.expect("send a page");
+        }
+        drop(sender);
+        decoded_in_order(receiver).collect().await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pages_decoded_at_once_come_out_in_the_order_read() {
+        // Large pages decode on tasks of their own, the small last one in place.
+        let mut read = pages(1, 12, 300);
+        read.push(vec![Ok(organisation_registered(3_601))]);
+        let batches = decode_all(read).await;
+        let positions: Vec<u64> = batches
+            .iter()
+            .flat_map(|b| b.events.iter().map(|e| e.event.position.commit))
+            .collect();
+        assert_eq!(positions, (1..=3_601).collect::<Vec<_>>());
+        assert!(batches.iter().all(|b| b.stopped.is_none()));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_page_decoded_on_its_own_task_still_stops_at_a_bad_event() {
+        let mut read = pages(1, 3, 100);
+        read[1][50] = Ok(recorded(151, "OrganisationRegistered", "{\"name\": 5}"));
+        let batches = decode_all(read).await;
+        assert_eq!(batches[0].events.len(), 100);
+        assert_eq!(batches[1].events.len(), 50, "up to the bad event");
+        let stopped = batches[1].stopped.as_deref().expect("stopped");
+        assert!(stopped.starts_with("event at position 151:"), "{stopped}");
     }
 }

@@ -84,6 +84,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How many events a subscription reads per query while catching up.
 const SUBSCRIPTION_BATCH: usize = 1000;
 
+/// How many pages a subscription that is catching up reads at once ([`SubscriptionState`]).
+/// Three of the four read connections: two took a replay of ten million events from 1.55 to
+/// 1.72 cores busy, three to 1.83 (BENCHMARKS.md, eleventh part); a read waiting for the fourth
+/// meanwhile waits at most about a millisecond, the time one page takes.
+const READ_AHEAD: usize = 3;
+
 /// Reads of at most this many events run on the caller's thread ([`ReadPool::run_sized`]).
 /// One group commit under 64 concurrent commands holds about 130 events (each fault report
 /// with its ticket number), and the subscription that follows the log reads it in one go.
@@ -536,6 +542,7 @@ impl EventStore for SqliteEventStore {
             head: self.inner.head.clone(),
             last: after.commit,
             buffer: VecDeque::new(),
+            ahead: VecDeque::new(),
             done: false,
         };
         Box::pin(futures::stream::unfold(state, SubscriptionState::next))
@@ -698,8 +705,18 @@ struct SubscriptionState {
     /// Position of the last event handed to the buffer.
     last: u64,
     buffer: VecDeque<RecordedEvent>,
+    /// Pages being read ahead while catching up, in log order: each covers the
+    /// `SUBSCRIPTION_BATCH` positions after the one before it, the first those after `last`.
+    ahead: VecDeque<PageRead>,
     /// An error was yielded; the stream ends.
     done: bool,
+}
+
+/// A page of the log being read on the blocking pool: the `SUBSCRIPTION_BATCH` positions up to
+/// and including `through`.
+struct PageRead {
+    through: u64,
+    read: tokio::task::JoinHandle<Result<Vec<RecordedEvent>, StoreError>>,
 }
 
 impl SubscriptionState {
@@ -722,6 +739,22 @@ impl SubscriptionState {
             let Ok(head) = head else {
                 return self.fail(StoreError::Closed);
             };
+            self.read_ahead(head);
+            if let Some(page) = self.ahead.pop_front() {
+                let events = page.read.await.unwrap_or_else(|e| {
+                    Err(StoreError::Backend(format!("event store read task: {e}")))
+                });
+                match events {
+                    // Every position of the page is committed (it ends at or before the
+                    // head), so whatever it found is all there is in it.
+                    Ok(events) => {
+                        self.last = page.through;
+                        self.buffer.extend(events);
+                        continue;
+                    }
+                    Err(e) => return self.fail(e),
+                }
+            }
             // Following the log live, a read finds the few events of the last commits.
             let rows = rows_after(head, last, SUBSCRIPTION_BATCH);
             let events = self
@@ -753,14 +786,46 @@ impl SubscriptionState {
         }
     }
 
+    /// Starts reading the next pages while more than a page behind `head`, so that reading
+    /// the log (a replay's one sequential stage, about 1 µs per event) runs on both cores
+    /// while earlier pages are decoded and folded (BENCHMARKS.md, eleventh part).
+    fn read_ahead(&mut self, head: u64) {
+        let batch = SUBSCRIPTION_BATCH as u64;
+        while self.ahead.len() < READ_AHEAD {
+            let after = self.ahead.back().map_or(self.last, |page| page.through);
+            let through = after + batch;
+            if through > head {
+                return;
+            }
+            let readers = Arc::clone(&self.readers);
+            let read = tokio::spawn(async move {
+                readers
+                    .run(move |conn| {
+                        query_events(
+                            conn,
+                            READ_LOG_BETWEEN,
+                            rusqlite::params![clamp(after), clamp(through)],
+                            SUBSCRIPTION_BATCH,
+                        )
+                    })
+                    .await
+            });
+            self.ahead.push_back(PageRead { through, read });
+        }
+    }
+
     fn fail(mut self, error: StoreError) -> Option<(Result<RecordedEvent, StoreError>, Self)> {
         self.done = true;
         self.buffer.clear();
+        // Reads under way finish on their own; their pages are not wanted.
+        self.ahead.clear();
         Some((Err(error), self))
     }
 }
 
 const READ_LOG_AFTER: &str = select_events!(" WHERE position > ?1 ORDER BY position LIMIT ?2");
+const READ_LOG_BETWEEN: &str =
+    select_events!(" WHERE position > ?1 AND position <= ?2 ORDER BY position");
 
 /// Read-only connections, opened on demand and kept for reuse.
 struct ReadPool {

@@ -470,21 +470,72 @@ async fn rejected_requests_do_not_affect_their_batch() {
     assert_eq!(read_everything(&store).await.len(), 6);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn subscription_catches_up_over_many_pages() {
-    let store = TempStore::new();
-    let stream = unique_stream("pages");
-    for n in 0..25 {
+/// Appends `batches` appends of 100 events to `stream`.
+async fn append_hundreds(store: &impl EventStore, stream: &str, batches: u64) {
+    for n in 0..batches {
         let events = (0..100)
             .map(|i| sample_event("paged", n * 100 + i))
             .collect();
         store
-            .append(&stream, ExpectedRevision::Any, events)
+            .append(stream, ExpectedRevision::Any, events)
             .await
             .expect("append");
     }
+}
+
+/// A subscription far behind the head reads several pages at once; it must still deliver the
+/// log in order, each event once, from a position in the middle of a page, while commits keep
+/// arriving, and then follow the log live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscription_catches_up_over_many_pages_read_at_once() {
+    let store = std::sync::Arc::new(TempStore::new());
+    let stream = unique_stream("pages");
+    append_hundreds(&*store, &stream, 55).await;
+    let writer = {
+        let store = std::sync::Arc::clone(&store);
+        let stream = stream.clone();
+        tokio::spawn(async move { append_hundreds(&*store, &stream, 20).await })
+    };
+    let mut subscription = store.subscribe_all(Position::sequence(1_234));
+    let mut delivered = Vec::new();
+    for expected in 1_235..=7_500 {
+        let event = tokio::time::timeout(Duration::from_secs(10), subscription.next())
+            .await
+            .expect("the subscription delivers")
+            .expect("an event")
+            .expect("not an error");
+        assert_eq!(event.position, Position::sequence(expected));
+        delivered.push(event);
+    }
+    writer.await.expect("writer");
+    let log = store
+        .read_all(Position::sequence(1_234), 10_000, &LogFilter::default())
+        .await
+        .expect("read the log");
+    assert_eq!(
+        delivered.iter().map(|e| e.event_id).collect::<Vec<_>>(),
+        log.iter().map(|e| e.event_id).collect::<Vec<_>>(),
+        "the subscription delivers the log's events"
+    );
+
+    let result = append_one(&*store, &stream).await;
+    let live = tokio::time::timeout(Duration::from_secs(5), subscription.next())
+        .await
+        .expect("live event")
+        .expect("an event")
+        .expect("not an error");
+    assert_eq!(live.position, result.position);
+}
+
+/// A store closed while a subscription reads ahead: what it delivers is the log's start
+/// without a gap, then the error, then nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_closed_while_reading_ahead_ends_the_subscription_without_a_gap() {
+    let store = TempStore::new();
+    let stream = unique_stream("closing-pages");
+    append_hundreds(&store, &stream, 60).await;
     let mut subscription = store.subscribe_all(Position::START);
-    for expected in 1..=2500 {
+    for expected in 1..=1_500 {
         let event = subscription
             .next()
             .await
@@ -492,13 +543,29 @@ async fn subscription_catches_up_over_many_pages() {
             .expect("not an error");
         assert_eq!(event.position, Position::sequence(expected));
     }
-    let result = append_one(&store, &stream).await;
-    let live = tokio::time::timeout(Duration::from_secs(5), subscription.next())
-        .await
-        .expect("live event")
-        .expect("an event")
-        .expect("not an error");
-    assert_eq!(live.position, result.position);
+    store.store.close().await;
+    let mut next = 1_501;
+    loop {
+        let item = tokio::time::timeout(Duration::from_secs(5), subscription.next())
+            .await
+            .expect("a closed store ends its subscriptions")
+            .expect("an error before the end");
+        match item {
+            Ok(event) => {
+                assert_eq!(event.position, Position::sequence(next), "no gap");
+                next += 1;
+            }
+            Err(e) => {
+                assert!(matches!(e, StoreError::Closed), "{e:?}");
+                break;
+            }
+        }
+    }
+    assert!(next <= 6_000, "the log did not end before the error");
+    assert!(
+        subscription.next().await.is_none(),
+        "nothing after the error"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
