@@ -48,7 +48,7 @@
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -208,8 +208,16 @@ pub struct SqliteEventStore {
 
 struct Inner {
     /// `None` once closed; appenders clone it so the lock is never held across an await.
-    requests: RwLock<Option<mpsc::Sender<AppendRequest>>>,
+    requests: RwLock<Option<mpsc::Sender<WriterJob>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// The writer's connection and state: the writer thread's, and a lone appender's while
+    /// the thread has nothing to do ([`SqliteEventStore::append_here`]). `None` once the
+    /// writer has stopped.
+    log: Arc<Mutex<Option<Writer>>>,
+    /// Appends under way (from the call to its answer), and how many appends in a row found
+    /// none other under way ([`Appending`]).
+    appending: AtomicUsize,
+    alone_in_a_row: AtomicUsize,
     readers: Arc<ReadPool>,
     streams: StreamIndex,
     head: watch::Receiver<u64>,
@@ -258,20 +266,20 @@ impl SqliteEventStore {
         let (head_tx, head_rx) = watch::channel(head);
         let (requests_tx, requests_rx) = mpsc::channel(options.queue_capacity.max(1));
         let counters = Arc::new(Counters::default());
-        let writer = Writer {
+        let log = Arc::new(Mutex::new(Some(Writer {
             conn,
-            requests: requests_rx,
             head: head_tx,
             counters: Arc::clone(&counters),
-            max_batch: options.max_batch.max(1),
             tip,
             clock: options.clock.clone(),
             streams: streams.clone(),
             flush_at: options.stream_index_flush_at.max(1),
-        };
+        })));
+        let thread_log = Arc::clone(&log);
+        let max_batch = options.max_batch.max(1);
         let handle = std::thread::Builder::new()
             .name("talo-store-writer".to_owned())
-            .spawn(move || writer.run())
+            .spawn(move || run_writer(requests_rx, &thread_log, max_batch))
             .map_err(|e| StoreError::Backend(format!("start the event store writer: {e}")))?;
         tracing::debug!(path = %options.path.display(), head, "event store opened");
 
@@ -279,6 +287,9 @@ impl SqliteEventStore {
             inner: Arc::new(Inner {
                 requests: RwLock::new(Some(requests_tx)),
                 writer: Mutex::new(Some(handle)),
+                log,
+                appending: AtomicUsize::new(0),
+                alone_in_a_row: AtomicUsize::new(0),
                 readers: Arc::new(ReadPool::new(options.path, options.read_connections)),
                 streams,
                 head: head_rx,
@@ -318,6 +329,47 @@ impl SqliteEventStore {
 
     fn is_closed(&self) -> bool {
         self.inner.readers.is_closed()
+    }
+
+    /// Commits a lone append on the calling thread, when no other append is under way and the
+    /// writer thread is idle; gives the request back otherwise.
+    ///
+    /// Handing an append to the writer thread and its answer back costs two thread wake-ups,
+    /// about 43 µs here (`BENCHMARKS.md`, eleventh part), which a single sequential writer
+    /// pays on every append and raw SQLite's one-thread loop does not. The commit (and its
+    /// fsync) then holds this thread, as a short read does: only one append at a time can,
+    /// and under concurrent appends every request goes to the writer thread, which batches
+    /// them. Only on a multi-threaded runtime, so other tasks keep a worker meanwhile. (A
+    /// database locked by another process holds this thread up to the busy timeout, as it
+    /// would hold the writer thread.)
+    fn append_here(
+        &self,
+        request: AppendRequest,
+        sender: &mpsc::Sender<WriterJob>,
+        lone_writer: bool,
+    ) -> Result<(), AppendRequest> {
+        let multi_threaded = tokio::runtime::Handle::try_current().is_ok_and(|runtime| {
+            runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+        });
+        if !lone_writer || !multi_threaded || sender.capacity() != sender.max_capacity() {
+            return Err(request);
+        }
+        let Ok(mut log) = self.inner.log.try_lock() else {
+            return Err(request);
+        };
+        let Some(writer) = log.as_mut() else {
+            // The writer has stopped: the queue answers `Closed`.
+            return Err(request);
+        };
+        let mut batch = vec![request];
+        writer.commit(&mut batch);
+        let tidy = writer.streams.unflushed() >= writer.flush_at / 16;
+        drop(log);
+        if tidy {
+            // The stream index is flushed on the writer thread, as after its own commits.
+            let _ = sender.try_send(WriterJob::Tidy);
+        }
+        Ok(())
     }
 
     /// Walks the whole log in order, recomputing every event's hash and every daily anchor,
@@ -399,13 +451,19 @@ impl EventStore for SqliteEventStore {
             .clone()
             .ok_or(StoreError::Closed)?;
         let (reply, response) = oneshot::channel();
+        let request = AppendRequest {
+            stream: stream.to_owned(),
+            expected,
+            events,
+            reply,
+        };
+        let appending = Appending::start(&self.inner.appending, &self.inner.alone_in_a_row);
+        let request = match self.append_here(request, &sender, appending.lone_writer) {
+            Ok(()) => return response.await.map_err(|_| StoreError::Closed)?,
+            Err(request) => request,
+        };
         sender
-            .send(AppendRequest {
-                stream: stream.to_owned(),
-                expected,
-                events,
-                reply,
-            })
+            .send(WriterJob::Append(request))
             .await
             .map_err(|_| StoreError::Closed)?;
         // Holding the clone while waiting would keep a closing writer alive for nothing.
@@ -999,12 +1057,20 @@ enum Outcome {
     Rejected(StoreError),
 }
 
+/// What the writer thread is asked to do.
+enum WriterJob {
+    Append(AppendRequest),
+    /// Flush the stream index if it is due: sent after an append committed elsewhere
+    /// ([`SqliteEventStore::append_here`]).
+    Tidy,
+}
+
+/// The writer's connection and what it knows of the log: used by one thread at a time, under
+/// [`Inner::log`].
 struct Writer {
     conn: Connection,
-    requests: mpsc::Receiver<AppendRequest>,
     head: watch::Sender<u64>,
     counters: Arc<Counters>,
-    max_batch: usize,
     /// The chain as of the last commit; a batch extends a copy and keeps it only once
     /// committed.
     tip: ChainTip,
@@ -1013,35 +1079,92 @@ struct Writer {
     flush_at: usize,
 }
 
-impl Writer {
-    fn run(mut self) {
-        let mut batch = Vec::with_capacity(self.max_batch);
-        while let Some(first) = self.requests.blocking_recv() {
-            batch.push(first);
-            while batch.len() < self.max_batch {
-                match self.requests.try_recv() {
-                    Ok(request) => batch.push(request),
-                    Err(_) => break,
-                }
-            }
-            self.commit(&mut batch);
-            self.store_stream_index();
-        }
-        // The next open then has nothing to rebuild.
-        while self.streams.unflushed() > 0 && self.flush_stream_index() {}
-        tracing::debug!("event store writer stopped");
-    }
+/// Appends in a row that must each have found no other under way before one is taken for a
+/// lone writer's ([`SqliteEventStore::append_here`]). Under concurrent commands an append
+/// often finds none under way for a moment; committing it alone then costs the others a
+/// whole fsync's wait (`reportFault` at 16 and 64 connections fell from 5,000-6,700 to about
+/// 3,000 requests/s when one such was enough; BENCHMARKS.md, eleventh part).
+const LONE_WRITER_AFTER: usize = 32;
 
+/// Tracks one append under way.
+struct Appending<'a> {
+    count: &'a AtomicUsize,
+    /// Whether this append and the `LONE_WRITER_AFTER` before it each found no other under way.
+    lone_writer: bool,
+}
+
+impl<'a> Appending<'a> {
+    fn start(count: &'a AtomicUsize, alone_in_a_row: &AtomicUsize) -> Self {
+        let lone_writer = if count.fetch_add(1, Ordering::AcqRel) == 0 {
+            alone_in_a_row.fetch_add(1, Ordering::Relaxed) >= LONE_WRITER_AFTER
+        } else {
+            alone_in_a_row.store(0, Ordering::Relaxed);
+            false
+        };
+        Appending { count, lone_writer }
+    }
+}
+
+impl Drop for Appending<'_> {
+    fn drop(&mut self) {
+        self.count.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn lock_writer(log: &Mutex<Option<Writer>>) -> std::sync::MutexGuard<'_, Option<Writer>> {
+    // A panic in a commit leaves the transaction rolled back when its guard drops, and the
+    // next batch re-reads the tip if the head moved.
+    log.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The writer thread: commits queued appends in batches of up to `max_batch`, until the
+/// queue is closed and drained.
+fn run_writer(
+    mut requests: mpsc::Receiver<WriterJob>,
+    log: &Mutex<Option<Writer>>,
+    max_batch: usize,
+) {
+    let mut batch = Vec::with_capacity(max_batch);
+    while let Some(first) = requests.blocking_recv() {
+        // Collected once the lock is held: whatever queued while a lone appender committed
+        // joins this batch.
+        let mut guard = lock_writer(log);
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            if let WriterJob::Append(request) = job {
+                batch.push(request);
+            }
+            if batch.len() < max_batch {
+                next = requests.try_recv().ok();
+            }
+        }
+        let Some(writer) = guard.as_mut() else { break };
+        if !batch.is_empty() {
+            writer.commit(&mut batch);
+        }
+        writer.store_stream_index(|| requests.is_empty());
+    }
+    let mut guard = lock_writer(log);
+    if let Some(writer) = guard.as_mut() {
+        // The next open then has nothing to rebuild.
+        while writer.streams.unflushed() > 0 && writer.flush_stream_index() {}
+    }
+    // Closes the database; a lone appender finds `None` and goes to the (closed) queue.
+    *guard = None;
+    tracing::debug!("event store writer stopped");
+}
+
+impl Writer {
     /// Under load, one bounded flush per batch once enough places wait, which keeps pace with
     /// the appends; when nothing waits to be appended, flushes until (almost) nothing is left,
     /// letting any request that arrives go first.
-    fn store_stream_index(&mut self) {
+    fn store_stream_index(&mut self, idle: impl Fn() -> bool) {
         if self.streams.unflushed() >= self.flush_at && !self.flush_stream_index() {
             return;
         }
         loop {
             let waiting = self.streams.unflushed();
-            let idle = self.requests.is_empty();
+            let idle = idle();
             if waiting == 0 || waiting < self.flush_at / 16 || !idle {
                 return;
             }

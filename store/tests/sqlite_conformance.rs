@@ -470,6 +470,51 @@ async fn rejected_requests_do_not_affect_their_batch() {
     assert_eq!(read_everything(&store).await.len(), 6);
 }
 
+/// A lone appender commits on its own thread, concurrent ones through the writer thread's
+/// batches; switching between the two keeps the log gapless and a stream's revisions in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lone_and_concurrent_appends_interleave_without_a_gap() {
+    let store = std::sync::Arc::new(TempStore::new());
+    let lone = unique_stream("lone");
+    for round in 0..5 {
+        // More than the appends in a row it takes to be taken for a lone writer.
+        for _ in 0..50 {
+            append_one(&*store, &lone).await;
+        }
+        let burst: Vec<_> = (0..32)
+            .map(|i| {
+                let store = std::sync::Arc::clone(&store);
+                tokio::spawn(
+                    async move { append_one(&*store, &format!("burst-{round}-{i}")).await },
+                )
+            })
+            .collect();
+        for task in burst {
+            task.await.expect("burst append");
+        }
+    }
+    let positions: Vec<u64> = read_everything(&*store)
+        .await
+        .iter()
+        .map(|e| e.position.commit)
+        .collect();
+    assert_eq!(positions, (1..=410).collect::<Vec<_>>());
+    let revisions: Vec<u64> = store
+        .read_stream(&lone, Direction::Forwards, StreamFrom::Start, 1_000)
+        .await
+        .expect("read the lone stream")
+        .iter()
+        .map(|e| e.revision)
+        .collect();
+    assert_eq!(revisions, (0..250).collect::<Vec<_>>());
+    let stats = store.store.stats();
+    assert_eq!(stats.appends, 410);
+    assert!(
+        stats.commits < 410,
+        "the bursts' appends shared commits: {stats:?}"
+    );
+}
+
 /// Appends `batches` appends of 100 events to `stream`.
 async fn append_hundreds(store: &impl EventStore, stream: &str, batches: u64) {
     for n in 0..batches {
