@@ -377,6 +377,7 @@ async fn rejected_requests_do_not_affect_their_batch() {
     let store = TempStore::new();
     let existing = unique_stream("existing");
     let original = vec![sample_event("original", 0), sample_event("original", 1)];
+    let first_event = original[0].clone();
     let first = store
         .append(&existing, ExpectedRevision::NoStream, original.clone())
         .await
@@ -394,6 +395,14 @@ async fn rejected_requests_do_not_affect_their_batch() {
         tokio::spawn(async move { store.append(&stream, expected, events).await })
     };
     let fresh = |n| vec![sample_event("fresh", n)];
+    // Queued first, so the batch goes on after it. Found only when its second event is
+    // inserted: what it wrote is rolled back to the request's savepoint, and the chain with it.
+    let late_conflict = spawn(
+        unique_stream("late"),
+        ExpectedRevision::Any,
+        vec![sample_event("fresh", 5), first_event.clone()],
+    );
+    tokio::time::sleep(SETTLE).await;
     let good_a = spawn(unique_stream("good"), ExpectedRevision::NoStream, fresh(0));
     let stale = spawn(existing.clone(), ExpectedRevision::Exact(0), fresh(1));
     let good_b = spawn(existing.clone(), ExpectedRevision::Exact(1), fresh(2));
@@ -421,11 +430,16 @@ async fn rejected_requests_do_not_affect_their_batch() {
         outcome(stale).await,
         outcome(good_b).await,
     );
-    let (conflict, retry, missing, good_c) = (
+    let (conflict, retry, missing, good_c, late_conflict) = (
         outcome(conflict).await,
         outcome(retry).await,
         outcome(missing).await,
         outcome(good_c).await,
+        outcome(late_conflict).await,
+    );
+    assert!(
+        matches!(late_conflict, Err(StoreError::EventIdConflict { event_id }) if event_id == first_event.event_id),
+        "{late_conflict:?}"
     );
     // The queue order of tasks spawned together is up to the scheduler, so the stale append
     // may be checked before or after the good one to the same stream.
@@ -468,6 +482,14 @@ async fn rejected_requests_do_not_affect_their_batch() {
         "accepted requests are numbered without gaps"
     );
     assert_eq!(read_everything(&store).await.len(), 6);
+    // The next commit links to the last event written, not to what was rolled back.
+    append_one(&store, &unique_stream("after")).await;
+    let report = store.store.verify_chain(|_, _| {}).await.expect("verify");
+    assert!(
+        report.is_intact(),
+        "the chain skips what was rolled back: {report:?}"
+    );
+    assert_eq!(report.events_verified, 7);
 }
 
 /// A lone appender commits on its own thread, concurrent ones through the writer thread's
