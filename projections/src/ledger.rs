@@ -10,6 +10,7 @@
 //! arrears and their ageing are computed at query time from the day passed in, and so are the
 //! reports' sums per property (arrears, money invoiced and received, prepayments).
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
@@ -259,16 +260,20 @@ impl Projection for LedgersView {
             _ => return,
         };
         let org = self.organisations.entry(org_id).or_default();
-        org.contracts.insert(contract_id);
-        let record = self
-            .contracts
-            .entry(contract_id)
-            .or_insert_with(|| ContractLedger {
-                contract_id,
-                organisation_id: org_id,
-                account: Account::default(),
-                last_position: event.position,
-            });
+        // Four in ten events of a five-year log are invoices and payments: the organisation's
+        // set of contracts is searched only for a contract's first one, not for every one.
+        let record = match self.contracts.entry(contract_id) {
+            Entry::Occupied(record) => record.into_mut(),
+            Entry::Vacant(vacant) => {
+                org.contracts.insert(contract_id);
+                vacant.insert(ContractLedger {
+                    contract_id,
+                    organisation_id: org_id,
+                    account: Account::default(),
+                    last_position: event.position,
+                })
+            }
+        };
         match decoded {
             DomainEvent::InvoiceIssued(e) => {
                 org.references.insert(
@@ -555,6 +560,27 @@ mod tests {
             first: first.0,
             second: second.0,
         }
+    }
+
+    #[test]
+    fn a_contract_is_listed_under_the_organisation_of_its_first_event_only() {
+        let mut t = two_properties();
+        let org = t.given.organisation_id;
+        let late = t.view.ledgers_of(org).next().expect("a ledger").contract_id;
+        // An event naming another organisation's contract (no command writes one) does not
+        // make that organisation list the contract, nor open its ledger to it.
+        let mut other = Given::new();
+        let day = ymd(2026, 5, 1);
+        other.fold(
+            &mut t.view,
+            utc(2026, 5, 1, 10),
+            None,
+            invoice(late, 1, day, day),
+        );
+        assert_eq!(t.view.ledgers_of(other.organisation_id).count(), 0);
+        assert!(t.view.contract(other.organisation_id, late).is_none());
+        // The first organisation's three contracts, each once though each had several events.
+        assert_eq!(t.view.ledgers_of(org).count(), 3);
     }
 
     #[test]
