@@ -1,12 +1,14 @@
 //! Where a replay's time goes, stage by stage, over the first events of a store made by
-//! `talo generate`: the log read alone; read and decoded; and every read model folded from
-//! zero (what a first start does). Each stage prints its wall time, its events/s and the CPU
-//! the process used meanwhile, so a stage that sets the pace shows as the one whose rate
-//! drops the most when it is added.
+//! `talo generate`: the log read alone (`read`); read and decoded (`decode`); the work items
+//! folded through a cut, as an auditor's past report does (`as-of`); and every read model
+//! folded from zero, what a first start does (`fold`, `fold-without-snapshots`). Each stage
+//! prints its wall time, its events/s and the CPU the process used meanwhile, so a stage that
+//! sets the pace shows as the one whose rate drops the most when it is added.
 //!
-//! `cargo run --release -p talo-projections --example replay_stages -- DIR [EVENTS]`
-//! (DIR holds `events.sqlite`; EVENTS defaults to 2,000,000). The store is opened as the
-//! server opens it, so do not run it on a directory a server is serving.
+//! `cargo run --release -p talo-projections --example replay_stages -- DIR [EVENTS [STAGE...]]`
+//! (DIR holds `events.sqlite`; EVENTS defaults to 2,000,000; every stage runs when none is
+//! named). The store is opened as the server opens it, so do not run it on a directory a
+//! server is serving.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,7 +16,9 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use talo_events_schema::DomainEvent;
 use talo_events_schema::envelope::Position;
+use talo_projections::as_of::{Cut, fold_log};
 use talo_projections::engine::SnapshotPolicy;
+use talo_projections::work_items::WorkItemsView;
 use talo_projections::{ReadModels, ReadModelsOptions};
 use talo_store::{EventStore, SqliteEventStore, SqliteOptions};
 
@@ -54,6 +58,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await;
         measured.print("read + decode", limit);
+    }
+    if wanted("as-of") {
+        // What an auditor's past promises report (`serviceLevelReport` as of a moment) does on
+        // each request: the whole log through a cut, folded into a fresh work-items model.
+        let measured = Measured::start();
+        let cut = Cut {
+            until: Some(Position::sequence(limit)),
+            ..Cut::default()
+        };
+        let view: WorkItemsView = fold_log(&store, &cut).await?;
+        measured.print("as-of (work items through a cut)", limit);
+        drop(view);
     }
     for (stage, snapshots) in [
         ("fold", SnapshotPolicy::default()),

@@ -456,6 +456,8 @@ pub enum RebuildError {
         position: Position,
         source: talo_events_schema::DecodeError,
     },
+    #[error("reading the log: {0}")]
+    Feed(#[from] crate::feed::FeedEnded),
 }
 
 /// Decodes a stored event for a rebuild, naming its position if it cannot be read.

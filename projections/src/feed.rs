@@ -13,6 +13,8 @@ use futures::StreamExt;
 use talo_events_schema::DomainEvent;
 use talo_events_schema::envelope::{Position, RecordedEvent};
 use talo_store::{EventStore, StoreError};
+
+use crate::engine::Projection;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -136,6 +138,46 @@ fn decoded_in_order(mut pages: mpsc::Receiver<Page>) -> impl futures::Stream<Ite
                 })
         })
         .buffered(DECODING_PAGES)
+}
+
+/// Why a fold over the feed ended short of its target.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FeedEnded {
+    /// An event could not be read or decoded; the reason names its position.
+    #[error("{0}")]
+    Stopped(String),
+    #[error("the log ended before position {0}")]
+    Early(Position),
+}
+
+/// Folds into a fresh `P` the events that `feed` (started at the beginning of the log) hands
+/// over, up to and including `until`, each only if `admits` lets it through.
+pub async fn fold_until<P: Projection>(
+    mut feed: FeedReceiver,
+    until: Position,
+    admits: impl Fn(&FedEvent) -> bool,
+) -> Result<P, FeedEnded> {
+    let mut state = P::default();
+    if until == Position::START {
+        return Ok(state);
+    }
+    while let Some(batch) = feed.recv().await {
+        for fed in &batch.events {
+            if fed.event.position > until {
+                return Ok(state);
+            }
+            if admits(fed) {
+                state.apply(&fed.event, &fed.decoded);
+            }
+            if fed.event.position == until {
+                return Ok(state);
+            }
+        }
+        if let Some(reason) = &batch.stopped {
+            return Err(FeedEnded::Stopped(reason.clone()));
+        }
+    }
+    Err(FeedEnded::Early(until))
 }
 
 /// Decodes a page up to its first event that cannot be read or decoded.

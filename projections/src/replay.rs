@@ -137,30 +137,12 @@ impl Target {
 
 /// Folds the events a feed (started at the beginning of the log) hands over, up to `until`.
 pub(crate) async fn fold_feed<P: Projection>(
-    mut feed: FeedReceiver,
+    feed: FeedReceiver,
     until: Position,
 ) -> Result<P, ReplayError> {
-    let mut state = P::default();
-    if until == Position::START {
-        return Ok(state);
-    }
-    while let Some(batch) = feed.recv().await {
-        for fed in &batch.events {
-            if fed.event.position > until {
-                return Ok(state);
-            }
-            state.apply(&fed.event, &fed.decoded);
-            if fed.event.position == until {
-                return Ok(state);
-            }
-        }
-        if let Some(reason) = &batch.stopped {
-            return Err(ReplayError::Feed(reason.clone()));
-        }
-    }
-    Err(ReplayError::Feed(format!(
-        "the log ended before position {until}"
-    )))
+    crate::feed::fold_until(feed, until, |_| true)
+        .await
+        .map_err(|e| ReplayError::Feed(e.to_string()))
 }
 
 /// The outcome for a state rebuilt to `target`: the snapshot's state is read only now, so a

@@ -330,7 +330,7 @@ impl AsOfState {
         let run = async {
             let session = Session::of(ctx)?;
             let scope = ReportScope::of(session.principal()?)?;
-            let view: WorkItemsView = fold_log(session.talo.store.as_ref(), &self.cut)
+            let view: WorkItemsView = fold_log(&session.talo.store, &self.cut)
                 .await
                 .map_err(rebuilt)?;
             let names = Names::of(session.talo, &scope)?;
