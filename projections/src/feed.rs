@@ -13,10 +13,10 @@ use futures::StreamExt;
 use talo_events_schema::DomainEvent;
 use talo_events_schema::envelope::{Position, RecordedEvent};
 use talo_store::{EventStore, StoreError};
-
-use crate::engine::Projection;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+
+use crate::engine::Projection;
 
 /// Events read from the store per batch, at most.
 const BATCH: usize = 1024;
