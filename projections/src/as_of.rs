@@ -18,7 +18,7 @@ use talo_events_schema::envelope::{Position, RecordedEvent};
 use talo_store::{Direction, EventStore, StreamFrom};
 
 use crate::engine::{Projection, RebuildError, decode};
-use crate::feed::{self, LogFeed};
+use crate::feed::{self, FedEvent, LogFeed};
 
 /// Which events a past state is made of.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -51,9 +51,10 @@ impl Cut {
 }
 
 /// Folds the whole log through the cut into a fresh projection: up to the cut's position, or
-/// else the head of the log as the fold begins. The log is read and decoded ahead by the same
-/// feed the read models catch up with, on both cores: read and decoded page by page on the
-/// caller's task, one auditor's request took 52 s on ten million events (BENCHMARKS.md,
+/// else the head of the log as the fold begins. A projection that names the few types it folds
+/// reads only those ([`feed::fold_matching`]); any other folds what the feed the read models
+/// catch up with hands over, read and decoded ahead on both cores. Read and decoded page by page
+/// on the caller's task, one auditor's request took 52 s on ten million events (BENCHMARKS.md,
 /// twelfth part).
 pub async fn fold_log<P: Projection>(
     store: &Arc<dyn EventStore>,
@@ -61,10 +62,14 @@ pub async fn fold_log<P: Projection>(
 ) -> Result<P, RebuildError> {
     let head = store.head().await?;
     let until = cut.until.map_or(head, |position| position.min(head));
+    let admits = |fed: &FedEvent| cut.admits(&fed.event, &fed.decoded);
+    if P::EVENT_TYPES.is_some() {
+        return Ok(feed::fold_matching(Arc::clone(store), until, admits).await?);
+    }
     let (subscriber, feed) = feed::channel();
     // Dropped on return, which stops the feed's reading and decoding.
     let _feed = LogFeed::start(Arc::clone(store), Position::START, vec![subscriber]);
-    Ok(feed::fold_until(feed, until, |fed| cut.admits(&fed.event, &fed.decoded)).await?)
+    Ok(feed::fold_until(feed, until, admits).await?)
 }
 
 /// One stream's events that the cut admits, decoded, in order: enough for the read models of

@@ -12,11 +12,11 @@ use std::sync::Arc;
 use futures::StreamExt;
 use talo_events_schema::DomainEvent;
 use talo_events_schema::envelope::{Position, RecordedEvent};
-use talo_store::{EventStore, StoreError};
+use talo_store::{EventStore, LogFilter, StoreError};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::engine::Projection;
+use crate::engine::{Projection, log_filter};
 
 /// Events read from the store per batch, at most.
 const BATCH: usize = 1024;
@@ -178,6 +178,85 @@ pub async fn fold_until<P: Projection>(
         }
     }
     Err(FeedEnded::Early(until))
+}
+
+/// Folds into a fresh `P` the events of the types `P` folds ([`Projection::EVENT_TYPES`]) up to
+/// and including `until`, each only if `admits` lets it through. SQLite skips the rows of other
+/// types without copying them out, and nothing decodes them: the work items are about a fifth
+/// of a generated log. A filtered page ends wherever its last match is, so the next cannot be
+/// read before it the way [`LogFeed`] reads ranges of positions at once; one reader stays a
+/// page ahead of the decoding instead.
+pub async fn fold_matching<P: Projection>(
+    store: Arc<dyn EventStore>,
+    until: Position,
+    admits: impl Fn(&FedEvent) -> bool,
+) -> Result<P, FeedEnded> {
+    let mut state = P::default();
+    if until == Position::START {
+        return Ok(state);
+    }
+    let (pages_tx, pages_rx) = mpsc::channel(2);
+    let reader = tokio::spawn(read_matching(store, log_filter::<P>(), until, pages_tx));
+    // Dropped on return (or when the caller gives up), which stops the reading.
+    let mut reading = AbortOnDrop(reader);
+    let mut batches = std::pin::pin!(decoded_in_order(pages_rx));
+    while let Some(batch) = batches.next().await {
+        for fed in &batch.events {
+            if admits(fed) {
+                state.apply(&fed.event, &fed.decoded);
+            }
+        }
+        if let Some(reason) = &batch.stopped {
+            return Err(FeedEnded::Stopped(reason.clone()));
+        }
+    }
+    // The pages end when the reader has read through `until`, or if it failed.
+    match (&mut reading.0).await {
+        Ok(()) => Ok(state),
+        Err(e) => Err(FeedEnded::Stopped(format!("reading the log: {e}"))),
+    }
+}
+
+/// Aborts a task when its handle is dropped.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Reads the events `filter` passes, up to and including `until`, a page at a time.
+async fn read_matching(
+    store: Arc<dyn EventStore>,
+    filter: LogFilter,
+    until: Position,
+    pages: mpsc::Sender<Page>,
+) {
+    let mut after = Position::START;
+    loop {
+        let page = match store.read_all(after, BATCH, &filter).await {
+            Ok(page) => page,
+            Err(e) => {
+                let _ = pages.send(vec![Err(e)]).await;
+                return;
+            }
+        };
+        // A short page is the end of the log.
+        let ended = page.len() < BATCH;
+        let Some(last) = page.last().map(|e| e.position) else {
+            return;
+        };
+        let page: Page = page
+            .into_iter()
+            .take_while(|e| e.position <= until)
+            .map(Ok)
+            .collect();
+        if !page.is_empty() && pages.send(page).await.is_err() || ended || last >= until {
+            return;
+        }
+        after = last;
+    }
 }
 
 /// Decodes a page up to its first event that cannot be read or decoded.

@@ -273,6 +273,36 @@ struct NewItem {
 impl Projection for WorkItemsView {
     const NAME: &'static str = "work_items";
     const VERSION: u32 = 2;
+    /// About a fifth of a generated log: an auditor's past promises report reads only these.
+    const EVENT_TYPES: Option<&'static [&'static str]> = Some(&[
+        "ServiceLevelTargetsSet",
+        "RequestFormPublished",
+        "FaultReported",
+        "FaultReportAcknowledged",
+        "FaultReportAssigned",
+        "FaultReportVisitScheduled",
+        "FaultReportWorkStarted",
+        "FaultReportResolved",
+        "FaultReportConfirmed",
+        "FaultReportReopened",
+        "FaultReportCancelled",
+        "MessageThreadStarted",
+        "MessagePosted",
+        "MessageThreadAssigned",
+        "MessageThreadStatusChanged",
+        "ServiceRequestFiled",
+        "ServiceRequestTaken",
+        "ServiceRequestCompleted",
+        "ServiceRequestRejected",
+        "ServiceRequestCancelled",
+        "RenovationRequested",
+        "RenovationSupplementRequested",
+        "RenovationSupplemented",
+        "RenovationCommentAdded",
+        "RenovationApproved",
+        "RenovationRejected",
+        "RenovationWithdrawn",
+    ]);
 
     fn apply(&mut self, event: &RecordedEvent, decoded: &DomainEvent) {
         let meta = &event.metadata;
@@ -616,4 +646,22 @@ fn item_of(event: &DomainEvent) -> Option<Uuid> {
         DomainEvent::RenovationWithdrawn(e) => e.renovation_id,
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use talo_events_schema::catalog::EVENT_TYPES;
+
+    #[test]
+    fn the_types_it_folds_are_event_types_each_named_once() {
+        let known: BTreeSet<&str> = EVENT_TYPES.iter().map(|(name, _)| *name).collect();
+        let folded = WorkItemsView::EVENT_TYPES.expect("a list");
+        let unknown: Vec<&&str> = folded.iter().filter(|t| !known.contains(**t)).collect();
+        assert!(unknown.is_empty(), "not event types: {unknown:?}");
+        let named: BTreeSet<&&str> = folded.iter().collect();
+        assert_eq!(named.len(), folded.len(), "a type named twice");
+    }
 }

@@ -158,6 +158,26 @@ impl TestServer {
         panic!("gave up waiting for {what}");
     }
 
+    /// Asserts that the work items folded from zero out of only the event types they name
+    /// (`WorkItemsView::EVENT_TYPES`, what an auditor's past promises report reads) equal the
+    /// live read model, which every event of the log reached: a type the list leaves out that
+    /// changes an item shows here.
+    pub async fn assert_work_items_rebuild_from_their_types(&self) {
+        let head = self.talo.store.head().await.unwrap();
+        let live = &self.talo.read_models.work_items;
+        live.wait_for(head, std::time::Duration::from_secs(10))
+            .await
+            .expect("the work items catch up");
+        let rebuilt: talo_projections::work_items::WorkItemsView =
+            talo_projections::engine::build_from_zero(self.talo.store.as_ref(), head)
+                .await
+                .unwrap();
+        assert!(
+            *live.read() == rebuilt,
+            "the work items folded from their types differ from the live ones"
+        );
+    }
+
     /// Runs a register command as Talo itself in the first organisation (moving people in and
     /// out, say), the way the demo seeding does.
     pub async fn register(&self, command: talo_domain::register::RegisterCommand) {

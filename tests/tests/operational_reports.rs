@@ -693,6 +693,20 @@ async fn every_report_gives_the_exact_numbers_of_a_known_history_and_its_csv_equ
 async fn a_rebuild_from_zero_gives_the_same_work_items_as_the_live_model() {
     let server = TestServer::start().await;
     let m = mittari(&server).await;
+    // Promises set first, so every item carries them: the rebuild reads only the work items'
+    // own event types (`WorkItemsView::EVENT_TYPES`), and must find the promises among them.
+    let input = json!({ "idempotencyKey": key(), "atRiskPercent": 20, "targets": [
+        { "process": "FAULT_REPORT", "milestone": "FIRST_RESPONSE", "amount": 2, "unit": "WORKING_DAYS" },
+        { "process": "MESSAGE_THREAD", "milestone": "RESOLUTION", "amount": 5, "unit": "CALENDAR_DAYS" },
+    ] });
+    server
+        .gql(
+            Some(&server.token("property_manager")),
+            SET_LEVELS,
+            json!({ "input": input }),
+        )
+        .await
+        .data();
     history(&server, &m).await;
     let head = server.talo.store.head().await.unwrap();
     let rebuilt: WorkItemsView = build_from_zero(server.talo.store.as_ref(), head)

@@ -172,6 +172,7 @@ async fn a_shareholder_asks_supplements_follow_and_the_work_is_approved_done_and
         .map(|c| c["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["SUPPLEMENT_REQUEST", "SUPPLEMENT", "COMMENT"]);
+    server.assert_work_items_rebuild_from_their_types().await;
 }
 
 #[tokio::test]
@@ -262,4 +263,5 @@ async fn bad_requests_and_strangers_are_refused() {
     )
     .await
     .assert_refused("CONFLICT", "renovation.closed");
+    server.assert_work_items_rebuild_from_their_types().await;
 }

@@ -132,6 +132,7 @@ async fn a_resident_files_a_key_order_and_the_office_handles_it_like_a_fault_rep
         node["notes"],
         json!([{ "text": "Avaimet noudettavissa torstaina" }])
     );
+    server.assert_work_items_rebuild_from_their_types().await;
 }
 
 #[tokio::test]
@@ -272,6 +273,7 @@ async fn who_may_file_and_handle() {
             .code(),
         "FORBIDDEN"
     );
+    server.assert_work_items_rebuild_from_their_types().await;
 }
 
 #[tokio::test]
