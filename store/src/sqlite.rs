@@ -381,9 +381,10 @@ impl SqliteEventStore {
         &self,
         mut progress: impl FnMut(u64, u64) + Send + 'static,
     ) -> Result<ChainReport, StoreError> {
+        let pool = Arc::clone(&self.inner.readers);
         self.inner
             .readers
-            .run(move |conn| sqlite_chain::verify(conn, &mut progress))
+            .run(move |conn| sqlite_chain::verify(conn, &|| pool.open(), &mut progress))
             .await
     }
 }
@@ -963,6 +964,11 @@ impl ReadPool {
         if let Some(conn) = self.lock_idle().pop() {
             return Ok(conn);
         }
+        self.open()
+    }
+
+    /// A new read connection, outside the pool's count: for the chain verifier's readers.
+    fn open(&self) -> Result<Connection, StoreError> {
         let conn = Connection::open_with_flags(
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,

@@ -22,10 +22,21 @@ use crate::verify::{ChainBreak, ChainReport};
 const CHUNK: i64 = 1000;
 
 /// Every hashed column, then the chain columns, in the order [`StoredRow::read`] expects.
-const SELECT_CHAINED: &str = "SELECT position, event_id, stream, revision, event_type, \
-     schema_version, occurred_at, recorded_at, actor_id, actor_role, channel, correlation_id, \
-     causation_id, organisation_id, property_id, idempotency_key, payload, previous_hash, hash \
-     FROM events WHERE position > ?1 ORDER BY position LIMIT ?2";
+macro_rules! select_chained {
+    ($where:literal) => {
+        concat!(
+            "SELECT position, event_id, stream, revision, event_type, schema_version, \
+             occurred_at, recorded_at, actor_id, actor_role, channel, correlation_id, \
+             causation_id, organisation_id, property_id, idempotency_key, payload, \
+             previous_hash, hash FROM events ",
+            $where
+        )
+    };
+}
+
+const SELECT_CHAINED: &str = select_chained!("WHERE position > ?1 ORDER BY position LIMIT ?2");
+const SELECT_CHAINED_RANGE: &str =
+    select_chained!("WHERE position > ?1 AND position <= ?2 ORDER BY position");
 
 pub(crate) const INSERT_ANCHOR: &str =
     "INSERT INTO anchors (day, position, hash) VALUES (?1, ?2, ?3)";
@@ -186,11 +197,22 @@ fn update_hashes(
     Ok(())
 }
 
+/// Chain readers the verifier runs: reading rows and hashing them is nearly all of a walk's
+/// work (the walk itself only compares), and each chunk can be read and hashed alone.
+const CHAIN_READERS: usize = 2;
+
 /// Walks the log from position 1 to its head when the walk starts, recomputing every hash and
 /// every day end, and stops at the first break. `progress` hears (verified, total) after each
 /// chunk.
+///
+/// The rows are read and hashed ahead on [`CHAIN_READERS`] connections that `open_reader`
+/// opens, each taking every other chunk of positions; the walk takes the chunks in order. A
+/// row is hashed after its own recorded previous hash, which the walk checks against the
+/// chain before it compares hashes, so the outcome is the one a walk on one connection finds
+/// (a ten-million-event log took 23 s on one core).
 pub(crate) fn verify(
     conn: &Connection,
+    open_reader: &(dyn Fn() -> Result<Connection, StoreError> + Sync),
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<ChainReport, StoreError> {
     let head: i64 = conn
@@ -198,33 +220,101 @@ pub(crate) fn verify(
             r.get(0)
         })
         .ctx("read the head of the log")?;
-    let total = u64::try_from(head).unwrap_or(0);
     let mut report = ChainReport {
         events_verified: 0,
         head: None,
         anchors_checked: 0,
         first_break: None,
     };
-    let mut anchors = match stored_anchors(conn)? {
+    let anchors = match stored_anchors(conn)? {
         Ok(anchors) => anchors,
         Err(unreadable) => {
             report.first_break = Some(unreadable);
             return Ok(report);
         }
     };
+    let chunks = usize::try_from((head + CHUNK - 1) / CHUNK).unwrap_or(0);
+    std::thread::scope(|scope| {
+        let chunks_read: Vec<_> = (0..CHAIN_READERS)
+            .map(|first| {
+                let (sender, chunks_read) = std::sync::mpsc::sync_channel(2);
+                scope.spawn(move || read_and_hash(open_reader, first, chunks, head, sender));
+                chunks_read
+            })
+            .collect();
+        // Dropping the receivers on any return stops the readers at their next chunk.
+        let mut next_chunk = |k: usize| {
+            chunks_read[k % CHAIN_READERS].recv().unwrap_or_else(|_| {
+                Err(StoreError::Backend(
+                    "a chain reader stopped before its chunk".to_owned(),
+                ))
+            })
+        };
+        walk(&mut next_chunk, chunks, head, anchors, report, progress)
+    })
+}
+
+/// Reads chunks `first`, `first + CHAIN_READERS`, ... of positions up to `head` and hashes
+/// their rows, handing them over in order until the walk stops taking them.
+fn read_and_hash(
+    open_reader: &(dyn Fn() -> Result<Connection, StoreError> + Sync),
+    first: usize,
+    chunks: usize,
+    head: i64,
+    chunks_read: std::sync::mpsc::SyncSender<Result<Vec<HashedRow>, StoreError>>,
+) {
+    let conn = match open_reader() {
+        Ok(conn) => conn,
+        Err(e) => {
+            let _ = chunks_read.send(Err(e));
+            return;
+        }
+    };
+    for k in (first..chunks).step_by(CHAIN_READERS) {
+        let after = k as i64 * CHUNK;
+        let through = (after + CHUNK).min(head);
+        let chunk = read_range(&conn, after, through).map(|rows| {
+            rows.into_iter()
+                .map(|row| {
+                    let computed = row.decoded.as_ref().ok().and_then(|decoded| {
+                        decoded
+                            .previous_hash
+                            .map(|previous| decoded.chained().hash(&previous))
+                    });
+                    HashedRow { row, computed }
+                })
+                .collect()
+        });
+        let failed = chunk.is_err();
+        if chunks_read.send(chunk).is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// A row read for the walk, with the hash its content gives after its own recorded previous
+/// hash (`None` if it has none or cannot be read).
+struct HashedRow {
+    row: ReadRow,
+    computed: Option<ChainHash>,
+}
+
+/// The walk over the chunks in log order: every check that needs the chain so far.
+fn walk(
+    next_chunk: &mut dyn FnMut(usize) -> Result<Vec<HashedRow>, StoreError>,
+    chunks: usize,
+    head: i64,
+    mut anchors: StoredAnchors,
+    mut report: ChainReport,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<ChainReport, StoreError> {
+    let total = u64::try_from(head).unwrap_or(0);
     let mut previous = ChainHash::GENESIS;
     let mut days = DayBoundaries::default();
     let mut after = 0_i64;
-    'walk: while after < head {
-        let rows = read_chunk(conn, after)?;
-        if rows.is_empty() {
-            break;
-        }
-        for row in rows {
-            if row.position > head {
-                break 'walk;
-            }
-            let (decoded, hash) = match check_row(&row, after + 1, previous) {
+    for k in 0..chunks {
+        for HashedRow { row, computed } in next_chunk(k)? {
+            let (decoded, hash) = match check_row(&row, after + 1, previous, computed) {
                 Ok(checked) => checked,
                 Err(found) => {
                     report.first_break = Some(found);
@@ -268,11 +358,13 @@ pub(crate) fn verify(
 }
 
 /// Checks one row's position, previous hash and content against the chain so far; gives its
-/// columns and hash if they hold.
+/// columns and hash if they hold. `computed` is its hash after its recorded previous hash, if
+/// already known.
 fn check_row(
     row: &ReadRow,
     expected: i64,
     previous: ChainHash,
+    computed: Option<ChainHash>,
 ) -> Result<(&StoredRow, ChainHash), ChainBreak> {
     if row.position != expected {
         return Err(ChainBreak::Gap {
@@ -297,7 +389,8 @@ fn check_row(
             expected: previous,
         });
     }
-    let computed = decoded.chained().hash(&previous);
+    // The recorded previous hash is `previous` by now, so a hash after it is the chain's.
+    let computed = computed.unwrap_or_else(|| decoded.chained().hash(&previous));
     if decoded.hash != Some(computed) {
         return Err(ChainBreak::ContentChanged {
             position,
@@ -540,13 +633,28 @@ impl StoredRow {
     }
 }
 
+/// The rows at positions `after + 1 ..= through`, for the verifier.
+fn read_range(conn: &Connection, after: i64, through: i64) -> Result<Vec<ReadRow>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(SELECT_CHAINED_RANGE)
+        .ctx("prepare the chain walk")?;
+    let rows = stmt
+        .query(rusqlite::params![after, through])
+        .ctx("read the log")?;
+    read_rows(rows)
+}
+
 fn read_chunk(conn: &Connection, after: i64) -> Result<Vec<ReadRow>, StoreError> {
     let mut stmt = conn
         .prepare_cached(SELECT_CHAINED)
         .ctx("prepare the chain walk")?;
-    let mut rows = stmt
+    let rows = stmt
         .query(rusqlite::params![after, CHUNK])
         .ctx("read the log")?;
+    read_rows(rows)
+}
+
+fn read_rows(mut rows: rusqlite::Rows<'_>) -> Result<Vec<ReadRow>, StoreError> {
     let mut out = Vec::new();
     while let Some(row) = rows.next().ctx("read the log")? {
         let position: i64 = row.get(0).ctx("read a position")?;

@@ -1,7 +1,7 @@
 //! The embedded store's hash chain and daily anchors, and their verification against a file
 //! tampered with behind the store's back (edited, deleted, swapped and reordered events,
-//! edited and deleted anchors, a removed tail), and the backfill of a store written before the
-//! chain existed.
+//! edited and deleted anchors, a removed tail), also when the log is long enough to be read in
+//! chunks at once, and the backfill of a store written before the chain existed.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -207,6 +207,66 @@ async fn an_edited_payload_is_found_at_its_position() {
     assert_eq!(report.events_verified, 5, "everything before it holds");
     assert_eq!(report.head.map(|h| h.position), Some(Position::sequence(5)));
     assert!(broken_at(&report).to_string().contains("position 6"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_log_read_in_chunks_at_once_verifies_and_names_its_first_break() {
+    // 4,500 events, 1,500 a day: the verifier's readers take alternate chunks of a thousand
+    // positions, the last one short.
+    let fixture = Fixture::new();
+    let store = fixture.open();
+    let stream = unique_stream("long");
+    for d in 1..=3 {
+        fixture.set_time(day(d));
+        for _ in 0..3 {
+            let events = (0..500).map(|n| sample_event("Chained", n)).collect();
+            store
+                .append(&stream, ExpectedRevision::Any, events)
+                .await
+                .expect("append");
+        }
+    }
+    let progress = Arc::new(Mutex::new(Vec::new()));
+    let heard = Arc::clone(&progress);
+    let report = store
+        .verify_chain(move |done, total| heard.lock().unwrap().push((done, total)))
+        .await
+        .expect("verify");
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!((report.events_verified, report.anchors_checked), (4_500, 2));
+    assert_eq!(
+        *progress.lock().unwrap(),
+        [1_000, 2_000, 3_000, 4_000, 4_500].map(|done| (done, 4_500))
+    );
+    store.close().await;
+
+    // Two edits, in chunks read by different readers: the first in the log is the one named,
+    // whichever reader hashed its chunk first.
+    fixture.tamper(
+        r#"UPDATE events SET payload = '{"n":99}' WHERE position = 3700;
+           UPDATE events SET payload = '{"n":98}' WHERE position = 2400"#,
+    );
+    let report = fixture.verify().await;
+    assert!(
+        matches!(
+            broken_at(&report),
+            ChainBreak::ContentChanged { position: 2400, .. }
+        ),
+        "{report:?}"
+    );
+    assert_eq!((report.events_verified, report.anchors_checked), (2_399, 1));
+
+    // A whole chunk deleted: the walk finds the gap where it begins.
+    fixture.tamper("DELETE FROM events WHERE position > 1000 AND position <= 2000");
+    let report = fixture.verify().await;
+    assert_eq!(
+        broken_at(&report),
+        &ChainBreak::Gap {
+            expected: 1_001,
+            found: 2_001
+        }
+    );
+    assert_eq!(report.events_verified, 1_000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
