@@ -167,15 +167,25 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let store = open(&args.data)?;
     let head = store.head().await?.commit;
     let bar = progress_bar(head, "exporting");
+    // Buffered in large blocks, standard output too: it flushes every line otherwise, a
+    // system call per event.
+    const BUFFER: usize = 1 << 20;
     let (mut out, out_name): (Box<dyn Write>, PathBuf) = match &args.out {
         Some(path) => (
-            Box::new(std::io::BufWriter::new(
+            Box::new(std::io::BufWriter::with_capacity(
+                BUFFER,
                 std::fs::File::create(path)
                     .with_context(|| format!("--out: creating {}", path.display()))?,
             )),
             path.clone(),
         ),
-        None => (Box::new(std::io::stdout().lock()), PathBuf::from("stdout")),
+        None => (
+            Box::new(std::io::BufWriter::with_capacity(
+                BUFFER,
+                std::io::stdout().lock(),
+            )),
+            PathBuf::from("stdout"),
+        ),
     };
     let written =
         talo_api::export::write_events(&store, &filter, &mut out, &out_name, &mut |reached| {
