@@ -163,6 +163,7 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         event_types: Vec::new(),
         occurred_from: args.from,
         occurred_until: args.until,
+        mentions: None,
     };
     let store = open(&args.data)?;
     let head = store.head().await?.commit;

@@ -676,16 +676,29 @@ pub async fn read_all_filters<S: EventStore>(store: S) {
     let streams = [unique_stream("filter-a"), unique_stream("filter-b")];
     let types = ["filter-opened", "filter-closed", "filter-noted"];
     let base = sample_occurred_at();
+    // An entity named in payloads (0, 5, 10, 15, 20), acting (1, 8, 15, 22), as the property
+    // (3) and by its own stream (23).
+    let subject = Uuid::now_v7();
+    let subjects_stream = format!("filter-subject-{subject}");
     for i in 0..24_u64 {
         let mut event = sample_event(types[(i % 3) as usize], i);
         event.metadata.organisation_id = orgs[(i % 2) as usize];
         event.metadata.occurred_at = base + chrono::Duration::hours(i as i64);
+        if i % 5 == 0 {
+            event.payload = json!({ "n": i, "about": subject });
+        }
+        if i % 7 == 1 {
+            event.metadata.actor.person_id = subject;
+        }
+        if i == 3 {
+            event.metadata.property_id = Some(subject);
+        }
+        let stream = match i {
+            23 => &subjects_stream,
+            _ => &streams[((i / 2) % 2) as usize],
+        };
         store
-            .append(
-                &streams[((i / 2) % 2) as usize],
-                ExpectedRevision::Any,
-                vec![event],
-            )
+            .append(stream, ExpectedRevision::Any, vec![event])
             .await
             .expect("append");
     }
@@ -729,6 +742,20 @@ pub async fn read_all_filters<S: EventStore>(store: S) {
             event_types: vec![types[0].to_owned(), types[1].to_owned()],
             occurred_from: Some(hour(1)),
             occurred_until: Some(hour(20)),
+            mentions: None,
+        },
+        LogFilter {
+            mentions: Some(subject),
+            ..LogFilter::default()
+        },
+        LogFilter {
+            mentions: Some(subject),
+            event_types: vec![types[0].to_owned()],
+            ..LogFilter::default()
+        },
+        LogFilter {
+            mentions: Some(Uuid::now_v7()),
+            ..LogFilter::default()
         },
         LogFilter {
             organisation_id: Some(Uuid::now_v7()),
@@ -745,7 +772,7 @@ pub async fn read_all_filters<S: EventStore>(store: S) {
         .collect();
     assert_eq!(
         counts,
-        vec![12, 12, 8, 16, 19, 5, 8, 3, 0, 0],
+        vec![12, 11, 8, 16, 19, 5, 8, 3, 10, 3, 0, 0, 0],
         "the fixture gives every filter something to do"
     );
 

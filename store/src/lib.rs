@@ -84,10 +84,19 @@ pub struct LogFilter {
     pub occurred_from: Option<DateTime<Utc>>,
     /// Business time, exclusive upper bound.
     pub occurred_until: Option<DateTime<Utc>>,
+    /// Events that may concern this id: in its own stream (`<kind>-<id>`), by it as the actor,
+    /// about it as the property, or with its text anywhere in the payload. A superset on
+    /// purpose: the payload is matched as text (a store does this without parsing it), so a
+    /// caller that wants the id as a value checks the decoded payload of what comes back.
+    pub mentions: Option<Uuid>,
 }
 
 impl LogFilter {
     pub fn matches(&self, event: &RecordedEvent) -> bool {
+        self.matches_envelope(event) && self.mentions.is_none_or(|id| mentions(event, id))
+    }
+
+    fn matches_envelope(&self, event: &RecordedEvent) -> bool {
         self.organisation_id
             .is_none_or(|org| event.metadata.organisation_id == org)
             && self.stream.as_ref().is_none_or(|s| &event.stream == s)
@@ -99,6 +108,15 @@ impl LogFilter {
                 .occurred_until
                 .is_none_or(|t| event.metadata.occurred_at < t)
     }
+}
+
+/// [`LogFilter::mentions`] for one event.
+fn mentions(event: &RecordedEvent, id: Uuid) -> bool {
+    let text = id.to_string();
+    event.stream.ends_with(&text)
+        || event.metadata.actor.person_id == id
+        || event.metadata.property_id == Some(id)
+        || event.payload.as_str().contains(&text)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -741,6 +741,21 @@ fn log_query(
         sql.push(')');
         params.extend(filter.event_types.iter().cloned().map(Value::Text));
     }
+    if let Some(id) = filter.mentions {
+        // As `LogFilter::mentions` says, evaluated by SQLite row by row: the rows that do not
+        // mention the id are never copied out (an entity's history scans the whole log).
+        sql.push_str(
+            " AND (substr(stream, -36) = ? OR actor_id = ? OR property_id = ? \
+             OR instr(payload, ?) > 0)",
+        );
+        let text = id.to_string();
+        params.extend([
+            Value::Text(text.clone()),
+            Value::Blob(id.as_bytes().to_vec()),
+            Value::Blob(id.as_bytes().to_vec()),
+            Value::Text(text),
+        ]);
+    }
     if let Some(from) = filter.occurred_from {
         sql.push_str(" AND occurred_at >= ?");
         params.push(Value::Integer(from.timestamp_micros()));

@@ -135,6 +135,7 @@ impl AuditQuery {
                 event_types: filter.event_types,
                 occurred_from: filter.occurred_from,
                 occurred_until: filter.occurred_until,
+                mentions: None,
             };
             let mut events = session
                 .talo
@@ -240,8 +241,11 @@ impl AuditQuery {
             }
             let size = page_size(first, session.talo.config.limits.max_page_size)?;
             let mut position = cursor_position(after)?;
+            // The store passes only events that may concern the id (without copying the rest
+            // out of the log), and the payload's mention is checked on its values here.
             let filter = LogFilter {
                 organisation_id: Some(session.caller.organisation_id),
+                mentions: Some(id),
                 ..LogFilter::default()
             };
             let needle = id.to_string();
@@ -253,13 +257,19 @@ impl AuditQuery {
                         && e.payload.to_value().is_ok_and(|v| mentions(&v, &needle)))
             };
             let mut found: Vec<RecordedEvent> = Vec::new();
+            // Nearly every candidate is one: a page and one more tells whether there is a next.
+            let wanted = size + 1;
             let has_next = loop {
-                let batch = session.talo.store.read_all(position, 1000, &filter).await?;
+                let batch = session
+                    .talo
+                    .store
+                    .read_all(position, wanted, &filter)
+                    .await?;
                 let Some(last) = batch.last() else {
                     break false;
                 };
                 position = last.position;
-                let done = batch.len() < 1000;
+                let done = batch.len() < wanted;
                 found.extend(batch.into_iter().filter(|e| concerns(e)));
                 if found.len() > size {
                     break true;
