@@ -676,8 +676,8 @@ pub async fn read_all_filters<S: EventStore>(store: S) {
     let streams = [unique_stream("filter-a"), unique_stream("filter-b")];
     let types = ["filter-opened", "filter-closed", "filter-noted"];
     let base = sample_occurred_at();
-    // An entity named in payloads (0, 5, 10, 15, 20), acting (1, 8, 15, 22), as the property
-    // (3) and by its own stream (23).
+    // An entity named in payloads (0, 5, 10, 15, 20; 7 in upper case, which is not its id),
+    // acting (1, 8, 15, 22), as the property (3) and by its own stream (23).
     let subject = Uuid::now_v7();
     let subjects_stream = format!("filter-subject-{subject}");
     for i in 0..24_u64 {
@@ -686,6 +686,10 @@ pub async fn read_all_filters<S: EventStore>(store: S) {
         event.metadata.occurred_at = base + chrono::Duration::hours(i as i64);
         if i % 5 == 0 {
             event.payload = json!({ "n": i, "about": subject });
+        }
+        if i == 7 {
+            // Not its id: ids are written in lower case, and a match is exact.
+            event.payload = json!({ "n": i, "about": subject.to_string().to_uppercase() });
         }
         if i % 7 == 1 {
             event.metadata.actor.person_id = subject;
