@@ -61,13 +61,36 @@ fn records_of(server: &TestServer, ids: &[Uuid]) -> Vec<NotificationRecord> {
     .collect()
 }
 
-const MINE: &str = "{ myNotifications { channel address subject status causeType attempts } }";
+const MINE: &str = "query($first: Int, $after: String) { myNotifications(first: $first, after: $after) { totalCount pageInfo { hasNextPage hasPreviousPage endCursor } nodes { id queuedAt channel address subject status causeType attempts } } }";
+
+/// Every one of the caller's notifications, newest first, read `first` at a time.
+async fn mine_paged(server: &TestServer, role: &str, first: usize) -> Vec<serde_json::Value> {
+    let mut nodes = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let answer = server
+            .as_role(role, MINE, json!({ "first": first, "after": after }))
+            .await;
+        let page = &answer.data()["myNotifications"];
+        assert_eq!(page["pageInfo"]["hasPreviousPage"], after.is_some());
+        let on_page = page["nodes"].as_array().unwrap();
+        assert!(on_page.len() <= first, "{page:#}");
+        nodes.extend(on_page.iter().cloned());
+        if page["pageInfo"]["hasNextPage"] == false {
+            assert_eq!(page["totalCount"].as_u64().unwrap() as usize, nodes.len());
+            return nodes;
+        }
+        assert_eq!(
+            on_page.len(),
+            first,
+            "only the last page is short: {page:#}"
+        );
+        after = Some(page["pageInfo"]["endCursor"].as_str().unwrap().to_owned());
+    }
+}
 
 async fn mine(server: &TestServer, role: &str) -> Vec<serde_json::Value> {
-    server.as_role(role, MINE, json!({})).await.data()["myNotifications"]
-        .as_array()
-        .unwrap()
-        .clone()
+    mine_paged(server, role, 100).await
 }
 
 #[tokio::test]
@@ -831,9 +854,13 @@ async fn a_notification_whose_message_is_not_in_its_stream_fails_its_attempts_an
             .all(|e| e["node"]["id"] != stray.to_string()
                 && e["node"]["id"] != streamless.to_string())
     );
-    let own = server.as_role("resident", MINE, json!({})).await;
+    let own = server
+        .as_role("resident", MINE, json!({ "first": 100 }))
+        .await;
     assert!(both_named(named(&own)), "{:#}", own.body);
-    let listed = own.body["data"]["myNotifications"].as_array().unwrap();
+    let listed = own.body["data"]["myNotifications"]["nodes"]
+        .as_array()
+        .unwrap();
     assert!(
         listed
             .iter()
@@ -908,4 +935,131 @@ async fn while_messages_cannot_be_read_nothing_is_sent_or_counted_as_an_attempt(
             sent_about(&transport, &ticket) == 2
         })
         .await;
+}
+
+#[tokio::test]
+async fn a_persons_notifications_page_newest_first_and_only_the_page_is_read_from_the_log() {
+    use std::sync::atomic::Ordering;
+
+    let transport = Arc::new(Recording::default());
+    let failing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (flag, count) = (failing.clone(), refused.clone());
+    let server = TestServer::with_notifications_on_store(transport.clone(), move |inner| {
+        Arc::new(HookedStore {
+            inner,
+            hooks: NotificationReadsFail {
+                failing: flag,
+                refused: count,
+            },
+        })
+    })
+    .await;
+    let mut tickets = Vec::new();
+    for _ in 0..3 {
+        tickets.push(acknowledged_and_delivered(&server, &transport).await);
+    }
+
+    // Three at a time, each once, newest first, and the same as one page of them all.
+    let paged = mine_paged(&server, "resident", 3).await;
+    assert!(paged.len() >= 6, "two for each report: {paged:#?}");
+    let ids: std::collections::BTreeSet<&str> =
+        paged.iter().map(|n| n["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids.len(),
+        paged.len(),
+        "every notification once across the pages"
+    );
+    let queued: Vec<&str> = paged
+        .iter()
+        .map(|n| n["queuedAt"].as_str().unwrap())
+        .collect();
+    assert!(
+        queued.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {queued:?}"
+    );
+    assert_eq!(paged, mine(&server, "resident").await);
+    for ticket in &tickets {
+        let about = paged
+            .iter()
+            .filter(|n| n["subject"].as_str().unwrap().contains(ticket.as_str()))
+            .count();
+        assert_eq!(about, 2, "{ticket}: {paged:#?}");
+    }
+    // Someone else's list holds none of them.
+    let theirs = mine(&server, "customer_service").await;
+    assert!(
+        theirs
+            .iter()
+            .all(|n| !ids.contains(n["id"].as_str().unwrap())),
+        "{theirs:#?}"
+    );
+
+    // While the log cannot be read, a page of two costs two reads, not one per notification:
+    // each left out with an error naming it.
+    failing.store(true, Ordering::SeqCst);
+    let unread = server
+        .as_role(
+            "resident",
+            "{ myNotifications(first: 2) { totalCount nodes { id subject } } }",
+            json!({}),
+        )
+        .await;
+    let errors = unread.body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("errors expected: {:#}", unread.body));
+    assert_eq!(errors.len(), 2, "{:#}", unread.body);
+    for (error, node) in errors.iter().zip(&paged) {
+        assert_eq!(error["extensions"]["code"], "INTERNAL");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains(node["id"].as_str().unwrap()),
+            "the newest two are named: {error}"
+        );
+    }
+    assert_eq!(
+        unread.body["data"]["myNotifications"]["totalCount"],
+        paged.len()
+    );
+    // Without the texts nothing is read at all.
+    let before = refused.load(Ordering::SeqCst);
+    let statuses = server
+        .as_role(
+            "resident",
+            "{ myNotifications(first: 100) { nodes { id status } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        statuses.data()["myNotifications"]["nodes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        paged.len()
+    );
+    assert_eq!(refused.load(Ordering::SeqCst), before);
+    failing.store(false, Ordering::SeqCst);
+}
+
+#[tokio::test]
+async fn my_notifications_refuse_a_stray_cursor_and_a_page_size_out_of_range() {
+    let server = TestServer::start().await;
+    let stray = server
+        .as_role(
+            "resident",
+            MINE,
+            json!({ "after": "k1:2026-03-02:123:not-an-id" }),
+        )
+        .await;
+    stray.assert_refused("BAD_USER_INPUT", "page.cursor");
+    assert_eq!(stray.body["errors"][0]["extensions"]["field"], "after");
+    for first in [0, 101] {
+        let refused = server
+            .as_role("resident", MINE, json!({ "first": first }))
+            .await;
+        refused.assert_refused("BAD_USER_INPUT", "page.size");
+        assert_eq!(refused.body["errors"][0]["extensions"]["field"], "first");
+    }
 }

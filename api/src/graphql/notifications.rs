@@ -131,6 +131,49 @@ async fn nodes(
         .collect()
 }
 
+fn stray_cursor() -> ApiError {
+    ApiError::bad_input(
+        "after",
+        "page.cursor",
+        "not a cursor from this list; start again from the first page",
+    )
+}
+
+/// `cursor` checked to be one a list of notifications gave (an instant and an id).
+fn cursor_of_a_notification(cursor: &str) -> Result<String, ApiError> {
+    match instant_and_id(cursor) {
+        Some((at, id)) => Ok(sort_key(None, at, id)),
+        None => Err(stray_cursor()),
+    }
+}
+
+/// A page of `records` (newest first, one past the page if there is a next page), each with
+/// what it says read from the log if the query asks for it.
+async fn page_with_messages(
+    ctx: &Context<'_>,
+    session: &Session<'_>,
+    mut records: Vec<NotificationRecord>,
+    total_count: usize,
+    size: usize,
+    after_a_cursor: bool,
+) -> Page<NotificationNode> {
+    let page = ctx.look_ahead();
+    let with_message = asks_for_message(page.field("edges").field("node"))
+        || asks_for_message(page.field("nodes"));
+    // The one past the page only tells whether there is a next page.
+    let has_next = records.len() > size;
+    records.truncate(size);
+    let mut connection =
+        Connection::with_additional_fields(after_a_cursor, has_next, ListTotals { total_count });
+    connection.edges.extend(
+        nodes(ctx, session, records, with_message)
+            .await
+            .into_iter()
+            .map(|(r, node)| Edge::new(sort_key(None, r.queued_at, r.notification_id), node)),
+    );
+    connection
+}
+
 fn office_or_auditor(session: &Session<'_>, what: &str) -> Result<(), ApiError> {
     let principal = session.principal()?;
     if principal.is_auditor() || principal.is_office_staff() {
@@ -144,25 +187,42 @@ fn office_or_auditor(session: &Session<'_>, what: &str) -> Result<(), ApiError> 
 
 #[Object]
 impl NotificationQuery {
-    /// The caller's own notifications, newest first.
-    async fn my_notifications(&self, ctx: &Context<'_>) -> Result<Vec<NotificationNode>> {
+    /// The caller's own notifications, newest first, a page at a time: five years of a
+    /// resident's notifications are hundreds, and each one's text is read from the log.
+    async fn my_notifications(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<NotificationNode>> {
         let session = Session::of(ctx).gql()?;
         session.principal().gql()?;
-        let records: Vec<NotificationRecord> = session
-            .talo
-            .read_models
-            .notifications
-            .read()
-            .for_person(session.caller.organisation_id, session.caller.person_id)
-            .into_iter()
-            .cloned()
-            .collect();
-        let wanted = asks_for_message(ctx.look_ahead());
-        Ok(nodes(ctx, &session, records, wanted)
-            .await
-            .into_iter()
-            .map(|(_, node)| node)
-            .collect())
+        let size = page_size(first, session.talo.config.limits.max_page_size).gql()?;
+        let after_key = match &after {
+            None => None,
+            Some(cursor) => Some(cursor_of_a_notification(cursor).gql()?),
+        };
+        let (records, total) = {
+            let view = session.talo.read_models.notifications.read();
+            // Ordered by their cursors, which carry microseconds, so that a page starts right
+            // after its cursor even if that notification has been queued again meanwhile.
+            let mut mine: Vec<(String, &NotificationRecord)> = view
+                .for_person(session.caller.organisation_id, session.caller.person_id)
+                .into_iter()
+                .map(|r| (sort_key(None, r.queued_at, r.notification_id), r))
+                .collect();
+            mine.sort_by(|a, b| b.0.cmp(&a.0));
+            let total = mine.len();
+            let start = after_key.map_or(0, |key| mine.partition_point(|(k, _)| *k >= key));
+            let records: Vec<NotificationRecord> = mine
+                .into_iter()
+                .skip(start)
+                .take(size + 1)
+                .map(|(_, r)| r.clone())
+                .collect();
+            (records, total)
+        };
+        Ok(page_with_messages(ctx, &session, records, total, size, after.is_some()).await)
     }
 
     /// The organisation's outbox, newest first: for office staff and auditors.
@@ -176,16 +236,9 @@ impl NotificationQuery {
         let session = Session::of(ctx).gql()?;
         office_or_auditor(&session, "notificationOutbox").gql()?;
         let size = page_size(first, session.talo.config.limits.max_page_size).gql()?;
-        let stray = || {
-            ApiError::bad_input(
-                "after",
-                "page.cursor",
-                "not a cursor from this list; start again from the first page",
-            )
-        };
         let after_item = match &after {
             None => None,
-            Some(cursor) => Some(instant_and_id(cursor).ok_or_else(stray).gql()?),
+            Some(cursor) => Some(instant_and_id(cursor).ok_or_else(stray_cursor).gql()?),
         };
         // Straight from the outbox's index: five years of an organisation are millions.
         let (records, total) = {
@@ -197,29 +250,11 @@ impl NotificationQuery {
                     after_item,
                     size + 1,
                 )
-                .ok_or_else(stray)
+                .ok_or_else(stray_cursor)
                 .gql()?;
             (records.into_iter().cloned().collect::<Vec<_>>(), total)
         };
-        let page = ctx.look_ahead();
-        let with_message = asks_for_message(page.field("edges").field("node"))
-            || asks_for_message(page.field("nodes"));
-        // The one past the page only tells whether there is a next page.
-        let has_next = records.len() > size;
-        let mut records = records;
-        records.truncate(size);
-        let mut connection = Connection::with_additional_fields(
-            after.is_some(),
-            has_next,
-            ListTotals { total_count: total },
-        );
-        connection.edges.extend(
-            nodes(ctx, &session, records, with_message)
-                .await
-                .into_iter()
-                .map(|(r, node)| Edge::new(sort_key(None, r.queued_at, r.notification_id), node)),
-        );
-        Ok(connection)
+        Ok(page_with_messages(ctx, &session, records, total, size, after.is_some()).await)
     }
 
     /// Notifications queued in `[from, until)` per channel, with delivery and failure counts.
