@@ -2,10 +2,10 @@
 //! their properties, with every correction kept and read counts; for reports, how many of the
 //! people an announcement reached in a property read it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use talo_domain::access::Principal;
 use talo_domain::announcement::targets_home;
 use talo_domain::calendar::local_date;
@@ -51,9 +51,54 @@ impl AnnouncementRecord {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// Where an announcement stands in a newest-first list: its publishing time to the microsecond
+/// (as a page cursor carries it), then its id.
+pub type ListKey = (i64, Uuid);
+
+fn list_key(r: &AnnouncementRecord) -> ListKey {
+    (r.publish_at.timestamp_micros(), r.announcement_id)
+}
+
+/// Snapshots hold only the records; the indexes are built again as a snapshot is read. Five
+/// years of a large organisation are tens of thousands of announcements, and a resident's
+/// list should not walk them all.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AnnouncementsView {
     records: BTreeMap<Uuid, AnnouncementRecord>,
+    /// Each organisation's announcements.
+    by_organisation: HashMap<Uuid, BTreeSet<ListKey>>,
+    /// Each targeted property's announcements, by organisation and property.
+    by_property: HashMap<(Uuid, Uuid), BTreeSet<ListKey>>,
+}
+
+#[derive(Serialize)]
+struct RecordsOut<'a> {
+    records: &'a BTreeMap<Uuid, AnnouncementRecord>,
+}
+
+#[derive(Deserialize)]
+struct RecordsIn {
+    records: BTreeMap<Uuid, AnnouncementRecord>,
+}
+
+impl Serialize for AnnouncementsView {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        RecordsOut {
+            records: &self.records,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for AnnouncementsView {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let RecordsIn { records } = RecordsIn::deserialize(deserializer)?;
+        let mut view = AnnouncementsView::default();
+        for record in records.into_values() {
+            view.insert(record);
+        }
+        Ok(view)
+    }
 }
 
 impl Projection for AnnouncementsView {
@@ -64,23 +109,20 @@ impl Projection for AnnouncementsView {
         let meta = &event.metadata;
         match decoded {
             DomainEvent::AnnouncementPublished(e) => {
-                self.records.insert(
-                    e.announcement_id,
-                    AnnouncementRecord {
-                        announcement_id: e.announcement_id,
-                        organisation_id: meta.organisation_id,
-                        title: e.title.clone(),
-                        body: e.body.clone(),
-                        category: e.category,
-                        targets: e.targets.clone(),
-                        publish_at: e.publish_at,
-                        expires_at: e.expires_at,
-                        published_by: meta.actor,
-                        withdrawn: None,
-                        corrections: Vec::new(),
-                        readers: BTreeSet::new(),
-                    },
-                );
+                self.insert(AnnouncementRecord {
+                    announcement_id: e.announcement_id,
+                    organisation_id: meta.organisation_id,
+                    title: e.title.clone(),
+                    body: e.body.clone(),
+                    category: e.category,
+                    targets: e.targets.clone(),
+                    publish_at: e.publish_at,
+                    expires_at: e.expires_at,
+                    published_by: meta.actor,
+                    withdrawn: None,
+                    corrections: Vec::new(),
+                    readers: BTreeSet::new(),
+                });
             }
             DomainEvent::AnnouncementCorrected(e) => {
                 if let Some(r) = self.records.get_mut(&e.announcement_id) {
@@ -125,25 +167,92 @@ impl AnnouncementsView {
             })
     }
 
-    /// What the principal may see: current announcements for their home, and everything of
-    /// the properties they publish for. Newest first.
-    pub fn visible_to(
+    /// A page of what the principal may see, newest first: current announcements for their
+    /// home, and everything of the properties they publish for. At most `at_most` of them
+    /// after `after` (the last of the page before), and how many there are in all.
+    pub fn page_visible_to(
         &self,
         principal: &Principal,
         register: &Register,
         now: DateTime<Utc>,
-    ) -> Vec<&AnnouncementRecord> {
-        let mut records: Vec<&AnnouncementRecord> = self
-            .records
-            .values()
-            .filter(|r| r.organisation_id == principal.organisation_id)
-            .filter(|r| {
-                Self::is_staff_view(r, principal)
-                    || (r.is_current(now) && targets_home(&r.targets, principal, register))
-            })
-            .collect();
-        records.sort_by_key(|r| std::cmp::Reverse((r.publish_at, r.announcement_id)));
-        records
+        after: Option<ListKey>,
+        at_most: usize,
+    ) -> (Vec<&AnnouncementRecord>, usize) {
+        let organisation_id = principal.organisation_id;
+        let newest_first: Box<dyn Iterator<Item = &ListKey>> =
+            if principal.staff.is_empty() && principal.committees.is_empty() {
+                // Only what targets their homes' properties can be theirs.
+                let mut keys: Vec<&ListKey> = principal
+                    .homes
+                    .iter()
+                    .filter_map(|home| self.by_property.get(&(organisation_id, home.property_id)))
+                    .flatten()
+                    .collect();
+                keys.sort_unstable_by(|a, b| b.cmp(a));
+                keys.dedup();
+                Box::new(keys.into_iter())
+            } else {
+                Box::new(
+                    self.by_organisation
+                        .get(&organisation_id)
+                        .into_iter()
+                        .flat_map(|keys| keys.iter().rev()),
+                )
+            };
+        let mut page = Vec::new();
+        let mut total = 0;
+        for key in newest_first {
+            let r = &self.records[&key.1];
+            let visible = Self::is_staff_view(r, principal)
+                || (r.is_current(now) && targets_home(&r.targets, principal, register));
+            if !visible {
+                continue;
+            }
+            total += 1;
+            if page.len() < at_most && after.is_none_or(|after| *key < after) {
+                page.push(r);
+            }
+        }
+        (page, total)
+    }
+
+    /// Adds a record and indexes it, replacing one of the same id.
+    fn insert(&mut self, record: AnnouncementRecord) {
+        if let Some(old) = self.records.remove(&record.announcement_id) {
+            self.unindex(&old);
+        }
+        let key = list_key(&record);
+        self.by_organisation
+            .entry(record.organisation_id)
+            .or_default()
+            .insert(key);
+        for property_id in record.properties() {
+            self.by_property
+                .entry((record.organisation_id, property_id))
+                .or_default()
+                .insert(key);
+        }
+        self.records.insert(record.announcement_id, record);
+    }
+
+    fn unindex(&mut self, record: &AnnouncementRecord) {
+        let key = list_key(record);
+        let organisation_id = record.organisation_id;
+        if let Some(keys) = self.by_organisation.get_mut(&organisation_id) {
+            keys.remove(&key);
+            if keys.is_empty() {
+                self.by_organisation.remove(&organisation_id);
+            }
+        }
+        for property_id in record.properties() {
+            let at = (organisation_id, property_id);
+            if let Some(keys) = self.by_property.get_mut(&at) {
+                keys.remove(&key);
+                if keys.is_empty() {
+                    self.by_property.remove(&at);
+                }
+            }
+        }
     }
 }
 
@@ -167,12 +276,19 @@ impl AnnouncementsView {
         from: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Vec<&AnnouncementRecord> {
+        if until <= from {
+            return Vec::new();
+        }
+        // Keys carry microseconds: the range is widened to them, then narrowed exactly.
+        let range =
+            (from.timestamp_micros(), Uuid::nil())..(until.timestamp_micros() + 1, Uuid::nil());
         let mut records: Vec<&AnnouncementRecord> = self
-            .records
-            .values()
-            .filter(|r| {
-                r.organisation_id == organisation_id && from <= r.publish_at && r.publish_at < until
-            })
+            .by_organisation
+            .get(&organisation_id)
+            .into_iter()
+            .flat_map(|keys| keys.range(range.clone()))
+            .map(|key| &self.records[&key.1])
+            .filter(|r| from <= r.publish_at && r.publish_at < until)
             .collect();
         records.sort_by_key(|r| (r.publish_at, r.announcement_id));
         records
@@ -315,5 +431,172 @@ mod tests {
             record.reach(&given.register, Uuid::now_v7(), now),
             Reach::default()
         );
+    }
+
+    /// Publishes to `targets` at `publish_at`, folded as recorded then; returns its id.
+    fn publish(
+        given: &mut Given,
+        view: &mut AnnouncementsView,
+        targets: &[(Uuid, Option<Uuid>)],
+        publish_at: DateTime<Utc>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Uuid {
+        let announcement_id = Uuid::now_v7();
+        given.fold(
+            view,
+            publish_at.min(utc(2026, 3, 1, 0)),
+            Some(targets[0].0),
+            AnnouncementPublished {
+                announcement_id,
+                title: "Tiedote".into(),
+                body: "Teksti".into(),
+                category: AnnouncementCategory::Maintenance,
+                targets: targets
+                    .iter()
+                    .map(|&(property_id, building_id)| AnnouncementTarget {
+                        property_id,
+                        building_id,
+                    })
+                    .collect(),
+                publish_at,
+                expires_at,
+            },
+        );
+        announcement_id
+    }
+
+    #[test]
+    fn pages_hold_what_each_person_may_see_newest_first_also_after_a_snapshot() {
+        use talo_domain::access::{Home, StaffGrant};
+        use talo_events_schema::register::{ContractKind, StaffRole, StaffScope};
+
+        let mut given = Given::new();
+        let mut view = AnnouncementsView::default();
+        let home = given.property("Kotitalo");
+        let other = given.property("Naapuritalo");
+        let apartment = given.apartment(home, "A 1");
+        let (_, resident) = given.lease(apartment, ymd(2025, 1, 1), None);
+        let now = utc(2026, 3, 15, 12);
+        let (whole, hers, elsewhere) = ((home.0, None), (home.0, Some(home.1)), (other.0, None));
+        let another_stairway = (home.0, Some(Uuid::now_v7()));
+        let mut published = Vec::new();
+        for day in 1..=6 {
+            let at = utc(2026, 3, day, 8);
+            published.push(publish(&mut given, &mut view, &[whole], at, None));
+            published.push(publish(&mut given, &mut view, &[elsewhere], at, None));
+            // Two at the same instant: their ids order them.
+            published.push(publish(&mut given, &mut view, &[elsewhere, hers], at, None));
+            published.push(publish(
+                &mut given,
+                &mut view,
+                &[another_stairway],
+                at,
+                None,
+            ));
+        }
+        // Expired, scheduled and withdrawn ones are for staff only.
+        publish(
+            &mut given,
+            &mut view,
+            &[whole],
+            utc(2026, 2, 1, 8),
+            Some(utc(2026, 3, 1, 0)),
+        );
+        publish(&mut given, &mut view, &[whole], utc(2026, 4, 1, 8), None);
+        given.fold(
+            &mut view,
+            utc(2026, 3, 10, 8),
+            Some(home.0),
+            AnnouncementWithdrawn {
+                announcement_id: published[0],
+                reason: "Peruttu".into(),
+            },
+        );
+        // Another organisation's announcement on the same property id is never anyone's here.
+        let ours = given.organisation_id;
+        given.organisation_id = Uuid::now_v7();
+        publish(&mut given, &mut view, &[whole], utc(2026, 3, 2, 8), None);
+        given.organisation_id = ours;
+
+        let as_resident = Principal {
+            person_id: resident,
+            organisation_id: ours,
+            homes: vec![Home {
+                apartment_id: apartment,
+                property_id: home.0,
+                kind: ContractKind::Lease,
+                since: ymd(2025, 1, 1),
+            }],
+            board_seats: Vec::new(),
+            committees: Vec::new(),
+            staff: Vec::new(),
+        };
+        let manager = Principal {
+            person_id: Uuid::now_v7(),
+            organisation_id: ours,
+            homes: Vec::new(),
+            board_seats: Vec::new(),
+            committees: Vec::new(),
+            staff: vec![StaffGrant {
+                role: StaffRole::PropertyManager,
+                scope: StaffScope::Property {
+                    property_id: home.0,
+                },
+                contractor_company_id: None,
+            }],
+        };
+        let on_the_neighbours_committee = Principal {
+            committees: vec![other.0],
+            ..as_resident.clone()
+        };
+        let ids = |records: &[&AnnouncementRecord]| -> Vec<Uuid> {
+            records.iter().map(|r| r.announcement_id).collect()
+        };
+        let snapshot: AnnouncementsView =
+            rmp_serde::from_slice(&rmp_serde::to_vec(&view).unwrap()).unwrap();
+        assert_eq!(
+            snapshot, view,
+            "the indexes are built again from the records"
+        );
+        let mut seen = Vec::new();
+        for principal in [&as_resident, &manager, &on_the_neighbours_committee] {
+            let mut expected: Vec<&AnnouncementRecord> = view
+                .records
+                .values()
+                .filter(|r| r.organisation_id == ours)
+                .filter(|r| {
+                    AnnouncementsView::is_staff_view(r, principal)
+                        || (r.is_current(now)
+                            && targets_home(&r.targets, principal, &given.register))
+                })
+                .collect();
+            expected.sort_by_key(|r| std::cmp::Reverse((r.publish_at, r.announcement_id)));
+            let expected = ids(&expected);
+            for view in [&view, &snapshot] {
+                let (all, total) =
+                    view.page_visible_to(principal, &given.register, now, None, usize::MAX);
+                assert_eq!(ids(&all), expected);
+                assert_eq!(total, expected.len());
+                // Three at a time, each page starting after the last of the one before.
+                let mut stitched = Vec::new();
+                let mut after = None;
+                loop {
+                    let (page, total) =
+                        view.page_visible_to(principal, &given.register, now, after, 4);
+                    assert_eq!(total, expected.len());
+                    stitched.extend(page.iter().take(3).map(|r| r.announcement_id));
+                    if page.len() < 4 {
+                        break;
+                    }
+                    after = Some(list_key(page[2]));
+                }
+                assert_eq!(stitched, expected);
+            }
+            seen.push(expected.len());
+        }
+        // The resident: the current ones for the whole house and her stairway, minus the
+        // withdrawn one. The manager: all 14 of the house and the 6 also for the neighbours.
+        // On the neighbours' committee: the resident's, and every one of the neighbours'.
+        assert_eq!(seen, vec![11, 20, 17]);
     }
 }

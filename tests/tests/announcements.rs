@@ -7,7 +7,7 @@ use talo_api::demo;
 use talo_tests::*;
 
 const PUBLISH: &str = "mutation($input: PublishAnnouncementInput!) { publishAnnouncement(input: $input) { announcement { id title current publishedByRole } } }";
-const LIST: &str = "{ announcements { id title body current readCount readByMe corrections { previousBody reason } } }";
+const LIST: &str = "{ announcements(first: 100) { nodes { id title body current readCount readByMe corrections { previousBody reason } } } }";
 
 fn building_of(server: &TestServer, apartment: &str) -> uuid::Uuid {
     let view = server.talo.read_models.register.read();
@@ -17,7 +17,7 @@ fn building_of(server: &TestServer, apartment: &str) -> uuid::Uuid {
 
 async fn titles(server: &TestServer, role: &str) -> Vec<String> {
     let list = server.as_role(role, LIST, json!({})).await;
-    list.data()["announcements"]
+    list.data()["announcements"]["nodes"]
         .as_array()
         .unwrap()
         .iter()
@@ -215,4 +215,101 @@ async fn a_resident_committee_publishes_to_its_own_property_only() {
         )
         .await
         .assert_refused("FORBIDDEN", "auditor.read_only");
+}
+
+const PAGE: &str = "query($first: Int, $after: String) { announcements(first: $first, after: $after) { totalCount pageInfo { hasNextPage hasPreviousPage endCursor } nodes { id title publishAt } } }";
+
+/// Every announcement `role` sees, `first` at a time, checking each page's info on the way.
+async fn paged(server: &TestServer, role: &str, first: usize) -> Vec<Value> {
+    let mut nodes = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let answer = server
+            .as_role(role, PAGE, json!({ "first": first, "after": after }))
+            .await;
+        let page = &answer.data()["announcements"];
+        assert_eq!(page["pageInfo"]["hasPreviousPage"], after.is_some());
+        let on_page = page["nodes"].as_array().unwrap();
+        nodes.extend(on_page.iter().cloned());
+        if page["pageInfo"]["hasNextPage"] == false {
+            assert!(on_page.len() <= first, "{page:#}");
+            assert_eq!(page["totalCount"].as_u64().unwrap() as usize, nodes.len());
+            return nodes;
+        }
+        assert_eq!(
+            on_page.len(),
+            first,
+            "only the last page is short: {page:#}"
+        );
+        after = Some(page["pageInfo"]["endCursor"].as_str().unwrap().to_owned());
+    }
+}
+
+#[tokio::test]
+async fn announcements_page_newest_first_for_residents_and_staff() {
+    let server = TestServer::start().await;
+    let rental = server.org().properties[demo::RENTAL];
+    // Five published at the same instant (their ids order them), then two a day apart.
+    let mut titles_published = Vec::new();
+    for n in 0..7 {
+        if n >= 5 {
+            server.clock.advance(Duration::days(1));
+        }
+        let title = format!("Tiedote {n}");
+        server
+            .as_role(
+                "property_manager",
+                PUBLISH,
+                json!({ "input": announcement(&title, json!([{ "propertyId": rental }])) }),
+            )
+            .await
+            .data();
+        titles_published.push(title);
+    }
+    for role in ["resident", "property_manager"] {
+        let whole = paged(&server, role, 100).await;
+        let in_twos = paged(&server, role, 2).await;
+        assert_eq!(in_twos, whole, "{role}: pages of two stitch into the list");
+        let ids: std::collections::BTreeSet<&str> =
+            whole.iter().map(|n| n["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), whole.len(), "{role}: each once");
+        let keys: Vec<(&str, &str)> = whole
+            .iter()
+            .map(|n| (n["publishAt"].as_str().unwrap(), n["id"].as_str().unwrap()))
+            .collect();
+        assert!(
+            keys.windows(2).all(|w| w[0] > w[1]),
+            "{role}: newest first, then by id: {keys:?}"
+        );
+        let titles: Vec<&str> = whole.iter().map(|n| n["title"].as_str().unwrap()).collect();
+        assert_eq!(
+            titles[..2],
+            ["Tiedote 6", "Tiedote 5"],
+            "{role}: {titles:?}"
+        );
+        assert!(
+            titles_published
+                .iter()
+                .all(|t| titles.contains(&t.as_str())),
+            "{role}: {titles:?}"
+        );
+    }
+    assert!(paged(&server, "shareholder", 2).await.is_empty());
+}
+
+#[tokio::test]
+async fn announcements_refuse_a_stray_cursor_and_a_page_size_out_of_range() {
+    let server = TestServer::start().await;
+    let stray = server
+        .as_role("resident", PAGE, json!({ "after": "k1:2026-03-02:123:x" }))
+        .await;
+    stray.assert_refused("BAD_USER_INPUT", "page.cursor");
+    assert_eq!(stray.body["errors"][0]["extensions"]["field"], "after");
+    for first in [0, 101] {
+        let refused = server
+            .as_role("resident", PAGE, json!({ "first": first }))
+            .await;
+        refused.assert_refused("BAD_USER_INPUT", "page.size");
+        assert_eq!(refused.body["errors"][0]["extensions"]["field"], "first");
+    }
 }

@@ -108,7 +108,7 @@ async fn the_announcements_walkthrough_works_as_written() {
     )
     .await;
     assert_eq!(answers.len(), 5);
-    let titles: Vec<&str> = answers[2]["announcements"]
+    let titles: Vec<&str> = answers[2]["announcements"]["nodes"]
         .as_array()
         .unwrap()
         .iter()

@@ -10,6 +10,7 @@ use talo_projections::announcements::{AnnouncementRecord, AnnouncementsView};
 use uuid::Uuid;
 
 use super::enums::*;
+use super::pagination::{Page, after_instant_and_id, page_of, page_size, sort_key};
 use super::session::Session;
 use crate::error::{ApiError, IntoGraphql};
 
@@ -110,25 +111,38 @@ pub struct AnnouncementQuery;
 #[Object]
 impl AnnouncementQuery {
     /// Residents: the current announcements for their home. Staff: every announcement of their
-    /// properties, scheduled, current, expired or withdrawn. Newest first.
-    async fn announcements(&self, ctx: &Context<'_>) -> Result<Vec<AnnouncementNode>> {
+    /// properties, scheduled, current, expired or withdrawn. Newest first, a page at a time.
+    async fn announcements(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<AnnouncementNode>> {
         let session = Session::of(ctx).gql()?;
         let run = || {
             let principal = session.principal()?;
+            let size = page_size(first, session.talo.config.limits.max_page_size)?;
+            let after_key =
+                after_instant_and_id(after.as_deref())?.map(|(at, id)| (at.timestamp_micros(), id));
             session.talo.with_register(session.caller, |register| {
                 let view = session.talo.read_models.announcements.read();
-                Ok(view
-                    .visible_to(&principal, register, session.now)
-                    .into_iter()
-                    .map(|r| {
+                let (records, total) =
+                    view.page_visible_to(&principal, register, session.now, after_key, size + 1);
+                Ok(page_of(
+                    records,
+                    total,
+                    size,
+                    after.is_some(),
+                    |r| sort_key(None, r.publish_at, r.announcement_id),
+                    |r| {
                         node(
                             r,
                             AnnouncementsView::is_staff_view(r, &principal),
                             principal.person_id,
                             session.now,
                         )
-                    })
-                    .collect())
+                    },
+                ))
             })
         };
         run().gql()

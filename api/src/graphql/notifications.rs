@@ -12,7 +12,9 @@ use talo_projections::notifications::{self, NotificationMessage, NotificationRec
 use uuid::Uuid;
 
 use super::enums::{DeliveryStatusGql, NotificationChannelGql};
-use super::pagination::{ListTotals, Page, instant_and_id, page_size, sort_key};
+use super::pagination::{
+    ListTotals, Page, after_instant_and_id, page_size, sort_key, stray_cursor,
+};
 use super::session::Session;
 use crate::error::{ApiError, IntoGraphql};
 
@@ -131,22 +133,6 @@ async fn nodes(
         .collect()
 }
 
-fn stray_cursor() -> ApiError {
-    ApiError::bad_input(
-        "after",
-        "page.cursor",
-        "not a cursor from this list; start again from the first page",
-    )
-}
-
-/// `cursor` checked to be one a list of notifications gave (an instant and an id).
-fn cursor_of_a_notification(cursor: &str) -> Result<String, ApiError> {
-    match instant_and_id(cursor) {
-        Some((at, id)) => Ok(sort_key(None, at, id)),
-        None => Err(stray_cursor()),
-    }
-}
-
 /// A page of `records` (newest first, one past the page if there is a next page), each with
 /// what it says read from the log if the query asks for it.
 async fn page_with_messages(
@@ -198,10 +184,9 @@ impl NotificationQuery {
         let session = Session::of(ctx).gql()?;
         session.principal().gql()?;
         let size = page_size(first, session.talo.config.limits.max_page_size).gql()?;
-        let after_key = match &after {
-            None => None,
-            Some(cursor) => Some(cursor_of_a_notification(cursor).gql()?),
-        };
+        let after_key = after_instant_and_id(after.as_deref())
+            .gql()?
+            .map(|(at, id)| sort_key(None, at, id));
         let (records, total) = {
             let view = session.talo.read_models.notifications.read();
             // Ordered by their cursors, which carry microseconds, so that a page starts right
@@ -236,10 +221,7 @@ impl NotificationQuery {
         let session = Session::of(ctx).gql()?;
         office_or_auditor(&session, "notificationOutbox").gql()?;
         let size = page_size(first, session.talo.config.limits.max_page_size).gql()?;
-        let after_item = match &after {
-            None => None,
-            Some(cursor) => Some(instant_and_id(cursor).ok_or_else(stray_cursor).gql()?),
-        };
+        let after_item = after_instant_and_id(after.as_deref()).gql()?;
         // Straight from the outbox's index: five years of an organisation are millions.
         let (records, total) = {
             let view = session.talo.read_models.notifications.read();

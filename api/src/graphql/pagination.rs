@@ -52,6 +52,24 @@ pub fn instant_and_id(cursor: &str) -> Option<(DateTime<Utc>, Uuid)> {
     Some((at, Uuid::parse_str(id).ok()?))
 }
 
+/// The refusal of an `after` that no list of this kind gave.
+pub fn stray_cursor() -> ApiError {
+    ApiError::bad_input(
+        "after",
+        "page.cursor",
+        "not a cursor from this list; start again from the first page",
+    )
+}
+
+/// The instant and id of `after`, for a list whose cursors [`sort_key`] made without a day.
+pub fn after_instant_and_id(
+    after: Option<&str>,
+) -> Result<Option<(DateTime<Utc>, Uuid)>, ApiError> {
+    after
+        .map(|cursor| instant_and_id(cursor).ok_or_else(stray_cursor))
+        .transpose()
+}
+
 /// A page of a list kept sorted elsewhere: `items` are the next ones after the cursor, one
 /// more than the page size if there are more (which sets `hasNextPage`).
 pub fn page_of<T, N: OutputType>(
@@ -108,13 +126,7 @@ pub fn paginate<T, N: OutputType>(
                 Order::Descending => cursor_of(i) < cursor,
             })
             .unwrap_or(total_count),
-        Some(_) => {
-            return Err(ApiError::bad_input(
-                "after",
-                "page.cursor",
-                "not a cursor from this list; start again from the first page",
-            ));
-        }
+        Some(_) => return Err(stray_cursor()),
     };
     let has_next = total_count > start + size;
     let mut connection =
