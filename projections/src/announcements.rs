@@ -6,13 +6,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use talo_domain::access::Principal;
+use talo_domain::access::{OFFICE_ROLES, Principal};
 use talo_domain::announcement::targets_home;
 use talo_domain::calendar::local_date;
 use talo_domain::register::Register;
 use talo_events_schema::DomainEvent;
 use talo_events_schema::announcement::{AnnouncementCategory, AnnouncementTarget};
 use talo_events_schema::envelope::{Actor, RecordedEvent};
+use talo_events_schema::register::StaffScope;
 use uuid::Uuid;
 
 use crate::engine::Projection;
@@ -179,26 +180,49 @@ impl AnnouncementsView {
         at_most: usize,
     ) -> (Vec<&AnnouncementRecord>, usize) {
         let organisation_id = principal.organisation_id;
-        let newest_first: Box<dyn Iterator<Item = &ListKey>> =
-            if principal.staff.is_empty() && principal.committees.is_empty() {
-                // Only what targets their homes' properties can be theirs.
-                let mut keys: Vec<&ListKey> = principal
-                    .homes
-                    .iter()
-                    .filter_map(|home| self.by_property.get(&(organisation_id, home.property_id)))
-                    .flatten()
-                    .collect();
-                keys.sort_unstable_by(|a, b| b.cmp(a));
-                keys.dedup();
-                Box::new(keys.into_iter())
-            } else {
-                Box::new(
-                    self.by_organisation
-                        .get(&organisation_id)
-                        .into_iter()
-                        .flat_map(|keys| keys.iter().rev()),
-                )
+        let everything = self.by_organisation.get(&organisation_id);
+        let sees_everything = principal.is_auditor()
+            || OFFICE_ROLES
+                .iter()
+                .any(|&role| principal.is_organisation_wide(role));
+        if sees_everything {
+            // Every announcement of the organisation is theirs: no need to look at each.
+            let Some(keys) = everything else {
+                return (Vec::new(), 0);
             };
+            let newer = match after {
+                Some(after) => keys.range(..after),
+                None => keys.range(..),
+            };
+            let page = newer
+                .rev()
+                .take(at_most)
+                .map(|key| &self.records[&key.1])
+                .collect();
+            return (page, keys.len());
+        }
+        // Anything else they may see targets a property they live in, sit on the committee
+        // of or have a role in.
+        let properties = principal
+            .homes
+            .iter()
+            .map(|home| home.property_id)
+            .chain(principal.committees.iter().copied())
+            .chain(
+                principal
+                    .staff
+                    .iter()
+                    .filter_map(|grant| match grant.scope {
+                        StaffScope::Property { property_id } => Some(property_id),
+                        StaffScope::Organisation => None,
+                    }),
+            );
+        let mut newest_first: Vec<&ListKey> = properties
+            .filter_map(|property_id| self.by_property.get(&(organisation_id, property_id)))
+            .flatten()
+            .collect();
+        newest_first.sort_unstable_by(|a, b| b.cmp(a));
+        newest_first.dedup();
         let mut page = Vec::new();
         let mut total = 0;
         for key in newest_first {
@@ -468,7 +492,7 @@ mod tests {
     #[test]
     fn pages_hold_what_each_person_may_see_newest_first_also_after_a_snapshot() {
         use talo_domain::access::{Home, StaffGrant};
-        use talo_events_schema::register::{ContractKind, StaffRole, StaffScope};
+        use talo_events_schema::register::{ContractKind, StaffRole};
 
         let mut given = Given::new();
         let mut view = AnnouncementsView::default();
@@ -549,6 +573,27 @@ mod tests {
             committees: vec![other.0],
             ..as_resident.clone()
         };
+        let staff_everywhere = |role| Principal {
+            staff: vec![StaffGrant {
+                role,
+                scope: StaffScope::Organisation,
+                contractor_company_id: None,
+            }],
+            ..manager.clone()
+        };
+        let (customer_service, auditor) = (
+            staff_everywhere(StaffRole::CustomerService),
+            staff_everywhere(StaffRole::Auditor),
+        );
+        // Living in the house and working for a contractor everywhere: still a resident's list.
+        let contractor_at_home = Principal {
+            staff: vec![StaffGrant {
+                role: StaffRole::ContractorWorker,
+                scope: StaffScope::Organisation,
+                contractor_company_id: Some(Uuid::now_v7()),
+            }],
+            ..as_resident.clone()
+        };
         let ids = |records: &[&AnnouncementRecord]| -> Vec<Uuid> {
             records.iter().map(|r| r.announcement_id).collect()
         };
@@ -559,7 +604,14 @@ mod tests {
             "the indexes are built again from the records"
         );
         let mut seen = Vec::new();
-        for principal in [&as_resident, &manager, &on_the_neighbours_committee] {
+        for principal in [
+            &as_resident,
+            &manager,
+            &on_the_neighbours_committee,
+            &customer_service,
+            &auditor,
+            &contractor_at_home,
+        ] {
             let mut expected: Vec<&AnnouncementRecord> = view
                 .records
                 .values()
@@ -597,6 +649,7 @@ mod tests {
         // The resident: the current ones for the whole house and her stairway, minus the
         // withdrawn one. The manager: all 14 of the house and the 6 also for the neighbours.
         // On the neighbours' committee: the resident's, and every one of the neighbours'.
-        assert_eq!(seen, vec![11, 20, 17]);
+        // Customer service and auditors everywhere: all 26 of this organisation.
+        assert_eq!(seen, vec![11, 20, 17, 26, 26, 11]);
     }
 }
