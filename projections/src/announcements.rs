@@ -573,17 +573,9 @@ mod tests {
             committees: vec![other.0],
             ..as_resident.clone()
         };
-        let staff_everywhere = |role| Principal {
-            staff: vec![StaffGrant {
-                role,
-                scope: StaffScope::Organisation,
-                contractor_company_id: None,
-            }],
-            ..manager.clone()
-        };
         let (customer_service, auditor) = (
-            staff_everywhere(StaffRole::CustomerService),
-            staff_everywhere(StaffRole::Auditor),
+            given.staff_everywhere(StaffRole::CustomerService),
+            given.staff_everywhere(StaffRole::Auditor),
         );
         // Living in the house and working for a contractor everywhere: still a resident's list.
         let contractor_at_home = Principal {

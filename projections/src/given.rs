@@ -3,6 +3,7 @@
 //! (organisation, property, business time) read models look at.
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use talo_domain::access::{Principal, StaffGrant};
 use talo_domain::register::Register;
 use talo_events_schema::DomainEvent;
 use talo_events_schema::envelope::{EventMetadata, Position, RecordedEvent, StoredPayload};
@@ -105,6 +106,22 @@ impl Given {
             .into(),
         );
         (contract_id, person_id)
+    }
+
+    /// A new person working in `role` for every property of the organisation.
+    pub fn staff_everywhere(&self, role: StaffRole) -> Principal {
+        Principal {
+            person_id: Uuid::now_v7(),
+            organisation_id: self.organisation_id,
+            homes: Vec::new(),
+            board_seats: Vec::new(),
+            committees: Vec::new(),
+            staff: vec![StaffGrant {
+                role,
+                scope: StaffScope::Organisation,
+                contractor_company_id: None,
+            }],
+        }
     }
 
     /// Folds `event` into `view`, recorded at `at` on `property_id`.

@@ -21,6 +21,7 @@ pub mod idempotency;
 pub mod ledger;
 pub mod message_threads;
 pub mod notifications;
+pub mod open_items;
 pub mod operations;
 pub mod read_models;
 pub mod register;

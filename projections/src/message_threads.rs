@@ -18,6 +18,7 @@ use talo_events_schema::message_thread::*;
 use uuid::Uuid;
 
 use crate::engine::Projection;
+use crate::open_items::OpenItems;
 
 /// One message with its receipts: delivered when it was recorded (its position and time),
 /// read when the other side marked the thread read up to it or past it.
@@ -136,11 +137,48 @@ impl MessageThreadRecord {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "StoredThreads")]
 pub struct MessageThreadsView {
     threads: BTreeMap<Uuid, MessageThreadRecord>,
     by_organisation: BTreeMap<Uuid, BTreeSet<Uuid>>,
     by_apartment: BTreeMap<Uuid, BTreeSet<Uuid>>,
     by_resident: BTreeMap<Uuid, BTreeSet<Uuid>>,
+    /// Threads not closed: the work queue's. Not in snapshots (see [`OpenItems`]).
+    #[serde(skip_serializing)]
+    open: OpenItems,
+}
+
+/// A snapshot's fields, in the view's order.
+#[derive(Deserialize)]
+struct StoredThreads {
+    threads: BTreeMap<Uuid, MessageThreadRecord>,
+    by_organisation: BTreeMap<Uuid, BTreeSet<Uuid>>,
+    by_apartment: BTreeMap<Uuid, BTreeSet<Uuid>>,
+    by_resident: BTreeMap<Uuid, BTreeSet<Uuid>>,
+}
+
+impl From<StoredThreads> for MessageThreadsView {
+    fn from(stored: StoredThreads) -> Self {
+        let open = stored
+            .threads
+            .values()
+            .filter(|t| t.status != MessageThreadStatus::Closed)
+            .map(|t| (t.organisation_id, t.message_thread_id))
+            .collect();
+        let StoredThreads {
+            threads,
+            by_organisation,
+            by_apartment,
+            by_resident,
+        } = stored;
+        MessageThreadsView {
+            threads,
+            by_organisation,
+            by_apartment,
+            by_resident,
+            open,
+        }
+    }
 }
 
 impl Projection for MessageThreadsView {
@@ -192,6 +230,7 @@ impl Projection for MessageThreadsView {
                 .entry(e.resident_id)
                 .or_default()
                 .insert(id);
+            self.open.set(meta.organisation_id, id, true);
             self.threads.insert(id, record);
             return;
         }
@@ -241,6 +280,11 @@ impl Projection for MessageThreadsView {
             }
             DomainEvent::MessageThreadStatusChanged(e) => {
                 t.status = e.status;
+                self.open.set(
+                    t.organisation_id,
+                    id,
+                    e.status != MessageThreadStatus::Closed,
+                );
                 t.history
                     .push(change(e.status, Some(e.cause), t.handler_id));
             }
@@ -354,11 +398,16 @@ impl MessageThreadsView {
         filter: &ThreadQueueFilter,
         order: ThreadQueueOrder,
     ) -> Vec<&MessageThreadRecord> {
-        let mut records: Vec<&MessageThreadRecord> = self
-            .by_organisation
-            .get(&principal.organisation_id)
-            .into_iter()
-            .flatten()
+        let candidates: Box<dyn Iterator<Item = &Uuid>> = match filter.status {
+            Some(MessageThreadStatus::Closed) => Box::new(
+                self.by_organisation
+                    .get(&principal.organisation_id)
+                    .into_iter()
+                    .flatten(),
+            ),
+            _ => Box::new(self.open.of(principal.organisation_id)),
+        };
+        let mut records: Vec<&MessageThreadRecord> = candidates
             .filter_map(|id| self.threads.get(id))
             .filter(|t| principal.office_role_for(t.property_id).is_some())
             .filter(|t| match filter.status {
@@ -374,5 +423,90 @@ impl MessageThreadsView {
         // comparison.
         records.sort_by_cached_key(|t| t.queue_key(order));
         records
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use talo_events_schema::register::StaffRole;
+
+    use super::*;
+    use crate::given::{Given, utc};
+
+    fn ids(threads: Vec<&MessageThreadRecord>) -> Vec<Uuid> {
+        threads.iter().map(|t| t.message_thread_id).collect()
+    }
+
+    #[test]
+    fn the_queue_holds_the_threads_not_closed_also_after_a_snapshot() {
+        let mut given = Given::new();
+        let mut view = MessageThreadsView::default();
+        let property = given.property("Testitalo");
+        let apartment = given.apartment(property, "A 1");
+        let (_, resident) = given.lease(apartment, crate::given::ymd(2025, 1, 1), None);
+        let threads: Vec<Uuid> = (0..4).map(|_| Uuid::now_v7()).collect();
+        for (n, &message_thread_id) in threads.iter().enumerate() {
+            given.fold(
+                &mut view,
+                utc(2026, 3, 2 + n as u32, 8),
+                Some(property.0),
+                MessageThreadStarted {
+                    message_thread_id,
+                    ticket: format!("V-{n}"),
+                    property_id: property.0,
+                    apartment_id: apartment,
+                    resident_id: resident,
+                    category: MessageCategory::General,
+                    subject: "Kysymys".into(),
+                },
+            );
+        }
+        let change = |given: &mut Given, view: &mut MessageThreadsView, id, status, day| {
+            given.fold(
+                view,
+                utc(2026, 3, day, 8),
+                Some(property.0),
+                MessageThreadStatusChanged {
+                    message_thread_id: id,
+                    status,
+                    cause: StatusChangeCause::Staff,
+                },
+            );
+        };
+        use MessageThreadStatus::*;
+        change(&mut given, &mut view, threads[0], Closed, 10);
+        change(&mut given, &mut view, threads[1], WaitingForResident, 10);
+        change(&mut given, &mut view, threads[2], Closed, 10);
+        // The resident writes again: reopened.
+        change(&mut given, &mut view, threads[2], New, 11);
+
+        let clerk = given.staff_everywhere(StaffRole::CustomerService);
+        let queue = |view: &MessageThreadsView, status| {
+            let filter = ThreadQueueFilter {
+                status,
+                ..ThreadQueueFilter::default()
+            };
+            ids(view.queue(&clerk, &filter, ThreadQueueOrder::Age))
+        };
+        let snapshot: MessageThreadsView =
+            rmp_serde::from_slice(&rmp_serde::to_vec(&view).unwrap()).unwrap();
+        assert_eq!(
+            snapshot, view,
+            "the open threads are found again from the threads"
+        );
+        for view in [&view, &snapshot] {
+            assert_eq!(queue(view, None), vec![threads[1], threads[2], threads[3]]);
+            assert_eq!(queue(view, Some(Closed)), vec![threads[0]]);
+            assert_eq!(queue(view, Some(WaitingForResident)), vec![threads[1]]);
+            assert_eq!(queue(view, Some(New)), vec![threads[2], threads[3]]);
+        }
+        // Another organisation's clerk sees none of them.
+        let elsewhere = Given::new().staff_everywhere(StaffRole::CustomerService);
+        let theirs = view.queue(
+            &elsewhere,
+            &ThreadQueueFilter::default(),
+            ThreadQueueOrder::Age,
+        );
+        assert!(theirs.is_empty());
     }
 }

@@ -14,6 +14,7 @@ use talo_events_schema::renovation::RenovationWorkType;
 use uuid::Uuid;
 
 use crate::engine::Projection;
+use crate::open_items::OpenItems;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -66,9 +67,36 @@ pub struct RenovationRecord {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "StoredRenovations")]
 pub struct RenovationsView {
     records: BTreeMap<Uuid, RenovationRecord>,
     by_organisation: BTreeMap<Uuid, BTreeSet<Uuid>>,
+    /// Requests not closed: the office queue's. Not in snapshots (see [`OpenItems`]).
+    #[serde(skip_serializing)]
+    open: OpenItems,
+}
+
+/// A snapshot's fields, in the view's order.
+#[derive(Deserialize)]
+struct StoredRenovations {
+    records: BTreeMap<Uuid, RenovationRecord>,
+    by_organisation: BTreeMap<Uuid, BTreeSet<Uuid>>,
+}
+
+impl From<StoredRenovations> for RenovationsView {
+    fn from(stored: StoredRenovations) -> Self {
+        let open = stored
+            .records
+            .values()
+            .filter(|r| !r.status.is_closed())
+            .map(|r| (r.organisation_id, r.renovation_id))
+            .collect();
+        RenovationsView {
+            records: stored.records,
+            by_organisation: stored.by_organisation,
+            open,
+        }
+    }
 }
 
 impl Projection for RenovationsView {
@@ -83,6 +111,7 @@ impl Projection for RenovationsView {
                 .entry(meta.organisation_id)
                 .or_default()
                 .insert(e.renovation_id);
+            self.open.set(meta.organisation_id, e.renovation_id, true);
             self.records.insert(
                 e.renovation_id,
                 RenovationRecord {
@@ -155,6 +184,7 @@ impl Projection for RenovationsView {
         }
         if let Some(status) = RenovationStatus::after(decoded) {
             r.status = status;
+            self.open.set(r.organisation_id, id, !status.is_closed());
             r.history.push(RenovationStep {
                 status,
                 at,
@@ -218,8 +248,9 @@ impl RenovationsView {
         status: Option<RenovationStatus>,
     ) -> Vec<&RenovationRecord> {
         let mut records: Vec<&RenovationRecord> = self
-            .in_organisation(principal.organisation_id)
-            .filter(|r| !r.status.is_closed())
+            .open
+            .of(principal.organisation_id)
+            .filter_map(|id| self.records.get(id))
             .filter(|r| principal.office_role_for(r.property_id).is_some())
             .filter(|r| status.is_none_or(|s| r.status == s))
             .collect();
@@ -233,5 +264,95 @@ impl RenovationsView {
             .into_iter()
             .flatten()
             .filter_map(|id| self.records.get(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use talo_events_schema::register::StaffRole;
+    use talo_events_schema::renovation::*;
+
+    use super::*;
+    use crate::given::{Given, utc, ymd};
+
+    #[test]
+    fn the_queue_holds_the_requests_not_closed_also_after_a_snapshot() {
+        let mut given = Given::new();
+        let mut view = RenovationsView::default();
+        let property = given.property("Testitalo");
+        let apartment = given.apartment(property, "A 1");
+        let (_, shareholder) = given.lease(apartment, ymd(2025, 1, 1), None);
+        let requests: Vec<Uuid> = (0..4).map(|_| Uuid::now_v7()).collect();
+        let planned: NaiveDate = ymd(2026, 5, 1);
+        for (n, &renovation_id) in requests.iter().enumerate() {
+            given.fold(
+                &mut view,
+                utc(2026, 3, 2 + n as u32, 8),
+                Some(property.0),
+                RenovationRequested {
+                    renovation_id,
+                    ticket: format!("R-{n}"),
+                    property_id: property.0,
+                    apartment_id: apartment,
+                    shareholder_id: shareholder,
+                    work_types: vec![RenovationWorkType::Bathroom],
+                    description: "Kylpyhuone".into(),
+                    planned_start: planned,
+                    planned_end: planned,
+                    contractors: Vec::new(),
+                    attachments: Vec::new(),
+                },
+            );
+        }
+        let at = utc(2026, 3, 10, 8);
+        given.fold(
+            &mut view,
+            at,
+            Some(property.0),
+            RenovationApproved {
+                renovation_id: requests[0],
+                conditions: Vec::new(),
+            },
+        );
+        given.fold(
+            &mut view,
+            at,
+            Some(property.0),
+            RenovationRejected {
+                renovation_id: requests[1],
+                reason: "Ei".into(),
+            },
+        );
+        given.fold(
+            &mut view,
+            at,
+            Some(property.0),
+            RenovationWithdrawn {
+                renovation_id: requests[2],
+                reason: "Peruttu".into(),
+            },
+        );
+
+        let manager = given.staff_everywhere(StaffRole::PropertyManager);
+        let ids = |view: &RenovationsView, status| -> Vec<Uuid> {
+            view.queue(&manager, status)
+                .iter()
+                .map(|r| r.renovation_id)
+                .collect()
+        };
+        let snapshot: RenovationsView =
+            rmp_serde::from_slice(&rmp_serde::to_vec(&view).unwrap()).unwrap();
+        assert_eq!(
+            snapshot, view,
+            "the open requests are found again from the records"
+        );
+        for view in [&view, &snapshot] {
+            assert_eq!(ids(view, None), vec![requests[0], requests[3]]);
+            assert_eq!(
+                ids(view, Some(RenovationStatus::Submitted)),
+                vec![requests[3]]
+            );
+            assert!(ids(view, Some(RenovationStatus::Rejected)).is_empty());
+        }
     }
 }

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::engine::Projection;
 use crate::fault_reports::Note;
+use crate::open_items::OpenItems;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FormVersion {
@@ -88,10 +89,39 @@ impl ServiceRequestRecord {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "StoredServiceRequests")]
 pub struct ServiceRequestsView {
     forms: BTreeMap<Uuid, FormRecord>,
     requests: BTreeMap<Uuid, ServiceRequestRecord>,
     by_organisation: BTreeMap<Uuid, BTreeSet<Uuid>>,
+    /// Requests not closed: the office queue's. Not in snapshots (see [`OpenItems`]).
+    #[serde(skip_serializing)]
+    open: OpenItems,
+}
+
+/// A snapshot's fields, in the view's order.
+#[derive(Deserialize)]
+struct StoredServiceRequests {
+    forms: BTreeMap<Uuid, FormRecord>,
+    requests: BTreeMap<Uuid, ServiceRequestRecord>,
+    by_organisation: BTreeMap<Uuid, BTreeSet<Uuid>>,
+}
+
+impl From<StoredServiceRequests> for ServiceRequestsView {
+    fn from(stored: StoredServiceRequests) -> Self {
+        let open = stored
+            .requests
+            .values()
+            .filter(|r| !r.status.is_closed())
+            .map(|r| (r.organisation_id, r.request_id))
+            .collect();
+        ServiceRequestsView {
+            forms: stored.forms,
+            requests: stored.requests,
+            by_organisation: stored.by_organisation,
+            open,
+        }
+    }
 }
 
 impl Projection for ServiceRequestsView {
@@ -127,6 +157,7 @@ impl Projection for ServiceRequestsView {
                     .entry(meta.organisation_id)
                     .or_default()
                     .insert(e.request_id);
+                self.open.set(meta.organisation_id, e.request_id, true);
                 self.requests.insert(
                     e.request_id,
                     ServiceRequestRecord {
@@ -175,6 +206,7 @@ impl Projection for ServiceRequestsView {
                 }
                 if let Some(status) = ServiceRequestStatus::after(decoded) {
                     r.status = status;
+                    self.open.set(r.organisation_id, id, !status.is_closed());
                     if status.is_closed() {
                         r.closed_at = Some(at);
                         r.outcome = detail.clone();
@@ -256,8 +288,9 @@ impl ServiceRequestsView {
         status: Option<ServiceRequestStatus>,
     ) -> Vec<&ServiceRequestRecord> {
         let mut records: Vec<&ServiceRequestRecord> = self
-            .in_organisation(principal.organisation_id)
-            .filter(|r| !r.status.is_closed())
+            .open
+            .of(principal.organisation_id)
+            .filter_map(|id| self.requests.get(id))
             .filter(|r| principal.office_role_for(r.property_id).is_some())
             .filter(|r| status.is_none_or(|s| r.status == s))
             .collect();
@@ -274,5 +307,95 @@ impl ServiceRequestsView {
             .into_iter()
             .flatten()
             .filter_map(|id| self.requests.get(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use talo_events_schema::register::StaffRole;
+    use talo_events_schema::request_form::*;
+
+    use super::*;
+    use crate::given::{Given, utc, ymd};
+
+    #[test]
+    fn the_queue_holds_the_requests_not_closed_also_after_a_snapshot() {
+        let mut given = Given::new();
+        let mut view = ServiceRequestsView::default();
+        let property = given.property("Testitalo");
+        let apartment = given.apartment(property, "A 1");
+        let (_, requester) = given.lease(apartment, ymd(2025, 1, 1), None);
+        let requests: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
+        for (n, &request_id) in requests.iter().enumerate() {
+            given.fold(
+                &mut view,
+                utc(2026, 3, 2 + n as u32, 8),
+                Some(property.0),
+                ServiceRequestFiled {
+                    request_id,
+                    ticket: format!("P-{n}"),
+                    form_id: Uuid::now_v7(),
+                    form_version: 1,
+                    property_id: property.0,
+                    apartment_id: apartment,
+                    requester_id: requester,
+                    answers: Vec::new(),
+                },
+            );
+        }
+        let at = utc(2026, 3, 10, 8);
+        let on = Some(property.0);
+        let (done, taken) = (requests[0], requests[1]);
+        given.fold(&mut view, at, on, ServiceRequestTaken { request_id: taken });
+        given.fold(&mut view, at, on, ServiceRequestTaken { request_id: done });
+        given.fold(
+            &mut view,
+            at,
+            on,
+            ServiceRequestCompleted {
+                request_id: done,
+                summary: "Avaimet luovutettu".into(),
+            },
+        );
+        given.fold(
+            &mut view,
+            at,
+            on,
+            ServiceRequestRejected {
+                request_id: requests[2],
+                reason: "Ei".into(),
+            },
+        );
+        given.fold(
+            &mut view,
+            at,
+            on,
+            ServiceRequestCancelled {
+                request_id: requests[3],
+                reason: "Peruttu".into(),
+            },
+        );
+
+        let clerk = given.staff_everywhere(StaffRole::CustomerService);
+        let ids = |view: &ServiceRequestsView, status| -> Vec<Uuid> {
+            view.queue(&clerk, status)
+                .iter()
+                .map(|r| r.request_id)
+                .collect()
+        };
+        let snapshot: ServiceRequestsView =
+            rmp_serde::from_slice(&rmp_serde::to_vec(&view).unwrap()).unwrap();
+        assert_eq!(
+            snapshot, view,
+            "the open requests are found again from the records"
+        );
+        for view in [&view, &snapshot] {
+            assert_eq!(ids(view, None), vec![taken, requests[4]]);
+            assert_eq!(
+                ids(view, Some(ServiceRequestStatus::InProgress)),
+                vec![taken]
+            );
+            assert!(ids(view, Some(ServiceRequestStatus::Completed)).is_empty());
+        }
     }
 }
