@@ -361,6 +361,11 @@ async fn generated_queries(
             &clerk,
             json!({ "query": "{ faultReportQueue(first: 50) { totalCount edges { node { id ticket status } } } }" }),
         ),
+        (
+            "customer service's message queue (`messageThreadQueue`, 50)",
+            &clerk,
+            json!({ "query": "{ messageThreadQueue(first: 50) { totalCount edges { node { id ticket status } } } }" }),
+        ),
         // The ledger's documents are folded from the contract's stream on each request.
         (
             "resident's own ledger (`myLedgers`: standing, invoices)",
