@@ -453,6 +453,18 @@ impl Register {
             .filter(move |c| c.is_active_on(date))
     }
 
+    /// Every contract on the property's apartments, ended ones too.
+    pub fn contracts_in(&self, property_id: Uuid) -> impl Iterator<Item = &Contract> {
+        self.apartments
+            .values()
+            .filter(move |a| a.property_id == property_id)
+            .flat_map(|a| {
+                self.contracts_by_apartment
+                    .range((a.apartment_id, Uuid::nil())..=(a.apartment_id, Uuid::max()))
+            })
+            .filter_map(|(_, id)| self.contracts.get(id))
+    }
+
     /// Every contract of `person_id`, ended ones too, in contract id order.
     pub fn contracts_of(&self, person_id: Uuid) -> impl Iterator<Item = &Contract> {
         self.contracts_by_person

@@ -477,4 +477,28 @@ fn contracts_are_found_by_person_and_by_apartment_and_an_ended_one_stops_being_a
     // The ended contract is still the tenant's (a final invoice is read through it).
     assert_eq!(world.register.contracts_of(world.tenant).count(), 1);
     assert_eq!(world.register.contracts_of(world.auditor).count(), 0);
+
+    // And still one of the property's, with every other contract on its apartments.
+    let mut in_property: Vec<Uuid> = world
+        .register
+        .contracts_in(world.property)
+        .map(|c| c.contract_id)
+        .collect();
+    in_property.sort();
+    let mut on_its_apartments: Vec<Uuid> = world
+        .register
+        .contracts
+        .values()
+        .filter(|c| world.register.apartments[&c.apartment_id].property_id == world.property)
+        .map(|c| c.contract_id)
+        .collect();
+    on_its_apartments.sort();
+    assert!(in_property.contains(&tenants[0]));
+    assert_eq!(in_property, on_its_apartments);
+    assert!(
+        world
+            .register
+            .contracts_in(world.other_property)
+            .all(|c| !in_property.contains(&c.contract_id))
+    );
 }

@@ -702,45 +702,39 @@ impl LedgerQuery {
                     ledger::keeper_role(&principal, property_id)?;
                 }
                 let view = session.talo.read_models.ledgers.read();
-                let mut rows: Vec<ArrearsRow> = view
-                    .ledgers_of(org)
-                    .filter_map(|l| {
-                        let (contract, p) = ledger::contract_of(register, l.contract_id).ok()?;
-                        if p != property_id {
-                            return None;
-                        }
-                        let standing = l.account.standing(today);
-                        (standing.overdue_cents > 0).then(|| ArrearsRow {
-                            contract_id: contract.contract_id,
-                            apartment_code: register
-                                .apartments
-                                .get(&contract.apartment_id)
-                                .map(|a| a.code.clone())
-                                .unwrap_or_default(),
-                            holder_name: register
-                                .persons
-                                .get(&contract.person_id)
-                                .map(|p| p.name.clone())
-                                .unwrap_or_default(),
-                            kind: contract.kind.into(),
-                            overdue_cents: standing.overdue_cents,
-                            oldest_due_on: l.account.open_invoices().first().map(|i| i.due_on),
-                            ageing: standing.ageing.into(),
-                        })
-                    })
-                    .collect();
+                // The property's own contracts, not every ledger of a large organisation.
+                let mut rows = Vec::new();
+                let mut total = Ageing::default();
+                for contract in register.contracts_in(property_id) {
+                    let Some(l) = view.contract(org, contract.contract_id) else {
+                        continue;
+                    };
+                    let standing = l.account.standing(today);
+                    total = total.plus(standing.ageing);
+                    if standing.overdue_cents <= 0 {
+                        continue;
+                    }
+                    rows.push(ArrearsRow {
+                        contract_id: contract.contract_id,
+                        apartment_code: register
+                            .apartments
+                            .get(&contract.apartment_id)
+                            .map(|a| a.code.clone())
+                            .unwrap_or_default(),
+                        holder_name: register
+                            .persons
+                            .get(&contract.person_id)
+                            .map(|p| p.name.clone())
+                            .unwrap_or_default(),
+                        kind: contract.kind.into(),
+                        overdue_cents: standing.overdue_cents,
+                        oldest_due_on: l.account.open_invoices().first().map(|i| i.due_on),
+                        ageing: standing.ageing.into(),
+                    });
+                }
                 rows.sort_by_key(|r| {
                     (std::cmp::Reverse(r.overdue_cents), r.apartment_code.clone())
                 });
-                let total = view
-                    .ledgers_of(org)
-                    .filter(|l| {
-                        ledger::contract_of(register, l.contract_id)
-                            .is_ok_and(|(_, p)| p == property_id)
-                    })
-                    .fold(Ageing::default(), |sum, l| {
-                        sum.plus(l.account.standing(today).ageing)
-                    });
                 Ok(ArrearsReport {
                     property_id,
                     property_name: property.name.clone(),
