@@ -12,6 +12,7 @@ use super::{Report, ReportRange, ReportScope};
 use crate::error::ApiError;
 use crate::graphql::enums::{AnnouncementCategoryGql, NotificationChannelGql};
 use crate::talo::Talo;
+use talo_projections::announcements::Residencies;
 use talo_projections::statistics::per_mille;
 
 /// Announcements published over a range.
@@ -61,6 +62,7 @@ impl Report for AnnouncementReadsReport {
         let range = ReportRange::new(input.from, input.until)?;
         scope.with_register(talo, |register| {
             let view = talo.read_models.announcements.read();
+            let residencies = Residencies::of(register);
             let mut rows = Vec::new();
             for record in view.published_between(scope.organisation_id(), range.from, range.until) {
                 for property_id in record.properties() {
@@ -70,7 +72,7 @@ impl Report for AnnouncementReadsReport {
                     if !scope.includes(property_id, input.property_id) {
                         continue;
                     }
-                    let reach = record.reach(register, property_id, now);
+                    let reach = record.reach(&residencies, property_id, now);
                     rows.push(AnnouncementReadsReportRow {
                         announcement_id: record.announcement_id,
                         property_id,
