@@ -182,14 +182,21 @@ pub fn utilisation(
 ) -> Utilisation {
     let resource = &record.resource;
     let from = from.max(record.defined_at);
+    // Only bookings still standing when the range began can hold one of its slots: five years
+    // of a resource's bookings are mostly cancelled long before, and each slot looks at every
+    // candidate.
+    let standing: Vec<&Booking> = resource
+        .bookings
+        .values()
+        .filter(|b| b.cancelled_at.is_none_or(|c| from < c))
+        .collect();
     let mut offered = 0;
     let mut held = 0;
     let mut count = |start: DateTime<Utc>, holds: &dyn Fn(&Booking) -> bool| {
         if from <= start && start < until {
             offered += 1;
-            let holder = resource
-                .bookings
-                .values()
+            let holder = standing
+                .iter()
                 .any(|b| b.cancelled_at.is_none_or(|c| start < c) && holds(b));
             held += u32::from(holder);
         }
