@@ -3,9 +3,9 @@
 //! booking of its properties, the parking queue) and reports (how much of what a resource
 //! offered over a range was held). Anything relative to now is asked at query time.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{DateTime, Datelike, Duration, NaiveTime, Timelike, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use talo_domain::booking::{BookableResource, Booking, Slot, local_instant};
 use talo_domain::calendar::{local_date, start_of_local_day};
@@ -183,24 +183,24 @@ pub fn utilisation(
     let resource = &record.resource;
     let from = from.max(record.defined_at);
     // Only bookings still standing when the range began can hold one of its slots: five years
-    // of a resource's bookings are mostly cancelled long before, and each slot looks at every
-    // candidate.
-    let standing: Vec<&Booking> = resource
+    // of a resource's bookings are mostly cancelled long before. Each slot then looks only at
+    // those of its own shift or space.
+    let standing = resource
         .bookings
         .values()
-        .filter(|b| b.cancelled_at.is_none_or(|c| from < c))
-        .collect();
+        .filter(|b| b.cancelled_at.is_none_or(|c| from < c));
     let mut offered = 0;
     let mut held = 0;
-    let mut count = |start: DateTime<Utc>, holds: &dyn Fn(&Booking) -> bool| {
-        if from <= start && start < until {
-            offered += 1;
-            let holder = standing
-                .iter()
-                .any(|b| b.cancelled_at.is_none_or(|c| start < c) && holds(b));
-            held += u32::from(holder);
-        }
-    };
+    let mut count =
+        |start: DateTime<Utc>, candidates: &[&Booking], holds: &dyn Fn(&Booking) -> bool| {
+            if from <= start && start < until {
+                offered += 1;
+                let holder = candidates
+                    .iter()
+                    .any(|b| b.cancelled_at.is_none_or(|c| start < c) && holds(b));
+                held += u32::from(holder);
+            }
+        };
     let mut days = Vec::new();
     if from < until {
         let mut day = local_date(from);
@@ -211,6 +211,12 @@ pub fn utilisation(
     }
     let unit = match resource.kind {
         ResourceKind::Sauna => {
+            let mut by_shift: HashMap<&str, Vec<&Booking>> = HashMap::new();
+            for b in standing {
+                if let Slot::SaunaShift { shift_id, .. } = &b.slot {
+                    by_shift.entry(shift_id.as_str()).or_default().push(b);
+                }
+            }
             for &day in &days {
                 let weekday = day.weekday().number_from_monday();
                 for shift in resource
@@ -221,25 +227,38 @@ pub fn utilisation(
                     let Some(start) = local_instant(day, shift.starts_at) else {
                         continue;
                     };
-                    count(start, &|b| {
-                        b.booked_at <= start
-                            && matches!(&b.slot, Slot::SaunaShift { shift_id, .. } if *shift_id == shift.shift_id)
-                    });
+                    let candidates = by_shift
+                        .get(shift.shift_id.as_str())
+                        .map_or(&[][..], Vec::as_slice);
+                    count(start, candidates, &|b| b.booked_at <= start);
                 }
             }
             SlotUnit::Shift
         }
         ResourceKind::Parking => {
-            for &day in &days {
-                for space in &resource.spaces {
-                    count(start_of_local_day(day), &|b| {
-                        let taken_on = record
-                            .spaces_taken_at
-                            .get(&b.booking_id)
-                            .map(|t| local_date(*t));
-                        matches!(&b.slot, Slot::ParkingSpace { space: s, .. } if s == space)
-                            && taken_on.is_some_and(|taken| taken <= day)
-                    });
+            // Each space's bookings, with the day each was taken (its charge starts that day).
+            let mut by_space: HashMap<&str, Vec<(&Booking, NaiveDate)>> = HashMap::new();
+            for b in standing {
+                let taken_on = record
+                    .spaces_taken_at
+                    .get(&b.booking_id)
+                    .map(|t| local_date(*t));
+                if let (Slot::ParkingSpace { space, .. }, Some(taken_on)) = (&b.slot, taken_on) {
+                    by_space
+                        .entry(space.as_str())
+                        .or_default()
+                        .push((b, taken_on));
+                }
+            }
+            for space in &resource.spaces {
+                let of_space = by_space.get(space.as_str()).map_or(&[][..], Vec::as_slice);
+                for &day in &days {
+                    let taken: Vec<&Booking> = of_space
+                        .iter()
+                        .filter(|(_, taken_on)| *taken_on <= day)
+                        .map(|(b, _)| *b)
+                        .collect();
+                    count(start_of_local_day(day), &taken, &|_| true);
                 }
             }
             SlotUnit::SpaceDay
@@ -249,13 +268,16 @@ pub fn utilisation(
                 (Some(opens), Some(closes)) => opens.hour()..closes.hour(),
                 _ => 0..0,
             };
+            let rooms: Vec<&Booking> = standing
+                .filter(|b| matches!(b.slot, Slot::Room { .. }))
+                .collect();
             for &day in &days {
                 for hour in hours.clone() {
                     let time = NaiveTime::from_hms_opt(hour, 0, 0).unwrap_or_default();
                     let Some(start) = local_instant(day, time) else {
                         continue;
                     };
-                    count(start, &|b| {
+                    count(start, &rooms, &|b| {
                         b.booked_at <= start
                             && matches!(b.slot, Slot::Room { starts_at, ends_at } if starts_at <= start && start < ends_at)
                     });
