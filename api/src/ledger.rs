@@ -12,6 +12,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::NaiveDate;
+use futures::StreamExt;
 use talo_domain::Rejection;
 use talo_domain::calendar::local_date;
 use talo_domain::decision::{Context, Decision};
@@ -30,6 +31,11 @@ use crate::dispatch::{Decided, Dispatcher, Outcome, Request, context, decode_all
 use crate::error::ApiError;
 
 /// Namespace of payment ids derived from a bank's id of the payment.
+/// Contracts a monthly run invoices at once. Each waits for its ticket and its invoice to be
+/// made durable, and the store commits what waits together in one transaction: one contract
+/// at a time, a month of 34,000 contracts took two and a half minutes of fsyncs.
+const CONTRACTS_AT_ONCE: usize = 64;
+
 const BANK_PAYMENTS: Uuid = Uuid::from_u128(0x5b1c_2f80_4d3e_4a6b_9c7d_0a11_ba4c_0001);
 
 /// The payment id of a bank payment: the same whenever the same statement is imported.
@@ -242,22 +248,25 @@ impl Dispatcher {
                 month,
             )?)
         })?;
-        let mut runs = Vec::with_capacity(contracts.len());
-        for contract_id in contracts {
-            let result = self
-                .issue_invoice(request, contract_id, iban, |state, ctx| {
-                    ledger::draft_monthly(state, contract_id, month, ctx)
-                })
-                .await
-                .map(|(issued, _)| issued);
-            if let Err(e @ (ApiError::Internal(_) | ApiError::Conflict { .. })) = &result {
-                tracing::warn!(%contract_id, error = %e, "monthly invoicing of a contract failed");
-            }
-            runs.push(ContractRun {
-                contract_id,
-                result,
-            });
-        }
+        let runs = futures::stream::iter(contracts)
+            .map(|contract_id| async move {
+                let result = self
+                    .issue_invoice(request, contract_id, iban, |state, ctx| {
+                        ledger::draft_monthly(state, contract_id, month, ctx)
+                    })
+                    .await
+                    .map(|(issued, _)| issued);
+                if let Err(e @ (ApiError::Internal(_) | ApiError::Conflict { .. })) = &result {
+                    tracing::warn!(%contract_id, error = %e, "monthly invoicing of a contract failed");
+                }
+                ContractRun {
+                    contract_id,
+                    result,
+                }
+            })
+            .buffered(CONTRACTS_AT_ONCE)
+            .collect()
+            .await;
         Ok(runs)
     }
 

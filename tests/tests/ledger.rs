@@ -184,6 +184,17 @@ async fn a_month_is_invoiced_once_for_every_contract() {
         );
         assert!(invoice["number"].as_str().unwrap().starts_with("LA-2026-"));
     }
+    // Invoiced many at once, each contract once, numbered without gaps or repeats.
+    let mut invoiced: Vec<&str> = run["contracts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["contractId"].as_str().unwrap())
+        .collect();
+    invoiced.sort();
+    invoiced.dedup();
+    assert_eq!(invoiced.len(), contracts);
+    assert_numbered_in_one_series(&run["issued"]);
     let again = run_month(&server, "customer_service", "2026-04").await;
     let again = &again.data()["runMonthlyInvoicing"];
     assert_eq!(
@@ -201,6 +212,62 @@ async fn a_month_is_invoiced_once_for_every_contract() {
         .filter(|i| i["period"] == "2026-04")
         .collect();
     assert_eq!(aprils.len(), 1, "one April invoice after two runs");
+}
+
+/// The invoices' numbers, in any order, are consecutive in their series.
+fn assert_numbered_in_one_series(issued: &Value) {
+    let mut numbers: Vec<u64> = issued
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let number = i["number"].as_str().unwrap();
+            number.rsplit('-').next().unwrap().parse().unwrap()
+        })
+        .collect();
+    numbers.sort();
+    assert!(
+        numbers.windows(2).all(|w| w[1] == w[0] + 1),
+        "consecutive: {numbers:?}"
+    );
+}
+
+#[tokio::test]
+async fn two_runs_of_a_month_at_once_invoice_each_contract_once() {
+    let server = TestServer::start().await;
+    let contracts = contract_count(&server);
+    let (manager, office) = tokio::join!(
+        run_month(&server, "property_manager", "2026-04"),
+        run_month(&server, "customer_service", "2026-04"),
+    );
+    let (manager, office) = (
+        &manager.data()["runMonthlyInvoicing"],
+        &office.data()["runMonthlyInvoicing"],
+    );
+    for run in [manager, office] {
+        assert_eq!(run["failedCount"], 0, "{run:#}");
+        assert_eq!(
+            run["issuedCount"].as_u64().unwrap() + run["alreadyInvoicedCount"].as_u64().unwrap(),
+            contracts as u64,
+            "{run:#}"
+        );
+    }
+    assert_eq!(
+        manager["issuedCount"].as_u64().unwrap() + office["issuedCount"].as_u64().unwrap(),
+        contracts as u64,
+        "one invoice per contract between them"
+    );
+    let mut all: Vec<Value> = manager["issued"].as_array().unwrap().clone();
+    all.extend(office["issued"].as_array().unwrap().iter().cloned());
+    assert_numbered_in_one_series(&Value::Array(all));
+    let resident = ledger(&server, "resident", contract_of(&server, "resident")).await;
+    let aprils = resident["invoices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["period"] == "2026-04")
+        .count();
+    assert_eq!(aprils, 1);
 }
 
 #[tokio::test]
