@@ -4,6 +4,9 @@
 //! queue, arrears turning into a prepayment as the resident sees it, the arrears list with
 //! ageing, separate, deposit and final invoices, charge lines from bookings, and every refusal.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
 use chrono::Duration;
 use serde_json::{Value, json};
 use talo_api::demo::{COOPERATIVE, RENTAL};
@@ -268,6 +271,84 @@ async fn two_runs_of_a_month_at_once_invoice_each_contract_once() {
         .filter(|i| i["period"] == "2026-04")
         .count();
     assert_eq!(aprils, 1);
+}
+
+/// Counts the reads of ledger streams while `counting` is set; refuses nothing.
+struct LedgerReads {
+    counting: Arc<AtomicBool>,
+    reads: Arc<AtomicUsize>,
+}
+
+impl talo_tests::StoreHooks for LedgerReads {
+    fn refuse_read(&self, stream: &str) -> Option<talo_store::StoreError> {
+        if stream.starts_with("ledger-") && self.counting.load(Ordering::SeqCst) {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+        }
+        None
+    }
+}
+
+#[tokio::test]
+async fn a_repeated_run_reads_no_ledger_stream_of_a_contract_invoiced_already() {
+    let (counting, reads) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let hooks = LedgerReads {
+        counting: counting.clone(),
+        reads: reads.clone(),
+    };
+    let server =
+        TestServer::on_store(move |inner| Arc::new(talo_tests::HookedStore { inner, hooks })).await;
+    let contracts = contract_count(&server);
+    let first = run_month(&server, "property_manager", "2026-04").await;
+    assert_eq!(
+        first.data()["runMonthlyInvoicing"]["issuedCount"],
+        contracts
+    );
+    server
+        .eventually("the ledgers show every April invoice", || {
+            let org = server.org().organisation_id;
+            let view = server.talo.read_models.ledgers.read();
+            view.ledgers_of(org)
+                .filter(|l| {
+                    let april = talo_domain::ledger::monthly_invoice_id(
+                        l.contract_id,
+                        talo_domain::money::Month::parse("month", "2026-04").unwrap(),
+                    );
+                    l.account.has_invoice(april)
+                })
+                .count()
+                == contracts
+        })
+        .await;
+    counting.store(true, Ordering::SeqCst);
+    let again = run_month(&server, "customer_service", "2026-04").await;
+    let again = &again.data()["runMonthlyInvoicing"];
+    assert_eq!(again["alreadyInvoicedCount"], contracts, "{again:#}");
+    let first_ids: Vec<&Value> = first.data()["runMonthlyInvoicing"]["contracts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["invoiceId"])
+        .collect();
+    let again_ids: Vec<&Value> = again["contracts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["invoiceId"])
+        .collect();
+    assert_eq!(again_ids, first_ids, "the same invoices named");
+    assert_eq!(
+        reads.load(Ordering::SeqCst),
+        0,
+        "no ledger stream read again"
+    );
+    // A month not invoiced yet still reads each contract's ledger.
+    run_month(&server, "property_manager", "2026-05")
+        .await
+        .data();
+    assert!(reads.load(Ordering::SeqCst) >= contracts);
 }
 
 #[tokio::test]
