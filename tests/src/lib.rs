@@ -436,6 +436,73 @@ impl TestServer {
     }
 
     /// Sends a GraphQL request as a demo role of the first organisation.
+    /// Every node of the connection `field` that `query` (taking `$first` and `$after`)
+    /// answers `role`, `first` at a time, checking each page's info and total on the way.
+    pub async fn every_page(
+        &self,
+        role: &str,
+        query: &str,
+        field: &str,
+        first: usize,
+    ) -> Vec<Value> {
+        let mut nodes = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let answer = self
+                .as_role(
+                    role,
+                    query,
+                    serde_json::json!({ "first": first, "after": after }),
+                )
+                .await;
+            let page = &answer.data()[field];
+            assert_eq!(
+                page["pageInfo"]["hasPreviousPage"],
+                after.is_some(),
+                "{page:#}"
+            );
+            let on_page = page["nodes"].as_array().expect("nodes asked for");
+            nodes.extend(on_page.iter().cloned());
+            if page["pageInfo"]["hasNextPage"] == false {
+                assert!(on_page.len() <= first, "{page:#}");
+                assert_eq!(
+                    page["totalCount"].as_u64(),
+                    Some(nodes.len() as u64),
+                    "{page:#}"
+                );
+                return nodes;
+            }
+            assert_eq!(
+                on_page.len(),
+                first,
+                "only the last page is short: {page:#}"
+            );
+            after = Some(
+                page["pageInfo"]["endCursor"]
+                    .as_str()
+                    .expect("a cursor")
+                    .to_owned(),
+            );
+        }
+    }
+
+    /// Asserts that the list `query` (taking `$first` and `$after`) refuses, naming the field
+    /// and the rule, a cursor no list gave and page sizes of 0 and one over the limit.
+    pub async fn assert_list_refuses_stray_cursors_and_page_sizes(&self, role: &str, query: &str) {
+        let stray = serde_json::json!({ "after": "k1:2026-03-02:123:not-an-id" });
+        let stray = self.as_role(role, query, stray).await;
+        stray.assert_refused("BAD_USER_INPUT", "page.cursor");
+        assert_eq!(stray.body["errors"][0]["extensions"]["field"], "after");
+        let max = self.talo.config.limits.max_page_size;
+        for first in [0, max + 1] {
+            let refused = self
+                .as_role(role, query, serde_json::json!({ "first": first }))
+                .await;
+            refused.assert_refused("BAD_USER_INPUT", "page.size");
+            assert_eq!(refused.body["errors"][0]["extensions"]["field"], "first");
+        }
+    }
+
     pub async fn as_role(&self, role: &str, query: &str, variables: Value) -> Gql {
         self.gql(Some(&self.token(role)), query, variables).await
     }

@@ -219,30 +219,9 @@ async fn a_resident_committee_publishes_to_its_own_property_only() {
 
 const PAGE: &str = "query($first: Int, $after: String) { announcements(first: $first, after: $after) { totalCount pageInfo { hasNextPage hasPreviousPage endCursor } nodes { id title publishAt } } }";
 
-/// Every announcement `role` sees, `first` at a time, checking each page's info on the way.
+/// Every announcement `role` sees, `first` at a time.
 async fn paged(server: &TestServer, role: &str, first: usize) -> Vec<Value> {
-    let mut nodes = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let answer = server
-            .as_role(role, PAGE, json!({ "first": first, "after": after }))
-            .await;
-        let page = &answer.data()["announcements"];
-        assert_eq!(page["pageInfo"]["hasPreviousPage"], after.is_some());
-        let on_page = page["nodes"].as_array().unwrap();
-        nodes.extend(on_page.iter().cloned());
-        if page["pageInfo"]["hasNextPage"] == false {
-            assert!(on_page.len() <= first, "{page:#}");
-            assert_eq!(page["totalCount"].as_u64().unwrap() as usize, nodes.len());
-            return nodes;
-        }
-        assert_eq!(
-            on_page.len(),
-            first,
-            "only the last page is short: {page:#}"
-        );
-        after = Some(page["pageInfo"]["endCursor"].as_str().unwrap().to_owned());
-    }
+    server.every_page(role, PAGE, "announcements", first).await
 }
 
 #[tokio::test]
@@ -300,16 +279,7 @@ async fn announcements_page_newest_first_for_residents_and_staff() {
 #[tokio::test]
 async fn announcements_refuse_a_stray_cursor_and_a_page_size_out_of_range() {
     let server = TestServer::start().await;
-    let stray = server
-        .as_role("resident", PAGE, json!({ "after": "k1:2026-03-02:123:x" }))
+    server
+        .assert_list_refuses_stray_cursors_and_page_sizes("resident", PAGE)
         .await;
-    stray.assert_refused("BAD_USER_INPUT", "page.cursor");
-    assert_eq!(stray.body["errors"][0]["extensions"]["field"], "after");
-    for first in [0, 101] {
-        let refused = server
-            .as_role("resident", PAGE, json!({ "first": first }))
-            .await;
-        refused.assert_refused("BAD_USER_INPUT", "page.size");
-        assert_eq!(refused.body["errors"][0]["extensions"]["field"], "first");
-    }
 }

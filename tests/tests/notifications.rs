@@ -65,28 +65,9 @@ const MINE: &str = "query($first: Int, $after: String) { myNotifications(first: 
 
 /// Every one of the caller's notifications, newest first, read `first` at a time.
 async fn mine_paged(server: &TestServer, role: &str, first: usize) -> Vec<serde_json::Value> {
-    let mut nodes = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let answer = server
-            .as_role(role, MINE, json!({ "first": first, "after": after }))
-            .await;
-        let page = &answer.data()["myNotifications"];
-        assert_eq!(page["pageInfo"]["hasPreviousPage"], after.is_some());
-        let on_page = page["nodes"].as_array().unwrap();
-        assert!(on_page.len() <= first, "{page:#}");
-        nodes.extend(on_page.iter().cloned());
-        if page["pageInfo"]["hasNextPage"] == false {
-            assert_eq!(page["totalCount"].as_u64().unwrap() as usize, nodes.len());
-            return nodes;
-        }
-        assert_eq!(
-            on_page.len(),
-            first,
-            "only the last page is short: {page:#}"
-        );
-        after = Some(page["pageInfo"]["endCursor"].as_str().unwrap().to_owned());
-    }
+    server
+        .every_page(role, MINE, "myNotifications", first)
+        .await
 }
 
 async fn mine(server: &TestServer, role: &str) -> Vec<serde_json::Value> {
@@ -887,13 +868,18 @@ impl StoreHooks for NotificationReadsFail {
     }
 }
 
-#[tokio::test]
-async fn while_messages_cannot_be_read_nothing_is_sent_or_counted_as_an_attempt() {
-    use std::sync::atomic::Ordering;
-
-    use talo_projections::notifications::DeliveryStatus;
+/// A server whose reads of notification streams fail while the flag returned is set (set at
+/// first if `failing`), counting each refusal.
+async fn with_notification_reads_failing(
+    failing: bool,
+) -> (
+    TestServer,
+    Arc<Recording>,
+    Arc<std::sync::atomic::AtomicBool>,
+    Arc<std::sync::atomic::AtomicUsize>,
+) {
     let transport = Arc::new(Recording::default());
-    let failing = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let failing = Arc::new(std::sync::atomic::AtomicBool::new(failing));
     let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let (flag, count) = (failing.clone(), refused.clone());
     let server = TestServer::with_notifications_on_store(transport.clone(), move |inner| {
@@ -906,6 +892,15 @@ async fn while_messages_cannot_be_read_nothing_is_sent_or_counted_as_an_attempt(
         })
     })
     .await;
+    (server, transport, failing, refused)
+}
+
+#[tokio::test]
+async fn while_messages_cannot_be_read_nothing_is_sent_or_counted_as_an_attempt() {
+    use std::sync::atomic::Ordering;
+
+    use talo_projections::notifications::DeliveryStatus;
+    let (server, transport, failing, refused) = with_notification_reads_failing(true).await;
     let ticket = acknowledged_report(&server).await;
     // Several rounds of the deliverer find its messages unreadable.
     server
@@ -941,20 +936,7 @@ async fn while_messages_cannot_be_read_nothing_is_sent_or_counted_as_an_attempt(
 async fn a_persons_notifications_page_newest_first_and_only_the_page_is_read_from_the_log() {
     use std::sync::atomic::Ordering;
 
-    let transport = Arc::new(Recording::default());
-    let failing = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let (flag, count) = (failing.clone(), refused.clone());
-    let server = TestServer::with_notifications_on_store(transport.clone(), move |inner| {
-        Arc::new(HookedStore {
-            inner,
-            hooks: NotificationReadsFail {
-                failing: flag,
-                refused: count,
-            },
-        })
-    })
-    .await;
+    let (server, transport, failing, refused) = with_notification_reads_failing(false).await;
     let mut tickets = Vec::new();
     for _ in 0..3 {
         tickets.push(acknowledged_and_delivered(&server, &transport).await);
@@ -1046,20 +1028,7 @@ async fn a_persons_notifications_page_newest_first_and_only_the_page_is_read_fro
 #[tokio::test]
 async fn my_notifications_refuse_a_stray_cursor_and_a_page_size_out_of_range() {
     let server = TestServer::start().await;
-    let stray = server
-        .as_role(
-            "resident",
-            MINE,
-            json!({ "after": "k1:2026-03-02:123:not-an-id" }),
-        )
+    server
+        .assert_list_refuses_stray_cursors_and_page_sizes("resident", MINE)
         .await;
-    stray.assert_refused("BAD_USER_INPUT", "page.cursor");
-    assert_eq!(stray.body["errors"][0]["extensions"]["field"], "after");
-    for first in [0, 101] {
-        let refused = server
-            .as_role("resident", MINE, json!({ "first": first }))
-            .await;
-        refused.assert_refused("BAD_USER_INPUT", "page.size");
-        assert_eq!(refused.body["errors"][0]["extensions"]["field"], "first");
-    }
 }
