@@ -180,14 +180,13 @@ impl AnnouncementsView {
         at_most: usize,
     ) -> (Vec<&AnnouncementRecord>, usize) {
         let organisation_id = principal.organisation_id;
-        let everything = self.by_organisation.get(&organisation_id);
         let sees_everything = principal.is_auditor()
             || OFFICE_ROLES
                 .iter()
                 .any(|&role| principal.is_organisation_wide(role));
         if sees_everything {
             // Every announcement of the organisation is theirs: no need to look at each.
-            let Some(keys) = everything else {
+            let Some(keys) = self.by_organisation.get(&organisation_id) else {
                 return (Vec::new(), 0);
             };
             let newer = match after {

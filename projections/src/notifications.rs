@@ -392,6 +392,28 @@ impl NotificationsView {
         records
     }
 
+    /// A page of a person's own notifications, newest first: at most `at_most` of them after
+    /// `after` (the time queued and id of the last one of the page before), and how many there
+    /// are in all. Ordered by the time to the microsecond, as cursors carry it, so a page starts
+    /// right after its cursor even if that notification was queued again meanwhile.
+    pub fn person_page(
+        &self,
+        organisation_id: Uuid,
+        person_id: Uuid,
+        after: Option<(DateTime<Utc>, Uuid)>,
+        at_most: usize,
+    ) -> (Vec<&NotificationRecord>, usize) {
+        let key = |at: DateTime<Utc>, id: Uuid| std::cmp::Reverse((at.timestamp_micros(), id));
+        let mut records = self.for_person(organisation_id, person_id);
+        records.sort_by_key(|r| key(r.queued_at, r.notification_id));
+        let total = records.len();
+        let start = after.map_or(0, |(at, id)| {
+            records.partition_point(|r| key(r.queued_at, r.notification_id) <= key(at, id))
+        });
+        let page = records.into_iter().skip(start).take(at_most).collect();
+        (page, total)
+    }
+
     /// A page of the organisation's notifications, newest first, optionally only those in one
     /// status: at most `at_most` of them after `after` (the last one of the page before, by its
     /// time queued and id), and how many there are in all. `None` if `after` is not one of the
@@ -701,6 +723,16 @@ mod tests {
             view.for_person(Uuid::now_v7(), alice).is_empty(),
             "another organisation's person"
         );
+        let alices = |after, at_most| {
+            let (records, total) = view.person_page(org, alice, after, at_most);
+            (ids(records), total)
+        };
+        assert_eq!(alices(None, 1), (vec![third], 2));
+        let third_queued = view.for_person(org, alice)[0].queued_at;
+        assert_eq!(alices(Some((third_queued, third)), 1), (vec![first], 2));
+        // After a cursor of someone else's notification: those of Alice's older than it.
+        let seconds = view.for_person(org, bob)[0].queued_at;
+        assert_eq!(alices(Some((seconds, second)), 10), (vec![first], 2));
         let page = |status, before, at_most| {
             let (records, total) = view
                 .outbox_page(org, status, before, at_most)

@@ -184,28 +184,16 @@ impl NotificationQuery {
         let session = Session::of(ctx).gql()?;
         session.principal().gql()?;
         let size = page_size(first, session.talo.config.limits.max_page_size).gql()?;
-        let after_key = after_instant_and_id(after.as_deref())
-            .gql()?
-            .map(|(at, id)| sort_key(None, at, id));
+        let after_item = after_instant_and_id(after.as_deref()).gql()?;
         let (records, total) = {
             let view = session.talo.read_models.notifications.read();
-            // Ordered by their cursors, which carry microseconds, so that a page starts right
-            // after its cursor even if that notification has been queued again meanwhile.
-            let mut mine: Vec<(String, &NotificationRecord)> = view
-                .for_person(session.caller.organisation_id, session.caller.person_id)
-                .into_iter()
-                .map(|r| (sort_key(None, r.queued_at, r.notification_id), r))
-                .collect();
-            mine.sort_by(|a, b| b.0.cmp(&a.0));
-            let total = mine.len();
-            let start = after_key.map_or(0, |key| mine.partition_point(|(k, _)| *k >= key));
-            let records: Vec<NotificationRecord> = mine
-                .into_iter()
-                .skip(start)
-                .take(size + 1)
-                .map(|(_, r)| r.clone())
-                .collect();
-            (records, total)
+            let (records, total) = view.person_page(
+                session.caller.organisation_id,
+                session.caller.person_id,
+                after_item,
+                size + 1,
+            );
+            (records.into_iter().cloned().collect::<Vec<_>>(), total)
         };
         Ok(page_with_messages(ctx, &session, records, total, size, after.is_some()).await)
     }
