@@ -58,6 +58,25 @@ async fn run(dir: &std::path::Path, options: &GenerateOptions) -> (Generated, Ve
     (generated, events)
 }
 
+/// A stream's events keep their business order (but a ticket series', whose numbers are
+/// issued in the order the cases arrive whatever time they say they happened).
+fn business_time_never_goes_back_within_a_stream(events: &[RecordedEvent]) {
+    let mut last: BTreeMap<&str, chrono::DateTime<chrono::Utc>> = BTreeMap::new();
+    for e in events {
+        if let Some(previous) = last.insert(&e.stream, e.metadata.occurred_at) {
+            if e.stream.starts_with("tickets-") {
+                continue;
+            }
+            assert!(
+                previous <= e.metadata.occurred_at,
+                "{} goes back in time at revision {}",
+                e.stream,
+                e.revision
+            );
+        }
+    }
+}
+
 /// Every stream's events in revision order: what the seed decides (concurrent appends may
 /// interleave streams differently in the global log).
 fn by_stream(events: &[RecordedEvent]) -> BTreeMap<(String, u64), (String, String, String)> {
@@ -93,21 +112,7 @@ async fn a_small_organisation_is_valid_and_talo_opens_on_it() {
             .unwrap_or_else(|err| panic!("{} at {}: {err}", e.event_type, e.position));
         assert_eq!(e.metadata.organisation_id, generated.organisation_id);
     }
-    // Business time never goes backwards within a stream.
-    let mut last: BTreeMap<&str, chrono::DateTime<chrono::Utc>> = BTreeMap::new();
-    for e in &events {
-        if let Some(previous) = last.insert(&e.stream, e.metadata.occurred_at) {
-            if e.stream.starts_with("tickets-") {
-                continue;
-            }
-            assert!(
-                previous <= e.metadata.occurred_at,
-                "{} goes back in time at revision {}",
-                e.stream,
-                e.revision
-            );
-        }
-    }
+    business_time_never_goes_back_within_a_stream(&events);
     // Every area is there.
     for event_type in [
         "ContractSigned",
@@ -126,6 +131,9 @@ async fn a_small_organisation_is_valid_and_talo_opens_on_it() {
         "ParkingSpaceBooked",
         "ServiceRequestFiled",
         "RequestFormPublished",
+        "HousingApplicationFiled",
+        "HousingOfferMade",
+        "HousingOfferAccepted",
     ] {
         assert!(
             generated.counts.get(event_type).copied().unwrap_or(0) > 0,
@@ -154,6 +162,30 @@ async fn a_small_organisation_is_valid_and_talo_opens_on_it() {
         .principal(caller, chrono::Utc::now())
         .expect("the property manager is in the register");
     assert!(principal.is_office_staff());
+    // The applicant who accepted an offer holds the lease the acceptance signed.
+    let applicant = generated.applicant_id.expect("someone accepted an offer");
+    let leases: Vec<_> = talo
+        .read_models
+        .register
+        .read()
+        .organisation(generated.organisation_id)
+        .map(|r| {
+            r.contracts
+                .values()
+                .filter(|c| c.person_id == applicant)
+                .map(|c| c.contract_id)
+                .collect()
+        })
+        .unwrap_or_default();
+    let accepted: Vec<_> = events
+        .iter()
+        .filter(|e| {
+            e.event_type == "HousingOfferAccepted" && e.metadata.actor.person_id == applicant
+        })
+        .map(|e| e.payload.as_str().to_owned())
+        .collect();
+    assert_eq!(leases.len(), 1, "{leases:?}");
+    assert!(accepted[0].contains(&leases[0].to_string()), "{accepted:?}");
     // The work items an auditor's past report folds from their own event types alone are the
     // ones every event of the generated history reached.
     let head = talo.store.head().await.unwrap();
@@ -186,7 +218,7 @@ async fn the_proportions_are_the_intended_ones() {
         years: 1,
         until: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
     };
-    let (generated, _) = run(dir.path(), &options).await;
+    let (generated, events) = run(dir.path(), &options).await;
     let count = |t: &str| generated.counts.get(t).copied().unwrap_or(0) as f64;
     let apartment_years = 400.0;
     // A monthly invoice per contract month (some apartments stand empty, some contracts
@@ -257,6 +289,95 @@ async fn the_proportions_are_the_intended_ones() {
         (1.0..=2.0).contains(&announcements),
         "{announcements} a month"
     );
+    housing_lets_apartments_through_offers(&events);
+    business_time_never_goes_back_within_a_stream(&events);
+}
+
+/// Rental apartments are let through housing offers: applications are filed, renewed and
+/// withdrawn; it takes about two offers to let an apartment, every offer is answered or
+/// expires (but the last few, still open when the history ends), and every acceptance signs
+/// the lease it names, for the applicant, on the offered apartment and day.
+fn housing_lets_apartments_through_offers(events: &[RecordedEvent]) {
+    let decoded: Vec<(DomainEvent, &RecordedEvent)> = events
+        .iter()
+        .map(|e| {
+            let event =
+                DomainEvent::from_json_text(&e.event_type, e.schema_version, e.payload.as_str())
+                    .unwrap();
+            (event, e)
+        })
+        .collect();
+    let mut offers = BTreeMap::new();
+    let mut leases = BTreeMap::new();
+    let (mut filed, mut renewed, mut withdrawn, mut answered, mut accepted) = (0, 0, 0, 0, 0);
+    let mut applications = std::collections::BTreeSet::new();
+    for (event, _) in &decoded {
+        match event {
+            DomainEvent::HousingApplicationFiled(e) => {
+                filed += 1;
+                applications.insert(e.application_id);
+            }
+            DomainEvent::HousingApplicationRenewed(_) => renewed += 1,
+            DomainEvent::HousingApplicationWithdrawn(_) => withdrawn += 1,
+            DomainEvent::HousingOfferMade(e) => {
+                offers.insert(e.offer_id, e.clone());
+            }
+            DomainEvent::HousingOfferDeclined(_) | DomainEvent::HousingOfferExpired(_) => {
+                answered += 1
+            }
+            DomainEvent::HousingOfferAccepted(_) => {
+                answered += 1;
+                accepted += 1;
+            }
+            DomainEvent::ContractSigned(e) => {
+                leases.insert(e.contract_id, e.clone());
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        filed > 20 && renewed > 0 && withdrawn > 0,
+        "{filed} {renewed} {withdrawn}"
+    );
+    for offer in offers.values() {
+        assert!(applications.contains(&offer.application_id), "{offer:?}");
+    }
+    assert!(
+        answered <= offers.len() && offers.len() - answered <= 5,
+        "{answered} of {} offers answered",
+        offers.len()
+    );
+    let per_letting = offers.len() as f64 / accepted as f64;
+    assert!(
+        (1.5..=3.5).contains(&per_letting),
+        "{per_letting} offers a letting"
+    );
+    for (event, recorded) in &decoded {
+        let DomainEvent::HousingOfferAccepted(e) = event else {
+            continue;
+        };
+        let offer = &offers[&e.offer_id];
+        assert_eq!(
+            e.contract_id,
+            talo_api::dispatch::Dispatcher::lease_id_for(e.offer_id)
+        );
+        assert_eq!(recorded.metadata.actor.person_id, offer.applicant_id);
+        let lease = leases
+            .get(&e.contract_id)
+            .expect("the acceptance signed a lease");
+        assert_eq!(
+            (lease.person_id, lease.apartment_id, lease.starts_on),
+            (
+                offer.applicant_id,
+                offer.apartment_id,
+                offer.lease_starts_on
+            )
+        );
+        assert_eq!(
+            lease.kind,
+            talo_events_schema::register::ContractKind::Lease
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

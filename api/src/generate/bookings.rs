@@ -140,12 +140,15 @@ pub fn month_begins(
 ) -> Result<(), GenerateError> {
     let month = Month::of(day);
     for (property, own) in resources.iter_mut().enumerate() {
+        // After the morning's payments and the day's other ledger entries. The office and the
+        // residents go through the sauna, then the parking: a contract's ledger gets a
+        // parking change after its sauna change, never before.
+        let mut last = world.chance.time_on(day, 16, 17);
+        if talo_domain::calendar::local_date(last) >= org.until {
+            continue;
+        }
         for resource in [&mut own.sauna, &mut own.parking] {
-            // After the morning's payments and the day's other ledger entries.
-            let at = world.chance.time_on(day, 16, 17);
-            if talo_domain::calendar::local_date(at) >= org.until {
-                continue;
-            }
+            let at = last;
             // Held bookings: cancelled when the holder's contract ends this month, or now and then.
             let held: Vec<(Uuid, Uuid)> = resource
                 .in_order()
@@ -179,7 +182,6 @@ pub fn month_begins(
             }
             // Newcomers: residents staying at least two months take free slots or queue, one
             // after another on the resource's stream.
-            let mut last = at;
             let apartments = org.properties[property].apartments.len();
             let wanting = world.chance.count(apartments as f64 * TAKE / 4.0);
             for _ in 0..wanting {
@@ -286,6 +288,7 @@ fn step(
             continue;
         };
         let file = &mut org.contracts[contract];
+        file.last_at = file.last_at.max(at);
         let decision = booking_charge::decide(file.charge_events.iter(), change, role);
         for event in &decision.events {
             file.ledger.apply(event);

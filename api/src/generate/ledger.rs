@@ -55,6 +55,11 @@ struct Planned {
     source: PaymentSource,
 }
 
+/// A rental apartment's monthly rent: what its lease charges and what an offer of it says.
+pub fn monthly_rent_cents(floor_area_dm2: i64) -> i64 {
+    floor_area_dm2 * 18
+}
+
 /// Sets up a new contract's monthly charges, by the property's manager.
 pub fn open(
     world: &mut World,
@@ -69,7 +74,7 @@ pub fn open(
     let area = i64::from(property.apartments[file.apartment].floor_area_dm2);
     let lines: Vec<(ChargeKind, &str, i64)> = match file.kind {
         ContractKind::Lease => vec![
-            (ChargeKind::Rent, "Vuokra", area * 18),
+            (ChargeKind::Rent, "Vuokra", monthly_rent_cents(area)),
             (ChargeKind::WaterAdvance, "Vesimaksu", 2_200),
         ],
         ContractKind::Shareholding => vec![
@@ -137,6 +142,7 @@ pub fn step(
     let act = world.act(person, channel, at, Some(property.property_id));
     let stream = streams::ledger(file.contract_id);
     let file = &mut org.contracts[contract];
+    file.last_at = file.last_at.max(at);
     for event in &decision.events {
         file.ledger.apply(event);
         if matches!(
@@ -205,6 +211,9 @@ fn invoice_month(
             .collect();
         for contract in contracts {
             let file = &org.contracts[contract];
+            // Not before what the ledger already holds (a payment or a lease signed earlier
+            // in the day).
+            let at = at.max(file.last_at);
             let property_state = &org.properties[property];
             let principal = principal_of(&property_state.register, manager, at)?;
             let ctx = Context {
@@ -232,6 +241,7 @@ fn invoice_month(
             for event in &decision.events {
                 file.ledger.apply(event);
             }
+            file.last_at = at;
             world.log.record(&mut world.chance, &stream, &act, decision);
             if let Some(invoice_id) = file.ledger.invoices.last().map(|i| i.invoice_id) {
                 plan_payment(world, org, contract, invoice_id, until);

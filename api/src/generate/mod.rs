@@ -13,6 +13,7 @@
 mod bookings;
 mod chance;
 mod faults;
+mod housing;
 mod ledger;
 mod log;
 mod messages;
@@ -152,6 +153,9 @@ pub struct Generated {
     /// benchmarks of the office's and the portal's queries act as.
     pub customer_service_id: Option<Uuid>,
     pub resident_id: Option<Uuid>,
+    /// The last housing applicant to accept an offer (a tenant since): whom benchmarks of an
+    /// applicant's queries act as.
+    pub applicant_id: Option<Uuid>,
     pub events: u64,
     pub counts: BTreeMap<&'static str, u64>,
 }
@@ -186,12 +190,14 @@ pub async fn generate(
         .and_utc();
     let mut resources = bookings::define(&mut world, &mut organisation, defined_at)?;
     let key_form = portal::publish_form(&mut world, &organisation, defined_at)?;
+    let mut housing = housing::Housing::new(&organisation, start);
     let mut day = start;
     while day < options.until {
         if day.day() == 1 {
             notices::month_begins(&mut world, &mut organisation, blobs, day)?;
         }
-        register::turnover(&mut world, &mut organisation, day)?;
+        register::turnover(&mut world, &mut organisation, &mut housing, day)?;
+        housing::day(&mut world, &mut organisation, &mut housing, day)?;
         ledger::day(
             &mut world,
             &mut organisation,
@@ -217,6 +223,7 @@ pub async fn generate(
         property_manager_id: organisation.head_manager,
         customer_service_id: organisation.customer_service.first().copied(),
         resident_id: world.portal_reporter,
+        applicant_id: housing.last_housed,
         events: world.log.total(),
         counts: world.log.counts().clone(),
     })

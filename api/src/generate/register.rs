@@ -14,6 +14,7 @@ use talo_events_schema::streams;
 use uuid::Uuid;
 
 use super::chance::Chance;
+use super::housing::Housing;
 use super::ledger::{self, PayHabit};
 use super::{GenerateError, GenerateOptions, World, principal_of};
 
@@ -30,8 +31,12 @@ pub struct Organisation {
     pub contracts: Vec<ContractFile>,
     /// Contract id to its index in `contracts`.
     pub contract_index: std::collections::HashMap<Uuid, usize>,
-    /// The organisation-wide part of the register (organisation, staff, contractors).
+    /// The organisation-wide part of the register (organisation, staff, contractors), and the
+    /// housing applicants until they sign a lease.
     register: Register,
+    /// The business time of the last event on the register's stream: the office edits the
+    /// register one change after another, so no change is recorded before an earlier one.
+    register_clock: DateTime<Utc>,
     pub(super) ledger: ledger::Payments,
 }
 
@@ -44,6 +49,7 @@ pub struct Property {
     pub property_id: Uuid,
     pub kind: PropertyKind,
     pub name: String,
+    pub city: &'static str,
     /// This property's slice of the register.
     pub register: Register,
     pub buildings: Vec<Uuid>,
@@ -55,6 +61,8 @@ pub struct Property {
 pub struct Apartment {
     pub apartment_id: Uuid,
     pub building_id: Uuid,
+    /// The apartment type, as applicants name what they want (`2h+k`).
+    pub rooms: &'static str,
     pub floor_area_dm2: u32,
     /// Indices into [`Organisation::contracts`], oldest first.
     pub contracts: Vec<usize>,
@@ -72,6 +80,8 @@ pub struct ContractFile {
     /// The charge-line events of the ledger's stream (what a booking's charge decides on).
     pub charge_events: Vec<DomainEvent>,
     pub habit: PayHabit,
+    /// The business time of the ledger's last event: what comes next is not before it.
+    pub last_at: DateTime<Utc>,
 }
 
 impl ContractFile {
@@ -89,6 +99,9 @@ impl ContractFile {
 enum Scope {
     Organisation,
     Property(usize),
+    /// The organisation-wide part only: a housing applicant, who joins a property's slice when
+    /// they sign a lease there.
+    Applicants,
 }
 
 const FIRST_NAMES: [&str; 24] = [
@@ -140,7 +153,7 @@ const STREETS: [&str; 16] = [
     "Järvenrannantie",
     "Lehtotie",
 ];
-const CITIES: [(&str, &str); 6] = [
+pub(super) const CITIES: [(&str, &str); 6] = [
     ("Helsinki", "00"),
     ("Espoo", "02"),
     ("Vantaa", "01"),
@@ -148,7 +161,7 @@ const CITIES: [(&str, &str); 6] = [
     ("Turku", "20"),
     ("Oulu", "90"),
 ];
-const ROOMS: [&str; 5] = ["1h+kk", "2h+k", "2h+kk", "3h+k", "4h+k"];
+pub(super) const ROOMS: [&str; 5] = ["1h+kk", "2h+k", "2h+kk", "3h+k", "4h+k"];
 
 impl Organisation {
     /// Registers the organisation, its staff and contractors, and every property with its
@@ -171,6 +184,7 @@ impl Organisation {
             contracts: Vec::new(),
             contract_index: std::collections::HashMap::new(),
             register: Register::default(),
+            register_clock: at,
             ledger: ledger::Payments::default(),
         };
         let organisation_business_id = business_id(&mut world.chance);
@@ -272,7 +286,9 @@ impl Organisation {
         start: NaiveDate,
     ) -> Result<(), GenerateError> {
         let chance = &mut world.chance;
-        let kind = if chance.chance(0.35) {
+        // Seven in twenty are rental companies, spread through the list so that even a small
+        // organisation has both kinds.
+        let kind = if (index * 7) % 20 < 7 {
             PropertyKind::RentalCompany
         } else {
             PropertyKind::HousingCooperative
@@ -293,6 +309,7 @@ impl Organisation {
             property_id,
             kind,
             name: name.clone(),
+            city,
             register,
             buildings: Vec::new(),
             apartments: Vec::new(),
@@ -376,6 +393,7 @@ impl Organisation {
                 self.properties[index].apartments.push(Apartment {
                     apartment_id,
                     building_id,
+                    rooms,
                     floor_area_dm2,
                     contracts: Vec::new(),
                 });
@@ -494,19 +512,62 @@ impl Organisation {
         let person_id = self.person(world, Scope::Property(property), at, false)?;
         let contract_id = world.chance.id_at(at);
         let apartment_id = self.properties[property].apartments[apartment].apartment_id;
+        let signed = ContractSigned {
+            contract_id,
+            apartment_id,
+            person_id,
+            kind,
+            starts_on,
+            ends_on: None,
+        };
+        self.sign(world, property, apartment, signed, at)
+    }
+
+    /// A housing applicant's lease, signed by their acceptance of an offer: they join the
+    /// property's slice of the register, and the lease's charges are set up.
+    pub(super) fn sign_lease(
+        &mut self,
+        world: &mut World,
+        property: usize,
+        apartment: usize,
+        lease: ContractSigned,
+        at: DateTime<Utc>,
+    ) -> Result<usize, GenerateError> {
+        let person = self.register.persons.get(&lease.person_id).cloned();
+        if let Some(person) = person {
+            self.properties[property]
+                .register
+                .apply(&DomainEvent::PersonRegistered(PersonRegistered {
+                    person_id: person.person_id,
+                    name: person.name,
+                    email: person.email,
+                    phone: person.phone,
+                }));
+        }
+        self.sign(world, property, apartment, lease, at)
+    }
+
+    fn sign(
+        &mut self,
+        world: &mut World,
+        property: usize,
+        apartment: usize,
+        signed: ContractSigned,
+        at: DateTime<Utc>,
+    ) -> Result<usize, GenerateError> {
+        let at = self.register_time(at);
+        let (contract_id, person_id, kind, starts_on) = (
+            signed.contract_id,
+            signed.person_id,
+            signed.kind,
+            signed.starts_on,
+        );
         self.register_command(
             world,
             Scope::Property(property),
             Actor::SYSTEM,
             at,
-            RegisterCommand::SignContract(ContractSigned {
-                contract_id,
-                apartment_id,
-                person_id,
-                kind,
-                starts_on,
-                ends_on: None,
-            }),
+            RegisterCommand::SignContract(signed),
         )?;
         let habit = PayHabit::draw(&mut world.chance);
         self.contracts.push(ContractFile {
@@ -520,6 +581,7 @@ impl Organisation {
             ledger: Ledger::default(),
             charge_events: Vec::new(),
             habit,
+            last_at: at,
         });
         let index = self.contracts.len() - 1;
         self.contract_index.insert(contract_id, index);
@@ -528,6 +590,31 @@ impl Organisation {
             .push(index);
         ledger::open(world, self, index, at)?;
         Ok(index)
+    }
+
+    /// Registers someone applying for rental housing, in the organisation-wide part of the
+    /// register only (see [`Scope::Applicants`]).
+    pub(super) fn register_applicant(
+        &mut self,
+        world: &mut World,
+        at: DateTime<Utc>,
+    ) -> Result<Uuid, GenerateError> {
+        self.person(world, Scope::Applicants, at, false)
+    }
+
+    /// A housing applicant as the register knows them (a person with no home here yet).
+    pub(super) fn applicant(
+        &self,
+        person_id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<talo_domain::access::Principal, GenerateError> {
+        principal_of(&self.register, person_id, at)
+    }
+
+    /// The business time a register change asked for at `at` is recorded at: never before
+    /// the register's last change.
+    pub(super) fn register_time(&self, at: DateTime<Utc>) -> DateTime<Utc> {
+        at.max(self.register_clock)
     }
 
     /// Registers a person: staff (with email and phone), or a resident of a property.
@@ -606,8 +693,10 @@ impl Organisation {
         at: DateTime<Utc>,
         command: RegisterCommand,
     ) -> Result<(), GenerateError> {
+        let at = self.register_time(at);
+        self.register_clock = at;
         let register = match scope {
-            Scope::Organisation => &self.register,
+            Scope::Organisation | Scope::Applicants => &self.register,
             Scope::Property(i) => &self.properties[i].register,
         };
         let principal = match actor.role {
@@ -637,6 +726,7 @@ impl Organisation {
                 }
             }
             Scope::Property(i) => self.properties[i].register.apply(&event),
+            Scope::Applicants => self.register.apply(&event),
         }
         let channel = match actor.role {
             ActorRole::System => Channel::System,
@@ -652,11 +742,13 @@ impl Organisation {
 }
 
 /// Residents moving out and in. On the first of a month some give notice: the contract ends
-/// at the end of the next month and a new resident (a tenant, or the buyer of the shares) moves
-/// in the day after, signed at once.
+/// at the end of the next month. The buyer of a shareholder's shares moves in the day after,
+/// signed at once; a rental apartment falls vacant and is offered to housing applicants
+/// ([`Housing`]).
 pub fn turnover(
     world: &mut World,
     org: &mut Organisation,
+    housing: &mut Housing,
     day: NaiveDate,
 ) -> Result<(), GenerateError> {
     use chrono::Datelike;
@@ -699,7 +791,12 @@ pub fn turnover(
             )?;
             org.contracts[current].ends_on = Some(ends_on);
             let starts_on = ends_on + Duration::days(1);
-            org.move_in(world, property, apartment, kind, starts_on, at)?;
+            match kind {
+                ContractKind::Shareholding => {
+                    org.move_in(world, property, apartment, kind, starts_on, at)?;
+                }
+                ContractKind::Lease => housing.vacate(property, apartment, starts_on),
+            }
         }
     }
     Ok(())
