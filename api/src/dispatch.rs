@@ -996,11 +996,11 @@ impl Dispatcher {
             .transpose()?
             .and_then(|decoded| HousingApplication::fold(decoded.iter().map(|(e, _)| e)))
             .ok_or_else(|| ApiError::Rejected(housing::application_not_visible()))?;
-        let pending = self
+        let so_far = self
             .read_models
             .housing
             .read()
-            .pending_on_apartment(command.apartment_id);
+            .offers_so_far(application_id, command.apartment_id);
         self.act_on(
             request,
             &streams::housing_offer(command.offer_id),
@@ -1016,7 +1016,7 @@ impl Dispatcher {
                 let decision = housing::make_offer(
                     &application,
                     command.clone(),
-                    pending,
+                    so_far,
                     principal,
                     register,
                     request.occurred_at,

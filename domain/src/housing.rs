@@ -233,13 +233,24 @@ pub struct MakeOffer {
     pub answer_by: DateTime<Utc>,
 }
 
+/// The offers already made that a new offer must not clash with, from the read side (they
+/// live on other streams than the application's).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OffersSoFar {
+    /// Offers of the apartment waiting for an answer: it is offered to one applicant at a time.
+    pub pending_on_apartment: usize,
+    /// Offers to the application waiting for an answer: an applicant answers one at a time.
+    pub pending_on_application: usize,
+    /// The offer the applicant accepted on this application: they are housed, and the
+    /// application is done.
+    pub accepted_on_application: Option<Uuid>,
+}
+
 /// The office offers a vacant apartment of a rental company to a valid application.
-/// `pending_offers_on_apartment` comes from the read side: an apartment is offered to one
-/// applicant at a time.
 pub fn make_offer(
     application: &HousingApplication,
     command: MakeOffer,
-    pending_offers_on_apartment: usize,
+    so_far: OffersSoFar,
     principal: &Principal,
     register: &Register,
     now: DateTime<Utc>,
@@ -273,6 +284,12 @@ pub fn make_offer(
             "only a rental company's apartments are offered",
         ));
     }
+    if let Some(offer_id) = so_far.accepted_on_application {
+        return Err(Rejection::transition(
+            "housing.application_housed",
+            format!("the applicant accepted offer {offer_id} on this application"),
+        ));
+    }
     if !application.is_valid_on(local_date(now)) {
         return Err(Rejection::transition(
             "housing.application_not_valid",
@@ -297,10 +314,16 @@ pub fn make_offer(
             "the apartment has a lease running on the start day",
         ));
     }
-    if pending_offers_on_apartment > 0 {
+    if so_far.pending_on_apartment > 0 {
         return Err(Rejection::transition(
             "housing.apartment_already_offered",
             "the apartment is already offered to someone; wait for the answer",
+        ));
+    }
+    if so_far.pending_on_application > 0 {
+        return Err(Rejection::transition(
+            "housing.application_already_offered",
+            "the application has an offer waiting for an answer; wait for it",
         ));
     }
     if command.monthly_rent_cents <= 0 {

@@ -92,7 +92,7 @@ fn offer(r: &Rental) -> HousingOffer {
     let decision = make_offer(
         &application(r),
         offer_command(r),
-        0,
+        OffersSoFar::default(),
         &r.world.principal(r.world.manager),
         &r.world.register,
         at(10, 10),
@@ -160,7 +160,7 @@ fn the_office_offers_a_vacant_rental_apartment_to_a_valid_application() {
         make_offer(
             &app,
             offer_command(&r),
-            0,
+            OffersSoFar::default(),
             &manager,
             &r.world.register,
             at(10, 10)
@@ -171,7 +171,10 @@ fn the_office_offers_a_vacant_rental_apartment_to_a_valid_application() {
         make_offer(
             &app,
             offer_command(&r),
-            1,
+            OffersSoFar {
+                pending_on_apartment: 1,
+                ..OffersSoFar::default()
+            },
             &manager,
             &r.world.register,
             at(10, 10)
@@ -180,10 +183,35 @@ fn the_office_offers_a_vacant_rental_apartment_to_a_valid_application() {
         .rule,
         "housing.apartment_already_offered"
     );
+    // One offer at a time per application, and none once its applicant accepted one (even
+    // while it is still within its validity).
+    let waiting = OffersSoFar {
+        pending_on_application: 1,
+        ..OffersSoFar::default()
+    };
+    let housed = OffersSoFar {
+        accepted_on_application: Some(Uuid::now_v7()),
+        ..OffersSoFar::default()
+    };
+    for (so_far, rule) in [
+        (waiting, "housing.application_already_offered"),
+        (housed, "housing.application_housed"),
+    ] {
+        let err = make_offer(
+            &app,
+            offer_command(&r),
+            so_far,
+            &manager,
+            &r.world.register,
+            at(10, 10),
+        )
+        .unwrap_err();
+        assert_eq!((err.rule, err.field), (rule, None));
+    }
     let expired = make_offer(
         &app,
         offer_command(&r),
-        0,
+        OffersSoFar::default(),
         &manager,
         &r.world.register,
         at(10, 10) + Duration::days(APPLICATION_VALID_DAYS + 1),
@@ -195,7 +223,7 @@ fn the_office_offers_a_vacant_rental_apartment_to_a_valid_application() {
         make_offer(
             &app,
             cooperative,
-            0,
+            OffersSoFar::default(),
             &manager,
             &r.world.register,
             at(10, 10)
@@ -208,7 +236,7 @@ fn the_office_offers_a_vacant_rental_apartment_to_a_valid_application() {
         make_offer(
             &app,
             offer_command(&r),
-            0,
+            OffersSoFar::default(),
             &r.world.principal(r.world.tenant),
             &r.world.register,
             at(10, 10)

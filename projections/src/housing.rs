@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use talo_domain::access::Principal;
-use talo_domain::housing::OfferStatus;
+use talo_domain::housing::{OfferStatus, OffersSoFar};
 use talo_events_schema::DomainEvent;
 use talo_events_schema::envelope::RecordedEvent;
 use uuid::Uuid;
@@ -27,6 +27,15 @@ pub struct ApplicationRecord {
     pub valid_until: NaiveDate,
     pub filed_at: DateTime<Utc>,
     pub withdrawn: bool,
+    /// The offer its applicant accepted: they are housed, and the application is done.
+    pub housed_by: Option<Uuid>,
+}
+
+impl ApplicationRecord {
+    /// Still in the line on `today`: not withdrawn, not housed, not lapsed.
+    pub fn is_open_on(&self, today: NaiveDate) -> bool {
+        !self.withdrawn && self.housed_by.is_none() && today <= self.valid_until
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,7 +76,8 @@ pub struct HousingView {
 
 impl Projection for HousingView {
     const NAME: &'static str = "housing";
-    const VERSION: u32 = 1;
+    // 2: applications record the offer that housed their applicant.
+    const VERSION: u32 = 2;
 
     fn apply(&mut self, event: &RecordedEvent, decoded: &DomainEvent) {
         let at = event.metadata.occurred_at;
@@ -87,6 +97,7 @@ impl Projection for HousingView {
                         valid_until: e.valid_until,
                         filed_at: at,
                         withdrawn: false,
+                        housed_by: None,
                     },
                 );
             }
@@ -124,7 +135,11 @@ impl Projection for HousingView {
             DomainEvent::HousingOfferAccepted(e) => {
                 self.answer(e.offer_id, OfferStatus::Accepted, at, |o| {
                     o.contract_id = Some(e.contract_id)
-                })
+                });
+                let application = self.offers.get(&e.offer_id).map(|o| o.application_id);
+                if let Some(a) = application.and_then(|id| self.applications.get_mut(&id)) {
+                    a.housed_by = Some(e.offer_id);
+                }
             }
             DomainEvent::HousingOfferDeclined(e) => {
                 self.answer(e.offer_id, OfferStatus::Declined, at, |o| {
@@ -175,7 +190,8 @@ impl HousingView {
         records
     }
 
-    /// Valid applications, oldest first: for the office choosing whom to offer to.
+    /// Open applications (see [`ApplicationRecord::is_open_on`]), oldest first: for the office
+    /// choosing whom to offer to.
     pub fn valid_applications(
         &self,
         principal: &Principal,
@@ -184,11 +200,7 @@ impl HousingView {
         let mut records: Vec<_> = self
             .applications
             .values()
-            .filter(|a| {
-                a.organisation_id == principal.organisation_id
-                    && !a.withdrawn
-                    && today <= a.valid_until
-            })
+            .filter(|a| a.organisation_id == principal.organisation_id && a.is_open_on(today))
             .collect();
         records.sort_by_key(|a| (a.filed_at, a.application_id));
         records
@@ -231,12 +243,25 @@ impl HousingView {
         records
     }
 
-    /// Offers still waiting for an answer on an apartment.
-    pub fn pending_on_apartment(&self, apartment_id: Uuid) -> usize {
-        self.offers
-            .values()
-            .filter(|o| o.apartment_id == apartment_id && o.status == OfferStatus::Pending)
-            .count()
+    /// The offers a new offer of `apartment_id` to `application_id` must not clash with.
+    /// An offer past its deadline still waits until the office records it expired.
+    pub fn offers_so_far(&self, application_id: Uuid, apartment_id: Uuid) -> OffersSoFar {
+        let mut so_far = OffersSoFar::default();
+        for o in self.offers.values() {
+            let pending = o.status == OfferStatus::Pending;
+            if pending && o.apartment_id == apartment_id {
+                so_far.pending_on_apartment += 1;
+            }
+            if o.application_id == application_id {
+                if pending {
+                    so_far.pending_on_application += 1;
+                }
+                if o.status == OfferStatus::Accepted {
+                    so_far.accepted_on_application = Some(o.offer_id);
+                }
+            }
+        }
+        so_far
     }
 }
 
@@ -297,6 +322,100 @@ mod tests {
 
     use super::*;
     use crate::given::{Given, utc, ymd};
+    use talo_events_schema::register::StaffRole;
+
+    #[test]
+    fn an_accepted_offer_houses_its_application() {
+        let mut given = Given::new();
+        let mut view = HousingView::default();
+        let office = given.staff_everywhere(StaffRole::CustomerService);
+        let (application_id, offer_id, apartment_id) =
+            (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        given.fold(
+            &mut view,
+            utc(2026, 3, 1, 8),
+            None,
+            HousingApplicationFiled {
+                application_id,
+                applicant_id: Uuid::now_v7(),
+                household_size: 2,
+                desired_areas: vec!["Kallio".into()],
+                apartment_types: vec!["2h+k".into()],
+                max_rent_cents: 90_000,
+                move_in_from: ymd(2026, 4, 1),
+                valid_until: ymd(2026, 5, 30),
+            },
+        );
+        given.fold(
+            &mut view,
+            utc(2026, 3, 2, 8),
+            None,
+            HousingOfferMade {
+                offer_id,
+                application_id,
+                applicant_id: Uuid::now_v7(),
+                property_id: Uuid::now_v7(),
+                apartment_id,
+                monthly_rent_cents: 90_000,
+                lease_starts_on: ymd(2026, 4, 1),
+                answer_by: utc(2026, 3, 5, 8),
+            },
+        );
+        let today = ymd(2026, 3, 3);
+        let line = |view: &HousingView| -> Vec<Uuid> {
+            view.valid_applications(&office, today)
+                .iter()
+                .map(|a| a.application_id)
+                .collect()
+        };
+        assert_eq!(line(&view), vec![application_id]);
+        let waiting = OffersSoFar {
+            pending_on_apartment: 1,
+            pending_on_application: 1,
+            accepted_on_application: None,
+        };
+        assert_eq!(view.offers_so_far(application_id, apartment_id), waiting);
+        // Another apartment for this application, another application for this apartment.
+        assert_eq!(
+            view.offers_so_far(application_id, Uuid::now_v7()),
+            OffersSoFar {
+                pending_on_apartment: 0,
+                ..waiting
+            }
+        );
+        assert_eq!(
+            view.offers_so_far(Uuid::now_v7(), apartment_id),
+            OffersSoFar {
+                pending_on_application: 0,
+                ..waiting
+            }
+        );
+        given.fold(
+            &mut view,
+            utc(2026, 3, 3, 8),
+            None,
+            HousingOfferAccepted {
+                offer_id,
+                contract_id: Uuid::now_v7(),
+            },
+        );
+        assert_eq!(
+            view.offers_so_far(application_id, apartment_id),
+            OffersSoFar {
+                pending_on_apartment: 0,
+                pending_on_application: 0,
+                accepted_on_application: Some(offer_id),
+            }
+        );
+        assert!(line(&view).is_empty());
+        let record = &view.applications[&application_id];
+        assert_eq!(record.housed_by, Some(offer_id));
+        assert!(!record.is_open_on(today));
+        // The snapshot keeps it.
+        let restored: HousingView =
+            serde_json::from_str(&serde_json::to_string(&view).unwrap()).unwrap();
+        assert_eq!(restored, view);
+    }
 
     #[test]
     fn offers_made_answered_and_expired_in_a_range() {

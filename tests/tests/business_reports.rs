@@ -751,16 +751,16 @@ async fn announcement_read_rates_per_targeted_property() {
 async fn housing_offers_made_and_how_they_ended() {
     let server = TestServer::start().await;
     let apply = "mutation($input: FileHousingApplicationInput!) { fileHousingApplication(input: $input) { application { id } } }";
-    let input = json!({ "idempotencyKey": key(), "householdSize": 2, "desiredAreas": ["Herttoniemi"], "apartmentTypes": ["2h+k"], "maxRentCents": 95000, "moveInFrom": "2026-04-01" });
-    let application = server
-        .as_role("applicant", apply, json!({ "input": input }))
-        .await
-        .data()["fileHousingApplication"]["application"]["id"]
-        .clone();
+    // Each offer goes to an application of its own: an application gets one offer at a time.
     let offer = |code: &'static str, answer_by| {
         let server = &server;
-        let application = application.clone();
         async move {
+            let input = json!({ "idempotencyKey": key(), "householdSize": 2, "desiredAreas": ["Herttoniemi"], "apartmentTypes": ["2h+k"], "maxRentCents": 95000, "moveInFrom": "2026-04-01" });
+            let application = server
+                .as_role("applicant", apply, json!({ "input": input }))
+                .await
+                .data()["fileHousingApplication"]["application"]["id"]
+                .clone();
             let input = json!({ "idempotencyKey": key(), "applicationId": application, "apartmentId": server.apartment(demo::RENTAL, code), "monthlyRentCents": 89000, "leaseStartsOn": "2026-04-01", "answerBy": answer_by });
             server
                 .as_role(

@@ -11,6 +11,11 @@ const OFFER: &str = "mutation($input: MakeHousingOfferInput!) { makeHousingOffer
 
 /// A vacant apartment of the rental company (no lease in the demo).
 fn vacant(server: &TestServer) -> uuid::Uuid {
+    vacancies(server)[0]
+}
+
+/// The rental company's apartments without a lease.
+fn vacancies(server: &TestServer) -> Vec<uuid::Uuid> {
     let view = server.talo.read_models.register.read();
     let register = view.organisation(server.org().organisation_id).unwrap();
     let rental = server.org().properties[demo::RENTAL];
@@ -18,14 +23,14 @@ fn vacant(server: &TestServer) -> uuid::Uuid {
         .apartments
         .values()
         .filter(|a| a.property_id == rental)
-        .find(|a| {
+        .filter(|a| {
             !register
                 .contracts
                 .values()
                 .any(|c| c.apartment_id == a.apartment_id)
         })
-        .expect("a vacant rental apartment")
-        .apartment_id
+        .map(|a| a.apartment_id)
+        .collect()
 }
 
 async fn apply(server: &TestServer) -> Value {
@@ -38,8 +43,12 @@ async fn apply(server: &TestServer) -> Value {
 }
 
 async fn offer(server: &TestServer, application: &Value) -> Gql {
+    offer_of(server, application, vacant(server)).await
+}
+
+async fn offer_of(server: &TestServer, application: &Value, apartment: uuid::Uuid) -> Gql {
     let answer_by = server.clock.now_utc() + Duration::days(3);
-    let input = json!({ "idempotencyKey": key(), "applicationId": application, "apartmentId": vacant(server), "monthlyRentCents": 89000, "leaseStartsOn": "2026-04-01", "answerBy": answer_by });
+    let input = json!({ "idempotencyKey": key(), "applicationId": application, "apartmentId": apartment, "monthlyRentCents": 89000, "leaseStartsOn": "2026-04-01", "answerBy": answer_by });
     server
         .as_role("customer_service", OFFER, json!({ "input": input }))
         .await
@@ -98,6 +107,59 @@ async fn an_accepted_offer_becomes_the_applicants_lease() {
     answer(&server, "applicant", "declineHousingOffer", &offer_id)
         .await
         .assert_refused("CONFLICT", "housing.offer_answered");
+}
+
+#[tokio::test]
+async fn an_application_gets_one_offer_at_a_time_and_none_once_housed() {
+    let server = TestServer::start().await;
+    let application = apply(&server).await;
+    let apartments = vacancies(&server);
+    let (first, second) = (apartments[0], apartments[1]);
+    let made = offer_of(&server, &application, first).await;
+    let offer_id = made.data()["makeHousingOffer"]["offer"]["id"].clone();
+    offer_of(&server, &application, second)
+        .await
+        .assert_refused("CONFLICT", "housing.application_already_offered");
+    answer(&server, "applicant", "acceptHousingOffer", &offer_id)
+        .await
+        .data();
+    // Housed: the office's line no longer holds the application, and the applicant sees it
+    // done by the offer they accepted, well before its validity ends.
+    let line = server
+        .as_role(
+            "customer_service",
+            "{ housingApplications(first: 100) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    let listed: Vec<&Value> = line.data()["housingApplications"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["node"]["id"])
+        .collect();
+    assert!(!listed.contains(&&application), "{listed:?}");
+    let mine = server
+        .as_role(
+            "applicant",
+            "{ myHousingApplications { id valid housedByOfferId } }",
+            json!({}),
+        )
+        .await;
+    let record = mine.data()["myHousingApplications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == application)
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        record,
+        json!({ "id": application, "valid": false, "housedByOfferId": offer_id })
+    );
+    offer_of(&server, &application, second)
+        .await
+        .assert_refused("CONFLICT", "housing.application_housed");
 }
 
 /// The apartment an offer was made for.

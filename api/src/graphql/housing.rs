@@ -25,8 +25,10 @@ pub struct ApplicationNode {
     max_rent_cents: i64,
     move_in_from: NaiveDate,
     valid_until: NaiveDate,
-    /// Not withdrawn and not past `validUntil`.
+    /// Not withdrawn, not past `validUntil`, and its applicant has not accepted an offer.
     valid: bool,
+    /// The offer its applicant accepted: they are housed and the application is done.
+    housed_by_offer_id: Option<Uuid>,
     filed_at: DateTime<Utc>,
 }
 
@@ -40,7 +42,8 @@ fn application_node(a: &ApplicationRecord, today: NaiveDate) -> ApplicationNode 
         max_rent_cents: a.max_rent_cents,
         move_in_from: a.move_in_from,
         valid_until: a.valid_until,
-        valid: !a.withdrawn && today <= a.valid_until,
+        valid: a.is_open_on(today),
+        housed_by_offer_id: a.housed_by,
         filed_at: a.filed_at,
     }
 }
