@@ -343,7 +343,7 @@ fn housing_lets_apartments_through_offers(events: &[RecordedEvent]) {
         assert!(applications.contains(&offer.application_id), "{offer:?}");
     }
     assert!(
-        answered <= offers.len() && offers.len() - answered <= 5,
+        answered <= offers.len() && offers.len() - answered <= 3,
         "{answered} of {} offers answered",
         offers.len()
     );

@@ -383,7 +383,30 @@ async fn generated_queries(
             &manager,
             json!({ "query": "{ announcements(first: 20) { totalCount nodes { id title publishAt readCount } } }" }),
         ),
+        (
+            "customer service's housing line (`housingApplications`, 50)",
+            &clerk,
+            json!({ "query": "{ housingApplications(first: 50) { totalCount edges { node { id maxRentCents validUntil } } } }" }),
+        ),
+        (
+            "customer service's housing offers (`housingOffers`, 50 of all)",
+            &clerk,
+            json!({ "query": "{ housingOffers(first: 50) { totalCount edges { node { id status apartmentCode } } } }" }),
+        ),
     ];
+    // A store generated before housing applications has no applicant.
+    let applicant = who["applicant_id"]
+        .as_str()
+        .map(|_| token("applicant_id"))
+        .transpose()?;
+    let applicant_query = applicant.as_ref().map(|token| {
+        (
+            "a housed applicant's offers (`myHousingOffers`)",
+            token,
+            json!({ "query": "{ myHousingOffers { id status leaseStartsOn } }" }),
+        )
+    });
+    let portal = portal.into_iter().chain(applicant_query);
     // The server has just started on a freshly copied store of gigabytes: in one run the
     // first query's p99 was 261 ms after one second of warm-up and 2.7 ms when run again
     // right after. Each query is warmed up for longer here.

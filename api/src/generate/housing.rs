@@ -9,7 +9,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use talo_domain::calendar::local_date;
 use talo_domain::housing::{
     self, ApplicationCommand, FileApplication, HousingApplication, HousingOffer, MakeOffer,
-    OfferCommand,
+    OfferCommand, OffersSoFar,
 };
 use talo_events_schema::DomainEvent;
 use talo_events_schema::envelope::Channel;
@@ -164,9 +164,10 @@ fn answer_offers(
     housing: &mut Housing,
     day: NaiveDate,
 ) -> Result<(), GenerateError> {
+    // An answer later on the day the offer was made comes due the next day, at its own time.
     let (due, waiting): (Vec<Offer>, Vec<Offer>) = std::mem::take(&mut housing.offers)
         .into_iter()
-        .partition(|o| local_date(o.answer.at()) == day);
+        .partition(|o| local_date(o.answer.at()) <= day);
     housing.offers = waiting;
     for offer in due {
         let at = offer.answer.at();
@@ -416,7 +417,7 @@ fn make_offers(
         let decision = housing::make_offer(
             &application.state,
             command,
-            0,
+            OffersSoFar::default(),
             &principal,
             &property.register,
             at,
