@@ -111,6 +111,13 @@ impl Principal {
         self.staff_role_for(property_id, &OFFICE_ROLES)
     }
 
+    /// Holds an office role for the whole organisation: their office serves every property.
+    pub fn is_office_everywhere(&self) -> bool {
+        OFFICE_ROLES
+            .iter()
+            .any(|&role| self.is_organisation_wide(role))
+    }
+
     pub fn is_organisation_wide(&self, role: StaffRole) -> bool {
         self.staff
             .iter()

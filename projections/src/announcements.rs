@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use talo_domain::access::{OFFICE_ROLES, Principal};
+use talo_domain::access::Principal;
 use talo_domain::announcement::targets_home;
 use talo_domain::calendar::local_date;
 use talo_domain::register::{Contract, Register};
@@ -180,10 +180,7 @@ impl AnnouncementsView {
         at_most: usize,
     ) -> (Vec<&AnnouncementRecord>, usize) {
         let organisation_id = principal.organisation_id;
-        let sees_everything = principal.is_auditor()
-            || OFFICE_ROLES
-                .iter()
-                .any(|&role| principal.is_organisation_wide(role));
+        let sees_everything = principal.is_auditor() || principal.is_office_everywhere();
         if sees_everything {
             // Every announcement of the organisation is theirs: no need to look at each.
             let Some(keys) = self.by_organisation.get(&organisation_id) else {

@@ -2,7 +2,7 @@
 //! offers per property, which apartments are on offer right now, and how offers fared over a
 //! range for the reports.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -69,9 +69,99 @@ impl OfferRecord {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "StoredHousing")]
 pub struct HousingView {
     applications: BTreeMap<Uuid, ApplicationRecord>,
     offers: BTreeMap<Uuid, OfferRecord>,
+    /// Not in snapshots: built again from the records when one is read.
+    #[serde(skip_serializing)]
+    index: HousingIndex,
+}
+
+/// The ways the lists look into the records, so that a page costs what it shows and not
+/// five years of an organisation's applications and offers.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct HousingIndex {
+    /// Each applicant's applications, by (filed at, id).
+    applications_of: BTreeMap<Uuid, BTreeSet<(DateTime<Utc>, Uuid)>>,
+    /// Each applicant's offers, by (made at, id).
+    offers_to: BTreeMap<Uuid, BTreeSet<(DateTime<Utc>, Uuid)>>,
+    /// Each organisation's applications neither withdrawn nor housed, by (filed at, id): the
+    /// line, less those lapsed.
+    unclosed: BTreeMap<Uuid, BTreeSet<(DateTime<Utc>, Uuid)>>,
+    /// Each organisation's offers, by (made at, id).
+    offers_in: BTreeMap<Uuid, BTreeSet<(DateTime<Utc>, Uuid)>>,
+    offers_on_application: BTreeMap<Uuid, BTreeSet<Uuid>>,
+    offers_on_apartment: BTreeMap<Uuid, BTreeSet<Uuid>>,
+}
+
+impl HousingIndex {
+    fn add_application(&mut self, a: &ApplicationRecord) {
+        let key = (a.filed_at, a.application_id);
+        self.applications_of
+            .entry(a.applicant_id)
+            .or_default()
+            .insert(key);
+        if !a.withdrawn && a.housed_by.is_none() {
+            self.unclosed
+                .entry(a.organisation_id)
+                .or_default()
+                .insert(key);
+        }
+    }
+
+    fn close_application(&mut self, a: &ApplicationRecord) {
+        if let Some(line) = self.unclosed.get_mut(&a.organisation_id) {
+            line.remove(&(a.filed_at, a.application_id));
+            // As a snapshot read again would have it: no empty line.
+            if line.is_empty() {
+                self.unclosed.remove(&a.organisation_id);
+            }
+        }
+    }
+
+    fn add_offer(&mut self, o: &OfferRecord) {
+        let key = (o.made_at, o.offer_id);
+        self.offers_to
+            .entry(o.applicant_id)
+            .or_default()
+            .insert(key);
+        self.offers_in
+            .entry(o.organisation_id)
+            .or_default()
+            .insert(key);
+        self.offers_on_application
+            .entry(o.application_id)
+            .or_default()
+            .insert(o.offer_id);
+        self.offers_on_apartment
+            .entry(o.apartment_id)
+            .or_default()
+            .insert(o.offer_id);
+    }
+}
+
+/// A snapshot's fields.
+#[derive(Deserialize)]
+struct StoredHousing {
+    applications: BTreeMap<Uuid, ApplicationRecord>,
+    offers: BTreeMap<Uuid, OfferRecord>,
+}
+
+impl From<StoredHousing> for HousingView {
+    fn from(stored: StoredHousing) -> Self {
+        let mut index = HousingIndex::default();
+        stored
+            .applications
+            .values()
+            .for_each(|a| index.add_application(a));
+        stored.offers.values().for_each(|o| index.add_offer(o));
+        HousingView {
+            applications: stored.applications,
+            offers: stored.offers,
+            index,
+        }
+    }
 }
 
 impl Projection for HousingView {
@@ -83,23 +173,25 @@ impl Projection for HousingView {
         let at = event.metadata.occurred_at;
         match decoded {
             DomainEvent::HousingApplicationFiled(e) => {
-                self.applications.insert(
-                    e.application_id,
-                    ApplicationRecord {
-                        application_id: e.application_id,
-                        organisation_id: event.metadata.organisation_id,
-                        applicant_id: e.applicant_id,
-                        household_size: e.household_size,
-                        desired_areas: e.desired_areas.clone(),
-                        apartment_types: e.apartment_types.clone(),
-                        max_rent_cents: e.max_rent_cents,
-                        move_in_from: e.move_in_from,
-                        valid_until: e.valid_until,
-                        filed_at: at,
-                        withdrawn: false,
-                        housed_by: None,
-                    },
-                );
+                if self.applications.contains_key(&e.application_id) {
+                    return;
+                }
+                let record = ApplicationRecord {
+                    application_id: e.application_id,
+                    organisation_id: event.metadata.organisation_id,
+                    applicant_id: e.applicant_id,
+                    household_size: e.household_size,
+                    desired_areas: e.desired_areas.clone(),
+                    apartment_types: e.apartment_types.clone(),
+                    max_rent_cents: e.max_rent_cents,
+                    move_in_from: e.move_in_from,
+                    valid_until: e.valid_until,
+                    filed_at: at,
+                    withdrawn: false,
+                    housed_by: None,
+                };
+                self.index.add_application(&record);
+                self.applications.insert(e.application_id, record);
             }
             DomainEvent::HousingApplicationRenewed(e) => {
                 if let Some(a) = self.applications.get_mut(&e.application_id) {
@@ -109,28 +201,31 @@ impl Projection for HousingView {
             DomainEvent::HousingApplicationWithdrawn(e) => {
                 if let Some(a) = self.applications.get_mut(&e.application_id) {
                     a.withdrawn = true;
+                    self.index.close_application(a);
                 }
             }
             DomainEvent::HousingOfferMade(e) => {
-                self.offers.insert(
-                    e.offer_id,
-                    OfferRecord {
-                        offer_id: e.offer_id,
-                        organisation_id: event.metadata.organisation_id,
-                        application_id: e.application_id,
-                        applicant_id: e.applicant_id,
-                        property_id: e.property_id,
-                        apartment_id: e.apartment_id,
-                        monthly_rent_cents: e.monthly_rent_cents,
-                        lease_starts_on: e.lease_starts_on,
-                        answer_by: e.answer_by,
-                        made_at: at,
-                        status: OfferStatus::Pending,
-                        answered_at: None,
-                        contract_id: None,
-                        decline_reason: None,
-                    },
-                );
+                if self.offers.contains_key(&e.offer_id) {
+                    return;
+                }
+                let record = OfferRecord {
+                    offer_id: e.offer_id,
+                    organisation_id: event.metadata.organisation_id,
+                    application_id: e.application_id,
+                    applicant_id: e.applicant_id,
+                    property_id: e.property_id,
+                    apartment_id: e.apartment_id,
+                    monthly_rent_cents: e.monthly_rent_cents,
+                    lease_starts_on: e.lease_starts_on,
+                    answer_by: e.answer_by,
+                    made_at: at,
+                    status: OfferStatus::Pending,
+                    answered_at: None,
+                    contract_id: None,
+                    decline_reason: None,
+                };
+                self.index.add_offer(&record);
+                self.offers.insert(e.offer_id, record);
             }
             DomainEvent::HousingOfferAccepted(e) => {
                 self.answer(e.offer_id, OfferStatus::Accepted, at, |o| {
@@ -139,6 +234,7 @@ impl Projection for HousingView {
                 let application = self.offers.get(&e.offer_id).map(|o| o.application_id);
                 if let Some(a) = application.and_then(|id| self.applications.get_mut(&id)) {
                     a.housed_by = Some(e.offer_id);
+                    self.index.close_application(a);
                 }
             }
             DomainEvent::HousingOfferDeclined(e) => {
@@ -178,16 +274,14 @@ impl HousingView {
 
     /// The applicant's own applications, newest first.
     pub fn my_applications(&self, principal: &Principal) -> Vec<&ApplicationRecord> {
-        let mut records: Vec<_> = self
-            .applications
-            .values()
-            .filter(|a| {
-                a.organisation_id == principal.organisation_id
-                    && a.applicant_id == principal.person_id
-            })
-            .collect();
-        records.sort_by_key(|a| std::cmp::Reverse((a.filed_at, a.application_id)));
-        records
+        self.index
+            .applications_of
+            .get(&principal.person_id)
+            .into_iter()
+            .flat_map(|keys| keys.iter().rev())
+            .filter_map(|(_, id)| self.applications.get(id))
+            .filter(|a| a.organisation_id == principal.organisation_id)
+            .collect()
     }
 
     /// Open applications (see [`ApplicationRecord::is_open_on`]), oldest first: for the office
@@ -197,71 +291,89 @@ impl HousingView {
         principal: &Principal,
         today: NaiveDate,
     ) -> Vec<&ApplicationRecord> {
-        let mut records: Vec<_> = self
-            .applications
-            .values()
-            .filter(|a| a.organisation_id == principal.organisation_id && a.is_open_on(today))
-            .collect();
-        records.sort_by_key(|a| (a.filed_at, a.application_id));
-        records
+        self.index
+            .unclosed
+            .get(&principal.organisation_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, id)| self.applications.get(id))
+            .filter(|a| a.is_open_on(today))
+            .collect()
     }
 
     pub fn offer(&self, principal: &Principal, id: Uuid) -> Option<&OfferRecord> {
         self.offers.get(&id).filter(|o| {
             o.organisation_id == principal.organisation_id
-                && (o.applicant_id == principal.person_id
-                    || principal.office_role_for(o.property_id).is_some()
-                    || principal.is_auditor())
+                && (o.applicant_id == principal.person_id || may_see_offers_in(principal, o))
         })
     }
 
     /// Offers made to the applicant, newest first.
     pub fn my_offers(&self, principal: &Principal) -> Vec<&OfferRecord> {
-        let mut records: Vec<_> = self
-            .offers
-            .values()
-            .filter(|o| {
-                o.organisation_id == principal.organisation_id
-                    && o.applicant_id == principal.person_id
-            })
-            .collect();
-        records.sort_by_key(|o| std::cmp::Reverse((o.made_at, o.offer_id)));
-        records
+        self.index
+            .offers_to
+            .get(&principal.person_id)
+            .into_iter()
+            .flat_map(|keys| keys.iter().rev())
+            .filter_map(|(_, id)| self.offers.get(id))
+            .filter(|o| o.organisation_id == principal.organisation_id)
+            .collect()
     }
 
-    /// Offers in the properties the principal's office serves, newest first.
-    pub fn offers_for_office(&self, principal: &Principal) -> Vec<&OfferRecord> {
-        let mut records: Vec<_> = self
-            .offers
-            .values()
-            .filter(|o| {
-                o.organisation_id == principal.organisation_id
-                    && principal.office_role_for(o.property_id).is_some()
-            })
-            .collect();
-        records.sort_by_key(|o| std::cmp::Reverse((o.made_at, o.offer_id)));
-        records
+    /// A page of the offers in the properties the principal's office serves (all of them
+    /// for an auditor), newest first: up to `take` made before `before` (made at, id), and
+    /// how many there are in all.
+    pub fn offers_for_office(
+        &self,
+        principal: &Principal,
+        before: Option<(DateTime<Utc>, Uuid)>,
+        take: usize,
+    ) -> (Vec<&OfferRecord>, usize) {
+        let Some(keys) = self.index.offers_in.get(&principal.organisation_id) else {
+            return (Vec::new(), 0);
+        };
+        let visible = |key: &(DateTime<Utc>, Uuid)| {
+            self.offers
+                .get(&key.1)
+                .filter(|o| may_see_offers_in(principal, o))
+        };
+        let older = match before {
+            Some(key) => keys.range(..key),
+            None => keys.range(..),
+        };
+        let page = older.rev().filter_map(visible).take(take).collect();
+        let total = if principal.is_auditor() || principal.is_office_everywhere() {
+            keys.len()
+        } else {
+            keys.iter().filter_map(visible).count()
+        };
+        (page, total)
     }
 
     /// The offers a new offer of `apartment_id` to `application_id` must not clash with.
     /// An offer past its deadline still waits until the office records it expired.
     pub fn offers_so_far(&self, application_id: Uuid, apartment_id: Uuid) -> OffersSoFar {
-        let mut so_far = OffersSoFar::default();
-        for o in self.offers.values() {
-            let pending = o.status == OfferStatus::Pending;
-            if pending && o.apartment_id == apartment_id {
-                so_far.pending_on_apartment += 1;
-            }
-            if o.application_id == application_id {
-                if pending {
-                    so_far.pending_on_application += 1;
-                }
-                if o.status == OfferStatus::Accepted {
-                    so_far.accepted_on_application = Some(o.offer_id);
-                }
-            }
+        let offers = |index: &BTreeMap<Uuid, BTreeSet<Uuid>>, id: Uuid| {
+            index
+                .get(&id)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| self.offers.get(id))
+                .collect::<Vec<_>>()
+        };
+        let pending = |o: &&&OfferRecord| o.status == OfferStatus::Pending;
+        let on_application = offers(&self.index.offers_on_application, application_id);
+        OffersSoFar {
+            pending_on_apartment: offers(&self.index.offers_on_apartment, apartment_id)
+                .iter()
+                .filter(pending)
+                .count(),
+            pending_on_application: on_application.iter().filter(pending).count(),
+            accepted_on_application: on_application
+                .iter()
+                .find(|o| o.status == OfferStatus::Accepted)
+                .map(|o| o.offer_id),
         }
-        so_far
     }
 }
 
@@ -316,6 +428,11 @@ fn may_see_applications(principal: &Principal) -> bool {
     principal.is_auditor() || principal.is_office_staff()
 }
 
+/// The office of the offer's property sees it, and auditors see every offer.
+fn may_see_offers_in(principal: &Principal, offer: &OfferRecord) -> bool {
+    principal.is_auditor() || principal.office_role_for(offer.property_id).is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use talo_events_schema::housing::*;
@@ -323,6 +440,98 @@ mod tests {
     use super::*;
     use crate::given::{Given, utc, ymd};
     use talo_events_schema::register::StaffRole;
+
+    /// Offers of two properties to two applicants, some made at the same moment: each
+    /// reader's pages, stitched, are the naive filter of every offer, newest first.
+    #[test]
+    fn office_pages_and_applicants_lists_equal_a_filter_of_every_offer() {
+        let mut given = Given::new();
+        let mut view = HousingView::default();
+        let (north, south) = (Uuid::now_v7(), Uuid::now_v7());
+        let applicants = [Uuid::now_v7(), Uuid::now_v7()];
+        for n in 0..30u32 {
+            let applicant = applicants[n as usize % 2];
+            let property = if n % 3 == 0 { north } else { south };
+            // Pairs made at the same hour: the id breaks the tie.
+            let made = utc(2026, 3, 1 + n / 2, 8);
+            let application_id = Uuid::now_v7();
+            given.fold(
+                &mut view,
+                made,
+                None,
+                HousingApplicationFiled {
+                    application_id,
+                    applicant_id: applicant,
+                    household_size: 1,
+                    desired_areas: vec!["Kallio".into()],
+                    apartment_types: vec!["1h+kk".into()],
+                    max_rent_cents: 80_000,
+                    move_in_from: ymd(2026, 4, 1),
+                    valid_until: ymd(2026, 6, 1),
+                },
+            );
+            given.fold(
+                &mut view,
+                made,
+                Some(property),
+                HousingOfferMade {
+                    offer_id: Uuid::now_v7(),
+                    application_id,
+                    applicant_id: applicant,
+                    property_id: property,
+                    apartment_id: Uuid::now_v7(),
+                    monthly_rent_cents: 70_000,
+                    lease_starts_on: ymd(2026, 5, 1),
+                    answer_by: made + chrono::Duration::days(5),
+                },
+            );
+        }
+        let mut north_manager = given.staff_everywhere(StaffRole::PropertyManager);
+        north_manager.staff[0].scope =
+            talo_events_schema::register::StaffScope::Property { property_id: north };
+        let readers = [
+            given.staff_everywhere(StaffRole::CustomerService),
+            given.staff_everywhere(StaffRole::Auditor),
+            north_manager,
+        ];
+        let newest_first = |keep: &dyn Fn(&OfferRecord) -> bool| -> Vec<Uuid> {
+            let mut all: Vec<&OfferRecord> = view.offers.values().filter(|o| keep(o)).collect();
+            all.sort_by_key(|o| std::cmp::Reverse((o.made_at, o.offer_id)));
+            all.iter().map(|o| o.offer_id).collect()
+        };
+        for (reader, expected) in readers.iter().zip([30, 30, 10]) {
+            let naive = newest_first(&|o| may_see_offers_in(reader, o));
+            assert_eq!(naive.len(), expected);
+            let mut stitched = Vec::new();
+            let mut before = None;
+            loop {
+                let (page, total) = view.offers_for_office(reader, before, 4);
+                assert_eq!(total, expected);
+                let Some(last) = page.last() else { break };
+                before = Some((last.made_at, last.offer_id));
+                stitched.extend(page.iter().map(|o| o.offer_id));
+            }
+            assert_eq!(stitched, naive);
+        }
+        for applicant in applicants {
+            let mut principal = given.staff_everywhere(StaffRole::CustomerService);
+            principal.person_id = applicant;
+            principal.staff.clear();
+            let mine: Vec<Uuid> = view
+                .my_offers(&principal)
+                .iter()
+                .map(|o| o.offer_id)
+                .collect();
+            assert_eq!(mine, newest_first(&|o| o.applicant_id == applicant));
+            assert_eq!(view.my_applications(&principal).len(), 15);
+        }
+        let restored: HousingView =
+            serde_json::from_str(&serde_json::to_string(&view).unwrap()).unwrap();
+        assert_eq!(
+            restored, view,
+            "the indexes are built again from the records"
+        );
+    }
 
     #[test]
     fn an_accepted_offer_houses_its_application() {

@@ -162,6 +162,35 @@ async fn an_application_gets_one_offer_at_a_time_and_none_once_housed() {
         .assert_refused("CONFLICT", "housing.application_housed");
 }
 
+#[tokio::test]
+async fn the_office_pages_through_its_offers_newest_first() {
+    let server = TestServer::start().await;
+    let mut made = Vec::new();
+    for apartment in vacancies(&server).into_iter().take(3) {
+        let application = apply(&server).await;
+        let offer = offer_of(&server, &application, apartment).await;
+        made.push(offer.data()["makeHousingOffer"]["offer"]["id"].clone());
+        server.clock.advance(Duration::minutes(5));
+    }
+    made.reverse();
+    let query = "query($first: Int, $after: String) { housingOffers(first: $first, after: $after) { totalCount pageInfo { hasNextPage hasPreviousPage endCursor } nodes { id } } }";
+    // Customer service's office and the auditor see every offer, page by page.
+    for role in ["customer_service", "auditor"] {
+        let listed: Vec<Value> = server
+            .every_page(role, query, "housingOffers", 1)
+            .await
+            .into_iter()
+            .map(|node| node["id"].clone())
+            .collect();
+        assert_eq!(listed, made, "{role}");
+        let total = server.as_role(role, query, json!({})).await;
+        assert_eq!(total.data()["housingOffers"]["totalCount"], 3, "{role}");
+    }
+    server
+        .assert_list_refuses_stray_cursors_and_page_sizes("customer_service", query)
+        .await;
+}
+
 /// The apartment an offer was made for.
 fn offered_apartment(made: &Gql) -> Value {
     made.body["data"]["makeHousingOffer"]["offer"]["apartmentId"].clone()

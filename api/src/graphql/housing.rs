@@ -9,7 +9,9 @@ use talo_projections::housing::{ApplicationRecord, HousingView, OfferRecord};
 use uuid::Uuid;
 
 use super::enums::OfferStatusGql;
-use super::pagination::{Order, Page, paginate, sort_key};
+use super::pagination::{
+    Order, Page, after_instant_and_id, page_of, page_size, paginate, sort_key,
+};
 use super::session::Session;
 use crate::dispatch::{Dispatcher, Outcome};
 use crate::error::{ApiError, IntoGraphql};
@@ -185,15 +187,17 @@ impl HousingQuery {
         let max = session.talo.config.limits.max_page_size;
         with_housing(&session, |principal, register, view| {
             office_only(principal, "housingOffers")?;
-            paginate(
-                view.offers_for_office(principal),
-                Order::Descending,
+            let size = page_size(first, max)?;
+            let before = after_instant_and_id(after.as_deref())?;
+            let (offers, total) = view.offers_for_office(principal, before, size + 1);
+            Ok(page_of(
+                offers,
+                total,
+                size,
+                after.is_some(),
                 |o| sort_key(None, o.made_at, o.offer_id),
-                first,
-                after,
-                max,
                 |o| offer_node(o, register, session.now),
-            )
+            ))
         })
         .gql()
     }
