@@ -3,6 +3,7 @@
 //! range for the reports.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -86,9 +87,10 @@ struct HousingIndex {
     applications_of: BTreeMap<Uuid, BTreeSet<(DateTime<Utc>, Uuid)>>,
     /// Each applicant's offers, by (made at, id).
     offers_to: BTreeMap<Uuid, BTreeSet<(DateTime<Utc>, Uuid)>>,
-    /// Each organisation's applications neither withdrawn nor housed, by (filed at, id): the
-    /// line, less those lapsed.
-    unclosed: BTreeMap<Uuid, BTreeSet<(DateTime<Utc>, Uuid)>>,
+    /// Each organisation's applications neither withdrawn nor housed, by (filed at, id), with
+    /// the day each is valid until: the line, once those lapsed are passed over (thousands
+    /// over the years, so the day is at hand without looking up the record).
+    unclosed: BTreeMap<Uuid, BTreeMap<(DateTime<Utc>, Uuid), NaiveDate>>,
     /// Each organisation's offers, by (made at, id).
     offers_in: BTreeMap<Uuid, BTreeSet<(DateTime<Utc>, Uuid)>>,
     offers_on_application: BTreeMap<Uuid, BTreeSet<Uuid>>,
@@ -106,7 +108,7 @@ impl HousingIndex {
             self.unclosed
                 .entry(a.organisation_id)
                 .or_default()
-                .insert(key);
+                .insert(key, a.valid_until);
         }
     }
 
@@ -196,6 +198,11 @@ impl Projection for HousingView {
             DomainEvent::HousingApplicationRenewed(e) => {
                 if let Some(a) = self.applications.get_mut(&e.application_id) {
                     a.valid_until = e.valid_until;
+                    let line = self.index.unclosed.get_mut(&a.organisation_id);
+                    if let Some(day) = line.and_then(|l| l.get_mut(&(a.filed_at, a.application_id)))
+                    {
+                        *day = e.valid_until;
+                    }
                 }
             }
             DomainEvent::HousingApplicationWithdrawn(e) => {
@@ -284,21 +291,32 @@ impl HousingView {
             .collect()
     }
 
-    /// Open applications (see [`ApplicationRecord::is_open_on`]), oldest first: for the office
-    /// choosing whom to offer to.
+    /// A page of the open applications (see [`ApplicationRecord::is_open_on`]), oldest
+    /// first, for the office choosing whom to offer to: up to `take` filed after `after`
+    /// (filed at, id), and how many are open in all.
     pub fn valid_applications(
         &self,
         principal: &Principal,
         today: NaiveDate,
-    ) -> Vec<&ApplicationRecord> {
-        self.index
-            .unclosed
-            .get(&principal.organisation_id)
-            .into_iter()
-            .flatten()
-            .filter_map(|(_, id)| self.applications.get(id))
-            .filter(|a| a.is_open_on(today))
-            .collect()
+        after: Option<(DateTime<Utc>, Uuid)>,
+        take: usize,
+    ) -> (Vec<&ApplicationRecord>, usize) {
+        let Some(line) = self.index.unclosed.get(&principal.organisation_id) else {
+            return (Vec::new(), 0);
+        };
+        let open = |(key, valid_until): (&(DateTime<Utc>, Uuid), &NaiveDate)| {
+            (today <= *valid_until).then_some(key.1)
+        };
+        let later = match after {
+            Some(key) => line.range((Bound::Excluded(key), Bound::Unbounded)),
+            None => line.range(..),
+        };
+        let page = later
+            .filter_map(open)
+            .filter_map(|id| self.applications.get(&id))
+            .take(take)
+            .collect();
+        (page, line.iter().filter_map(open).count())
     }
 
     pub fn offer(&self, principal: &Principal, id: Uuid) -> Option<&OfferRecord> {
@@ -470,6 +488,17 @@ mod tests {
                     valid_until: ymd(2026, 6, 1),
                 },
             );
+            if n % 5 == 0 {
+                given.fold(
+                    &mut view,
+                    made,
+                    None,
+                    HousingApplicationRenewed {
+                        application_id,
+                        valid_until: ymd(2026, 9, 1),
+                    },
+                );
+            }
             given.fold(
                 &mut view,
                 made,
@@ -512,6 +541,28 @@ mod tests {
                 stitched.extend(page.iter().map(|o| o.offer_id));
             }
             assert_eq!(stitched, naive);
+        }
+        // The line: all thirty in May, the six renewed ones in July, oldest first.
+        let office = &readers[0];
+        for (today, expected) in [(ymd(2026, 5, 1), 30), (ymd(2026, 7, 1), 6)] {
+            let mut naive: Vec<&ApplicationRecord> = view
+                .applications
+                .values()
+                .filter(|a| a.is_open_on(today))
+                .collect();
+            naive.sort_by_key(|a| (a.filed_at, a.application_id));
+            let naive: Vec<Uuid> = naive.iter().map(|a| a.application_id).collect();
+            assert_eq!(naive.len(), expected);
+            let mut stitched = Vec::new();
+            let mut after = None;
+            loop {
+                let (page, total) = view.valid_applications(office, today, after, 4);
+                assert_eq!(total, expected);
+                let Some(last) = page.last() else { break };
+                after = Some((last.filed_at, last.application_id));
+                stitched.extend(page.iter().map(|a| a.application_id));
+            }
+            assert_eq!(stitched, naive, "{today}");
         }
         for applicant in applicants {
             let mut principal = given.staff_everywhere(StaffRole::CustomerService);
@@ -572,7 +623,8 @@ mod tests {
         );
         let today = ymd(2026, 3, 3);
         let line = |view: &HousingView| -> Vec<Uuid> {
-            view.valid_applications(&office, today)
+            view.valid_applications(&office, today, None, 10)
+                .0
                 .iter()
                 .map(|a| a.application_id)
                 .collect()

@@ -163,11 +163,12 @@ async fn an_application_gets_one_offer_at_a_time_and_none_once_housed() {
 }
 
 #[tokio::test]
-async fn the_office_pages_through_its_offers_newest_first() {
+async fn the_office_pages_through_its_offers_and_its_line_of_applications() {
     let server = TestServer::start().await;
-    let mut made = Vec::new();
+    let (mut made, mut applications) = (Vec::new(), Vec::new());
     for apartment in vacancies(&server).into_iter().take(3) {
         let application = apply(&server).await;
+        applications.push(application.clone());
         let offer = offer_of(&server, &application, apartment).await;
         made.push(offer.data()["makeHousingOffer"]["offer"]["id"].clone());
         server.clock.advance(Duration::minutes(5));
@@ -188,6 +189,18 @@ async fn the_office_pages_through_its_offers_newest_first() {
     }
     server
         .assert_list_refuses_stray_cursors_and_page_sizes("customer_service", query)
+        .await;
+    // The line of applications pages oldest first; these three are its newest.
+    let line = "query($first: Int, $after: String) { housingApplications(first: $first, after: $after) { totalCount pageInfo { hasNextPage hasPreviousPage endCursor } nodes { id } } }";
+    let listed: Vec<Value> = server
+        .every_page("customer_service", line, "housingApplications", 1)
+        .await
+        .into_iter()
+        .map(|node| node["id"].clone())
+        .collect();
+    assert_eq!(listed[listed.len() - 3..], applications);
+    server
+        .assert_list_refuses_stray_cursors_and_page_sizes("customer_service", line)
         .await;
 }
 

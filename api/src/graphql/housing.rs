@@ -9,9 +9,7 @@ use talo_projections::housing::{ApplicationRecord, HousingView, OfferRecord};
 use uuid::Uuid;
 
 use super::enums::OfferStatusGql;
-use super::pagination::{
-    Order, Page, after_instant_and_id, page_of, page_size, paginate, sort_key,
-};
+use super::pagination::{Page, after_instant_and_id, page_of, page_size, sort_key};
 use super::session::Session;
 use crate::dispatch::{Dispatcher, Outcome};
 use crate::error::{ApiError, IntoGraphql};
@@ -163,15 +161,17 @@ impl HousingQuery {
         let today = local_date(session.now);
         with_housing(&session, |principal, _, view| {
             office_only(principal, "housingApplications")?;
-            paginate(
-                view.valid_applications(principal, today),
-                Order::Ascending,
+            let size = page_size(first, max)?;
+            let later_than = after_instant_and_id(after.as_deref())?;
+            let (line, total) = view.valid_applications(principal, today, later_than, size + 1);
+            Ok(page_of(
+                line,
+                total,
+                size,
+                after.is_some(),
                 |a| sort_key(None, a.filed_at, a.application_id),
-                first,
-                after,
-                max,
                 |a| application_node(a, today),
-            )
+            ))
         })
         .gql()
     }
