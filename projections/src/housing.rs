@@ -281,14 +281,12 @@ impl HousingView {
 
     /// The applicant's own applications, newest first.
     pub fn my_applications(&self, principal: &Principal) -> Vec<&ApplicationRecord> {
-        self.index
-            .applications_of
-            .get(&principal.person_id)
-            .into_iter()
-            .flat_map(|keys| keys.iter().rev())
-            .filter_map(|(_, id)| self.applications.get(id))
-            .filter(|a| a.organisation_id == principal.organisation_id)
-            .collect()
+        newest_first(
+            self.index.applications_of.get(&principal.person_id),
+            &self.applications,
+        )
+        .filter(|a| a.organisation_id == principal.organisation_id)
+        .collect()
     }
 
     /// A page of the open applications (see [`ApplicationRecord::is_open_on`]), oldest
@@ -328,12 +326,7 @@ impl HousingView {
 
     /// Offers made to the applicant, newest first.
     pub fn my_offers(&self, principal: &Principal) -> Vec<&OfferRecord> {
-        self.index
-            .offers_to
-            .get(&principal.person_id)
-            .into_iter()
-            .flat_map(|keys| keys.iter().rev())
-            .filter_map(|(_, id)| self.offers.get(id))
+        newest_first(self.index.offers_to.get(&principal.person_id), &self.offers)
             .filter(|o| o.organisation_id == principal.organisation_id)
             .collect()
     }
@@ -439,6 +432,16 @@ impl HousingView {
         }
         outcomes
     }
+}
+
+/// The records an index entry names, newest first.
+fn newest_first<'a, R>(
+    keys: Option<&'a BTreeSet<(DateTime<Utc>, Uuid)>>,
+    records: &'a BTreeMap<Uuid, R>,
+) -> impl Iterator<Item = &'a R> {
+    keys.into_iter()
+        .flat_map(|keys| keys.iter().rev())
+        .filter_map(|(_, id)| records.get(id))
 }
 
 /// Office staff see every application of the organisation (they choose whom to offer to).

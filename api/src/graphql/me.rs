@@ -1,6 +1,8 @@
 //! Who am I here: the caller's person, organisation, roles, homes and what they may work on,
 //! so a portal can show the right views and find the ids it needs.
 
+use std::collections::HashMap;
+
 use async_graphql::{Context, Object, Result, SimpleObject};
 use uuid::Uuid;
 
@@ -91,6 +93,19 @@ impl MeQuery {
                         || principal.office_role_for(id).is_some()
                         || principal.is_auditor()
                 };
+                // One pass over the buildings: an office everywhere sees hundreds of properties.
+                let mut buildings: HashMap<Uuid, Vec<BuildingView>> = HashMap::new();
+                for b in register.buildings.values() {
+                    if sees_property(b.property_id) {
+                        buildings
+                            .entry(b.property_id)
+                            .or_default()
+                            .push(BuildingView {
+                                id: b.building_id,
+                                code: b.code.clone(),
+                            });
+                    }
+                }
                 let properties = register
                     .properties
                     .values()
@@ -101,15 +116,7 @@ impl MeQuery {
                         street_address: p.street_address.clone(),
                         postal_code: p.postal_code.clone(),
                         city: p.city.clone(),
-                        buildings: register
-                            .buildings
-                            .values()
-                            .filter(|b| b.property_id == p.property_id)
-                            .map(|b| BuildingView {
-                                id: b.building_id,
-                                code: b.code.clone(),
-                            })
-                            .collect(),
+                        buildings: buildings.remove(&p.property_id).unwrap_or_default(),
                     })
                     .collect();
                 let office = principal.is_office_staff();
