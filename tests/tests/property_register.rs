@@ -323,3 +323,45 @@ async fn a_retried_contact_change_records_nothing_new() {
     assert_eq!(count(&first, "setPropertyContact"), 1);
     assert_eq!(count(&again, "setPropertyContact"), 1);
 }
+
+/// `me` lists each property the caller works on with exactly its own buildings, in the
+/// register's order: customer service sees both demo properties, a resident only their home's.
+#[tokio::test]
+async fn me_lists_each_property_with_its_own_buildings() {
+    let server = TestServer::start().await;
+    let expected = |property_id: Uuid| -> Vec<Value> {
+        let view = server.talo.read_models.register.read();
+        let register = view.organisation(server.org().organisation_id).unwrap();
+        register
+            .buildings
+            .values()
+            .filter(|b| b.property_id == property_id)
+            .map(|b| json!({ "id": b.building_id, "code": b.code }))
+            .collect()
+    };
+    let query = "{ me { properties { id name buildings { id code } } } }";
+    for (role, names) in [
+        ("customer_service", vec![RENTAL, COOPERATIVE]),
+        ("resident", vec![RENTAL]),
+    ] {
+        let answer = server.as_role(role, query, json!({})).await;
+        let properties = answer.data()["me"]["properties"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let mut seen: Vec<&str> = properties
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        seen.sort();
+        let mut wanted = names.clone();
+        wanted.sort();
+        assert_eq!(seen, wanted, "{role}");
+        for property in &properties {
+            let id: Uuid = serde_json::from_value(property["id"].clone()).unwrap();
+            let buildings = property["buildings"].as_array().unwrap();
+            assert!(!buildings.is_empty(), "{role}: {property}");
+            assert_eq!(*buildings, expected(id), "{role}");
+        }
+    }
+}
