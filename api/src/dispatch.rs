@@ -112,6 +112,9 @@ pub struct Dispatcher {
     /// series next issues all of them in one append, so concurrent requests share one commit
     /// instead of taking turns at one durable write each.
     ticket_waiters: std::sync::Mutex<std::collections::HashMap<String, Vec<TicketWaiter>>>,
+    /// Contract ledgers folded through a revision, so a ledger read again folds on only what
+    /// came after.
+    pub(crate) ledgers: crate::ledger_cache::LedgerCache,
 }
 
 /// A request waiting for its ticket number.
@@ -136,6 +139,7 @@ impl Dispatcher {
             in_flight: KeyedLocks::default(),
             streams: KeyedLocks::default(),
             ticket_waiters: Default::default(),
+            ledgers: Default::default(),
         }
     }
 
@@ -1239,12 +1243,21 @@ impl Dispatcher {
         &self,
         stream: &str,
     ) -> Result<Vec<RecordedEvent>, ApiError> {
+        self.read_stream_from(stream, 0).await
+    }
+
+    /// A stream's events from revision `first` to its end.
+    pub(crate) async fn read_stream_from(
+        &self,
+        stream: &str,
+        first: u64,
+    ) -> Result<Vec<RecordedEvent>, ApiError> {
         // Most streams a command acts on hold a handful of events: a first page this small is
         // one short read, which the embedded store serves without a thread hand-off.
         let mut page = 64;
         let mut events = Vec::new();
         loop {
-            let from = StreamFrom::Revision(events.len() as u64);
+            let from = StreamFrom::Revision(first + events.len() as u64);
             let batch = self
                 .store
                 .read_stream(stream, Direction::Forwards, from, page)

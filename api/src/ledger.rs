@@ -29,6 +29,7 @@ use uuid::Uuid;
 use crate::camt054::{Statement, StatementPayment};
 use crate::dispatch::{Decided, Dispatcher, Outcome, Request, context, decode_all};
 use crate::error::ApiError;
+use crate::ledger_cache::KeptLedger;
 
 /// Namespace of payment ids derived from a bank's id of the payment.
 /// Contracts a monthly run invoices at once: each waits for its ticket and its invoice to be
@@ -94,13 +95,33 @@ fn property_of_contract(register: &Register, contract_id: Uuid) -> Option<Uuid> 
 
 impl Dispatcher {
     /// A contract's whole ledger, folded from its stream: the read model keeps only accounts
-    /// (`talo_projections::ledger`), so the documents are read when one ledger is opened.
+    /// (`talo_projections::ledger`), so the documents are read when one ledger is opened. A
+    /// ledger opened before is folded on from where it was kept ([`crate::ledger_cache::LedgerCache`]): only the
+    /// events after it are read, and the answer is the stream as the store has it now.
     pub async fn ledger(&self, contract_id: Uuid) -> Result<Ledger, ApiError> {
-        let history = self
-            .read_whole_stream(&streams::ledger(contract_id))
+        let KeptLedger {
+            mut ledger,
+            next_revision,
+        } = self.ledgers.get(contract_id).unwrap_or(KeptLedger {
+            ledger: Ledger::default(),
+            next_revision: 0,
+        });
+        let newer = self
+            .read_stream_from(&streams::ledger(contract_id), next_revision)
             .await?;
-        let decoded = decode_all(&history)?;
-        Ok(Ledger::fold(decoded.iter().map(|(e, _)| e)))
+        let Some(last) = newer.last() else {
+            return Ok(ledger);
+        };
+        let next_revision = last.revision + 1;
+        for (event, _) in decode_all(&newer)? {
+            ledger.apply(&event);
+        }
+        let kept = KeptLedger {
+            ledger: ledger.clone(),
+            next_revision,
+        };
+        self.ledgers.keep(contract_id, kept);
+        Ok(ledger)
     }
 
     /// Decides a step on a contract's ledger (a charge line, a payment) and records it.

@@ -19,6 +19,7 @@ pub mod graphql;
 pub mod http;
 pub mod keyed_locks;
 pub mod ledger;
+pub mod ledger_cache;
 pub mod ledger_http;
 pub mod metrics;
 pub mod notifier;

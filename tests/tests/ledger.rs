@@ -1333,6 +1333,42 @@ async fn invoice_and_charge_line_input_is_checked_by_field() {
         .assert_refused("NOT_FOUND", "ledger.charge_line_unknown");
 }
 
+/// A ledger opened once is kept, folded through its stream's last event; opened again after a
+/// payment it shows the payment, the same as the ledger the payment was decided on.
+#[tokio::test]
+async fn a_ledger_opened_again_shows_what_was_recorded_since() {
+    let server = TestServer::start().await;
+    let contract = contract_of(&server, "resident");
+    let before = ledger(&server, "resident", contract).await;
+    let paid = server
+        .as_role(
+            "customer_service",
+            RECORD_PAYMENT,
+            json!({ "input": { "idempotencyKey": key(), "contractId": contract, "amountCents": 1_234, "payerName": "Aino Asukas" } }),
+        )
+        .await;
+    let decided = paid.data()["recordPayment"]["ledger"].clone();
+    let after = ledger(&server, "resident", contract).await;
+    let ids = |l: &Value| -> Vec<Value> {
+        let mut ids: Vec<Value> = l["payments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].clone())
+            .collect();
+        ids.sort_by_key(|id| id.to_string());
+        ids
+    };
+    assert_eq!(ids(&after).len(), ids(&before).len() + 1);
+    assert_eq!(ids(&after), ids(&decided));
+    for field in ["status", "balanceCents", "overdueCents", "prepaymentCents"] {
+        assert_eq!(
+            after["standing"][field], decided["standing"][field],
+            "{field}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_ledger_whose_stream_cannot_be_read_is_an_error_not_a_partial_ledger() {
     let server = TestServer::start().await;
