@@ -175,6 +175,8 @@ impl Projection for HousingView {
         let at = event.metadata.occurred_at;
         match decoded {
             DomainEvent::HousingApplicationFiled(e) => {
+                // Filed once (its stream must be new); a repeat must not leave the indexes
+                // naming a record that is no longer there.
                 if self.applications.contains_key(&e.application_id) {
                     return;
                 }
@@ -212,6 +214,7 @@ impl Projection for HousingView {
                 }
             }
             DomainEvent::HousingOfferMade(e) => {
+                // As for an application: made once.
                 if self.offers.contains_key(&e.offer_id) {
                     return;
                 }
