@@ -990,6 +990,19 @@ impl Dispatcher {
         application_id: Uuid,
         command: MakeOffer,
     ) -> Result<Outcome, ApiError> {
+        // Which offers are pending or accepted comes from the read model, which learns of an
+        // offer only after its append. So offers to one application, and of one apartment,
+        // take turns on this node: each is decided once the one before is in the read model
+        // (`act_on` returns only then). Always the application's turn first, so two offers
+        // never wait for each other.
+        let _application_turn = self
+            .streams
+            .lock(&format!("offers-to-application/{application_id}"))
+            .await;
+        let _apartment_turn = self
+            .streams
+            .lock(&format!("offers-of-apartment/{}", command.apartment_id))
+            .await;
         let application_history = self
             .read_whole_stream(&streams::housing_application(application_id))
             .await?;

@@ -162,6 +162,60 @@ async fn an_application_gets_one_offer_at_a_time_and_none_once_housed() {
         .assert_refused("CONFLICT", "housing.application_housed");
 }
 
+/// Offers made at the very same moment: to one application of several apartments, and of one
+/// apartment to several applications. One of each is made, the others refused with the rule,
+/// so two acceptances can never sign two leases.
+#[tokio::test]
+async fn offers_made_at_once_still_go_one_at_a_time() {
+    let server = TestServer::start().await;
+    let application = apply(&server).await;
+    let apartments = vacancies(&server);
+    assert!(apartments.len() >= 3, "{apartments:?}");
+    let to_one_application = futures::future::join_all(
+        apartments
+            .iter()
+            .map(|apartment| offer_of(&server, &application, *apartment)),
+    )
+    .await;
+    let made: Vec<&Gql> = to_one_application
+        .iter()
+        .filter(|answer| answer.body["errors"].is_null())
+        .collect();
+    assert_eq!(made.len(), 1, "{to_one_application:?}");
+    for refused in to_one_application
+        .iter()
+        .filter(|answer| !answer.body["errors"].is_null())
+    {
+        refused.assert_refused("CONFLICT", "housing.application_already_offered");
+    }
+
+    let offered = offered_apartment(made[0]);
+    let others = futures::future::join_all((0..apartments.len()).map(|_| apply(&server))).await;
+    let of_one_apartment = futures::future::join_all(others.iter().map(|other| {
+        offer_of(
+            &server,
+            other,
+            apartments
+                .iter()
+                .copied()
+                .find(|a| json!(a) != offered)
+                .unwrap(),
+        )
+    }))
+    .await;
+    let made = of_one_apartment
+        .iter()
+        .filter(|answer| answer.body["errors"].is_null())
+        .count();
+    assert_eq!(made, 1, "{of_one_apartment:?}");
+    for refused in of_one_apartment
+        .iter()
+        .filter(|answer| !answer.body["errors"].is_null())
+    {
+        refused.assert_refused("CONFLICT", "housing.apartment_already_offered");
+    }
+}
+
 #[tokio::test]
 async fn the_office_pages_through_its_offers_and_its_line_of_applications() {
     let server = TestServer::start().await;
