@@ -9,6 +9,7 @@
 //! its bank id), so a run or an import repeated, or resumed after a failure, adds only what is
 //! missing.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::NaiveDate;
@@ -24,6 +25,7 @@ use talo_domain::register::Register;
 use talo_events_schema::envelope::ActorRole;
 use talo_events_schema::ledger::{PaymentSource, UnmatchedPaymentReceived, UnmatchedReason};
 use talo_events_schema::streams;
+use talo_projections::ledger::ReferenceTarget;
 use uuid::Uuid;
 
 use crate::camt054::{Statement, StatementPayment};
@@ -37,6 +39,11 @@ use crate::ledger_cache::KeptLedger;
 /// reading each contract's whole ledger stream (twice: to draft, and to decide under the
 /// stream's lock), on both cores.
 const CONTRACTS_AT_ONCE: usize = 64;
+
+/// Lanes of a bank statement imported at once (see [`Dispatcher::import_lanes`]): as with a
+/// monthly run, the payments of different contracts wait for durability together and the
+/// store commits them in one go, instead of one fsync after another.
+const LANES_AT_ONCE: usize = 64;
 
 const BANK_PAYMENTS: Uuid = Uuid::from_u128(0x5b1c_2f80_4d3e_4a6b_9c7d_0a11_ba4c_0001);
 
@@ -340,51 +347,86 @@ impl Dispatcher {
             ));
         }
         let org = request.caller.organisation_id;
-        let mut imported = Vec::with_capacity(statement.payments.len());
-        for payment in statement.payments {
-            let outcome = self.import_payment(request, org, &payment).await;
-            let outcome = outcome.unwrap_or_else(|e| match e {
-                ApiError::Rejected(r) => ImportOutcome::Refused { message: r.message },
-                other => ImportOutcome::Refused {
-                    message: other.to_string(),
-                },
-            });
-            imported.push(ImportedPayment { payment, outcome });
+        let payments = &statement.payments;
+        let lanes = self.import_lanes(org, payments);
+        let done: Vec<Vec<(usize, ImportOutcome)>> = futures::stream::iter(lanes)
+            .map(|lane| async move {
+                let mut done = Vec::with_capacity(lane.len());
+                for index in lane {
+                    let outcome = self.import_payment(request, org, &payments[index]).await;
+                    let outcome = outcome.unwrap_or_else(|e| match e {
+                        ApiError::Rejected(r) => ImportOutcome::Refused { message: r.message },
+                        other => ImportOutcome::Refused {
+                            message: other.to_string(),
+                        },
+                    });
+                    done.push((index, outcome));
+                }
+                done
+            })
+            .buffer_unordered(LANES_AT_ONCE)
+            .collect()
+            .await;
+        let mut outcomes: Vec<Option<ImportOutcome>> = vec![None; payments.len()];
+        for (index, outcome) in done.into_iter().flatten() {
+            outcomes[index] = Some(outcome);
         }
-        Ok(imported)
+        statement
+            .payments
+            .into_iter()
+            .zip(outcomes)
+            .map(|(payment, outcome)| {
+                let outcome = outcome.ok_or_else(|| {
+                    ApiError::Internal(format!("payment {} was not imported", payment.path))
+                })?;
+                Ok(ImportedPayment { payment, outcome })
+            })
+            .collect()
     }
 
-    async fn import_payment(
+    /// The statement's payments in lanes, each lane's in statement order: the payments to one
+    /// contract, or to the unmatched queue, share a lane, and so do payments with one bank id
+    /// (a statement that lists one twice records it once, whatever its references say).
+    /// Payments that record nothing (debits, pending, other currencies) have a lane each.
+    fn import_lanes(&self, org: Uuid, payments: &[StatementPayment]) -> Vec<Vec<usize>> {
+        #[derive(PartialEq, Eq, Hash)]
+        enum Writes {
+            Ledger(Uuid),
+            Queue,
+        }
+        let mut lanes: Vec<Vec<usize>> = Vec::new();
+        let mut lane_of_stream = HashMap::new();
+        let mut lane_of_bank_id: HashMap<&str, usize> = HashMap::new();
+        for (index, payment) in payments.iter().enumerate() {
+            let lane = if let Some(&lane) = lane_of_bank_id.get(payment.external_id.as_str()) {
+                lane
+            } else if not_recorded_because(payment).is_some() {
+                lanes.push(Vec::new());
+                lanes.len() - 1
+            } else {
+                let writes = match self.payment_target(org, payment).0 {
+                    Some((target, _)) => Writes::Ledger(target.contract_id),
+                    None => Writes::Queue,
+                };
+                *lane_of_stream.entry(writes).or_insert_with(|| {
+                    lanes.push(Vec::new());
+                    lanes.len() - 1
+                })
+            };
+            lanes[lane].push(index);
+            lane_of_bank_id.insert(&payment.external_id, lane);
+        }
+        lanes
+    }
+
+    /// The invoice a payment's reference names in the organisation, with the reference in its
+    /// national form; or why it names none.
+    fn payment_target(
         &self,
-        request: &Request,
         org: Uuid,
         payment: &StatementPayment,
-    ) -> Result<ImportOutcome, ApiError> {
-        if !payment.credit {
-            return Ok(ImportOutcome::Ignored {
-                why: "a debit, not a payment received".into(),
-            });
-        }
-        if !payment.booked {
-            return Ok(ImportOutcome::Ignored {
-                why: "not booked yet".into(),
-            });
-        }
-        if payment.currency != "EUR" {
-            return Ok(ImportOutcome::Ignored {
-                why: format!("in {}, not in euros", payment.currency),
-            });
-        }
-        let payment_id = bank_payment_id(org, &payment.external_id);
-        let known = self
-            .read_models
-            .ledgers
-            .read()
-            .payment_by_external_id(org, &payment.external_id);
-        if known.is_some() {
-            return Ok(ImportOutcome::AlreadyRecorded { payment_id });
-        }
-        let (target, reason) = match payment.reference.as_deref() {
+    ) -> (Option<(ReferenceTarget, String)>, UnmatchedReason) {
+        match payment.reference.as_deref() {
             None => (None, UnmatchedReason::NoReference),
             Some(text) => match Reference::parse("reference", text) {
                 Err(_) => (None, UnmatchedReason::ReferenceInvalid),
@@ -399,7 +441,28 @@ impl Dispatcher {
                     (target, UnmatchedReason::ReferenceUnknown)
                 }
             },
-        };
+        }
+    }
+
+    async fn import_payment(
+        &self,
+        request: &Request,
+        org: Uuid,
+        payment: &StatementPayment,
+    ) -> Result<ImportOutcome, ApiError> {
+        if let Some(why) = not_recorded_because(payment) {
+            return Ok(ImportOutcome::Ignored { why });
+        }
+        let payment_id = bank_payment_id(org, &payment.external_id);
+        let known = self
+            .read_models
+            .ledgers
+            .read()
+            .payment_by_external_id(org, &payment.external_id);
+        if known.is_some() {
+            return Ok(ImportOutcome::AlreadyRecorded { payment_id });
+        }
+        let (target, reason) = self.payment_target(org, payment);
         let Some((target, national)) = target else {
             let event = UnmatchedPaymentReceived {
                 payment_id,
@@ -546,6 +609,20 @@ impl Dispatcher {
         // A retry of an allocation is a replay, whatever the ledger's side had left to do.
         outcome.replayed = allocation.replayed;
         Ok(outcome)
+    }
+}
+
+/// Why a statement's entry is no payment received to record: a debit, not booked yet, or not
+/// in euros.
+fn not_recorded_because(payment: &StatementPayment) -> Option<String> {
+    if !payment.credit {
+        Some("a debit, not a payment received".into())
+    } else if !payment.booked {
+        Some("not booked yet".into())
+    } else if payment.currency != "EUR" {
+        Some(format!("in {}, not in euros", payment.currency))
+    } else {
+        None
     }
 }
 

@@ -543,6 +543,156 @@ async fn a_bank_statement_is_matched_by_reference_and_imported_once() {
     );
 }
 
+/// A statement of one entry per payment: bank id, reference (if any) and amount, all credits
+/// booked on 4 March in euros to the demo's account.
+fn statement_of(payments: &[(String, Option<String>, i64)]) -> Vec<u8> {
+    let entries: String = payments
+        .iter()
+        .map(|(bank_id, reference, cents)| {
+            let reference = reference
+                .as_ref()
+                .map(|r| format!("<RmtInf><Strd><CdtrRefInf><Ref>{r}</Ref></CdtrRefInf></Strd></RmtInf>"))
+                .unwrap_or_default();
+            format!(
+                "<Ntry><Amt Ccy=\"EUR\">{}.{:02}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>\
+                 <BookgDt><Dt>2026-03-04</Dt></BookgDt><AcctSvcrRef>{bank_id}</AcctSvcrRef>\
+                 <NtryDtls><TxDtls><RltdPties><Dbtr><Nm>MAKSAJA</Nm></Dbtr></RltdPties>{reference}</TxDtls></NtryDtls></Ntry>",
+                cents / 100,
+                cents % 100
+            )
+        })
+        .collect();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+         <Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.054.001.02\"><BkToCstmrDbtCdtNtfctn>\
+         <GrpHdr><MsgId>M</MsgId><CreDtTm>2026-03-04T06:00:00+02:00</CreDtTm></GrpHdr>\
+         <Ntfctn><Id>N</Id><Acct><Id><IBAN>FI7944052020036082</IBAN></Id></Acct>{entries}</Ntfctn>\
+         </BkToCstmrDbtCdtNtfctn></Document>"
+    )
+    .into_bytes()
+}
+
+/// A statement paying every contract's April invoice is recorded many contracts at once, but
+/// each contract's payments, and the unmatched queue's, in the statement's order; a bank id
+/// listed twice is recorded once, even when its second listing names no invoice.
+#[tokio::test]
+async fn a_large_statement_keeps_each_contracts_payments_in_order() {
+    let server = TestServer::start().await;
+    let run = run_month(&server, "property_manager", "2026-04").await;
+    let issued = run.data()["runMonthlyInvoicing"]["issued"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(issued.len() >= 10, "{issued:?}");
+    server.clock.advance(Duration::days(2));
+    let resident = contract_of(&server, "resident");
+    let resident_reference = issued
+        .iter()
+        .find(|i| i["contractId"] == json!(resident))
+        .unwrap()["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut payments: Vec<(String, Option<String>, i64)> = issued
+        .iter()
+        .enumerate()
+        .map(|(n, invoice)| {
+            (
+                format!("APR-{n}"),
+                Some(invoice["reference"].as_str().unwrap().to_owned()),
+                invoice["totalCents"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let paid = payments.len();
+    payments.extend([
+        (
+            "EXTRA-1".to_owned(),
+            Some(resident_reference.clone()),
+            1_000,
+        ),
+        ("QUEUE-1".to_owned(), Some("12328".to_owned()), 4_500),
+        ("EXTRA-2".to_owned(), Some(resident_reference), 2_000),
+        // The first payment again, its reference mangled: the same bank id, so not queued.
+        ("APR-0".to_owned(), Some("12345".to_owned()), 99_999),
+        ("QUEUE-2".to_owned(), None, 3_000),
+    ]);
+    let xml = statement_of(&payments);
+    let answer = import(&server, "customer_service", xml.clone()).await;
+    assert_eq!(answer.status, 200, "{:#}", answer.json());
+    let report = answer.json();
+    let outcomes: Vec<(&str, &str)> = report["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["externalId"].as_str().unwrap(),
+                p["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let mut expected: Vec<(&str, &str)> = payments[..paid]
+        .iter()
+        .map(|(id, _, _)| (id.as_str(), "matched"))
+        .collect();
+    expected.extend([
+        ("EXTRA-1", "matched"),
+        ("QUEUE-1", "unmatched"),
+        ("EXTRA-2", "matched"),
+        ("APR-0", "already_recorded"),
+        ("QUEUE-2", "unmatched"),
+    ]);
+    assert_eq!(outcomes, expected);
+
+    // Every payment on the contract its reference names; the resident's two extra payments
+    // after the first, in the statement's order.
+    for (n, invoice) in issued.iter().enumerate() {
+        let contract: Uuid = serde_json::from_value(invoice["contractId"].clone()).unwrap();
+        let ledger = ledger(&server, "property_manager", contract).await;
+        let payment = ledger["payments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["externalId"] == format!("APR-{n}"))
+            .unwrap_or_else(|| panic!("APR-{n} not on its contract: {ledger:#}"));
+        assert_eq!(payment["amountCents"], invoice["totalCents"]);
+    }
+    let ledger = ledger(&server, "resident", resident).await;
+    let first = issued
+        .iter()
+        .position(|i| i["contractId"] == json!(resident))
+        .unwrap();
+    let first = format!("APR-{first}");
+    let this_statement = [first.as_str(), "EXTRA-1", "EXTRA-2"];
+    // Newest first.
+    let recorded: Vec<&str> = ledger["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["externalId"].as_str())
+        .filter(|id| this_statement.contains(id))
+        .collect();
+    assert_eq!(recorded, ["EXTRA-2", "EXTRA-1", first.as_str()]);
+    let queued: Vec<Value> = server
+        .as_role("customer_service", UNMATCHED, json!({}))
+        .await
+        .data()["unmatchedPayments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["externalId"].clone())
+        .collect();
+    assert!(!queued.contains(&json!("APR-0")), "{queued:?}");
+    assert!(queued.contains(&json!("QUEUE-1")) && queued.contains(&json!("QUEUE-2")));
+
+    // The whole statement again: nothing new.
+    let head = server.talo.store.head().await.unwrap();
+    let again = import(&server, "customer_service", xml).await.json();
+    assert_eq!(again["alreadyRecorded"], json!(payments.len()), "{again:#}");
+    assert_eq!(server.talo.store.head().await.unwrap(), head);
+}
+
 #[tokio::test]
 async fn an_unmatched_payment_waits_until_the_office_allocates_it() {
     let server = TestServer::start().await;
