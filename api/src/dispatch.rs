@@ -89,6 +89,18 @@ pub struct Decided {
     pub property_id: Option<Uuid>,
 }
 
+/// A stream as a command reads it before deciding.
+pub(crate) enum AsRead<S> {
+    /// An earlier try of this very request is in the stream: its outcome, nothing to decide.
+    Answered(Outcome),
+    /// What to decide on, the revision the stream continues at, and its last event's place.
+    Found {
+        state: S,
+        next_revision: u64,
+        last_position: Option<Position>,
+    },
+}
+
 /// What a command wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
@@ -114,7 +126,7 @@ pub struct Dispatcher {
     ticket_waiters: std::sync::Mutex<std::collections::HashMap<String, Vec<TicketWaiter>>>,
     /// Contract ledgers folded through a revision, so a ledger read again folds on only what
     /// came after.
-    pub(crate) ledgers: crate::ledger_cache::LedgerCache,
+    pub ledgers: crate::ledger_cache::LedgerCache,
 }
 
 /// A request waiting for its ticket number.
@@ -365,7 +377,7 @@ impl Dispatcher {
                 request,
                 decided.decision.role,
                 decided.property_id,
-                decided.decision.events,
+                &decided.decision.events,
                 request.caller.organisation_id,
             );
             match self
@@ -426,33 +438,72 @@ impl Dispatcher {
         expected_type: &str,
         decide: impl Fn(&[RecordedEvent], &Register, &Principal) -> Result<Decided, ApiError>,
     ) -> Result<Outcome, ApiError> {
-        self.idempotent(request, expected_type, stream, async {
-            let _writing = self.streams.lock(stream).await;
-            for _ in 0..MAX_ATTEMPTS {
+        self.act_on_read(
+            request,
+            stream,
+            expected_type,
+            || async move {
                 let mut history = self.read_whole_stream(stream).await?;
                 // A retry whose first try is in the log: recognised from the stream itself,
                 // whatever the read models or other nodes know.
                 if history.iter().any(|e| same_request(request, e)) {
-                    return earlier_outcome(request, expected_type, &history);
+                    return earlier_outcome(request, expected_type, &history).map(AsRead::Answered);
                 }
-                let expected = match history.len() {
-                    0 => ExpectedRevision::NoStream,
-                    n => ExpectedRevision::Exact(n as u64 - 1),
-                };
+                let next_revision = history.len() as u64;
+                let last_position = history.last().map(|e| e.position);
                 if history
                     .first()
                     .is_some_and(|e| e.metadata.organisation_id != request.caller.organisation_id)
                 {
                     history.clear();
                 }
+                Ok(AsRead::Found {
+                    state: history,
+                    next_revision,
+                    last_position,
+                })
+            },
+            |history, register, principal| decide(history, register, principal),
+            |_, _, _, _| {},
+        )
+        .await
+    }
+
+    /// [`Dispatcher::act_on`] on a state `read` makes of the stream (say, a ledger folded on
+    /// from a kept one): decides on it and appends with the revision it was read at, reading
+    /// and deciding again if another writer got there first. After an append, `appended` gets
+    /// the state, the events recorded, the revision they begin at and the last one's position.
+    pub(crate) async fn act_on_read<S, Read>(
+        &self,
+        request: &Request,
+        stream: &str,
+        expected_type: &str,
+        read: impl Fn() -> Read,
+        decide: impl Fn(&S, &Register, &Principal) -> Result<Decided, ApiError>,
+        appended: impl Fn(S, &[DomainEvent], u64, Position),
+    ) -> Result<Outcome, ApiError>
+    where
+        Read: Future<Output = Result<AsRead<S>, ApiError>>,
+    {
+        self.idempotent(request, expected_type, stream, async {
+            let _writing = self.streams.lock(stream).await;
+            for _ in 0..MAX_ATTEMPTS {
+                let (state, next_revision, last_position) = match read().await? {
+                    AsRead::Answered(outcome) => return Ok(outcome),
+                    AsRead::Found {
+                        state,
+                        next_revision,
+                        last_position,
+                    } => (state, next_revision, last_position),
+                };
                 let decided = self.with_register(request, |register, principal| {
-                    decide(&history, register, principal)
+                    decide(&state, register, principal)
                 })?;
                 if decided.decision.events.is_empty() {
                     // Nothing new to record (a second read, say): nothing is appended, and the
                     // answer points at the stream as it stands.
-                    let position = match history.last() {
-                        Some(last) => last.position,
+                    let position = match last_position {
+                        Some(last) => last,
                         None => self.store.head().await?,
                     };
                     return Ok(Outcome {
@@ -461,15 +512,25 @@ impl Dispatcher {
                         replayed: false,
                     });
                 }
+                let expected = match next_revision {
+                    0 => ExpectedRevision::NoStream,
+                    n => ExpectedRevision::Exact(n - 1),
+                };
                 let events = envelope(
                     request,
                     decided.decision.role,
                     decided.property_id,
-                    decided.decision.events,
+                    &decided.decision.events,
                     request.caller.organisation_id,
                 );
                 match self.append(stream, expected, events).await {
                     Ok(result) => {
+                        appended(
+                            state,
+                            &decided.decision.events,
+                            next_revision,
+                            result.position,
+                        );
                         return Ok(Outcome {
                             stream: stream.to_owned(),
                             position: result.position,
@@ -516,7 +577,7 @@ impl Dispatcher {
                     0 => ExpectedRevision::NoStream,
                     n => ExpectedRevision::Exact(n as u64 - 1),
                 };
-                let new_event = envelope_as(request, actor, property_id, vec![event], org);
+                let new_event = envelope_as(request, actor, property_id, &[event], org);
                 match self.append(&stream, expected, new_event).await {
                     Ok(result) => {
                         return Ok(Outcome {
@@ -1213,7 +1274,7 @@ impl Dispatcher {
                         &unkeyed,
                         Actor::SYSTEM,
                         None,
-                        vec![ticket.clone().into()],
+                        &[ticket.clone().into()],
                         org,
                     ));
                     tickets.push(ticket);
@@ -1627,7 +1688,7 @@ fn envelope(
     request: &Request,
     role: ActorRole,
     property_id: Option<Uuid>,
-    events: Vec<DomainEvent>,
+    events: &[DomainEvent],
     org: Uuid,
 ) -> Vec<NewEvent> {
     let actor = Actor {
@@ -1641,11 +1702,11 @@ fn envelope_as(
     request: &Request,
     actor: Actor,
     property_id: Option<Uuid>,
-    events: Vec<DomainEvent>,
+    events: &[DomainEvent],
     org: Uuid,
 ) -> Vec<NewEvent> {
     events
-        .into_iter()
+        .iter()
         .map(|event| {
             let metadata = EventMetadata {
                 occurred_at: request.occurred_at,
@@ -1657,7 +1718,7 @@ fn envelope_as(
                 property_id,
                 idempotency_key: request.idempotency_key.clone(),
             };
-            NewEvent::of(Uuid::now_v7(), &event, metadata)
+            NewEvent::of(Uuid::now_v7(), event, metadata)
         })
         .collect()
 }

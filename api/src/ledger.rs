@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::NaiveDate;
 use futures::StreamExt;
 use talo_domain::Rejection;
+use talo_domain::access::Principal;
 use talo_domain::calendar::local_date;
 use talo_domain::decision::{Context, Decision};
 use talo_domain::ledger::{self, InvoiceDraft, Ledger, MonthlyInvoicing, ReceivePayment};
@@ -29,7 +30,7 @@ use talo_projections::ledger::ReferenceTarget;
 use uuid::Uuid;
 
 use crate::camt054::{Statement, StatementPayment};
-use crate::dispatch::{Decided, Dispatcher, Outcome, Request, context, decode_all};
+use crate::dispatch::{AsRead, Decided, Dispatcher, Outcome, Request, context, decode_all};
 use crate::error::ApiError;
 use crate::ledger_cache::KeptLedger;
 
@@ -106,29 +107,28 @@ impl Dispatcher {
     /// ledger opened before is folded on from where it was kept ([`crate::ledger_cache::LedgerCache`]): only the
     /// events after it are read, and the answer is the stream as the store has it now.
     pub async fn ledger(&self, contract_id: Uuid) -> Result<Ledger, ApiError> {
-        let KeptLedger {
-            mut ledger,
-            next_revision,
-        } = self.ledgers.get(contract_id).unwrap_or(KeptLedger {
-            ledger: Ledger::default(),
-            next_revision: 0,
-        });
+        Ok(self.kept_ledger(contract_id).await?.ledger)
+    }
+
+    /// The contract's ledger folded to the end of its stream as the store has it now: the
+    /// kept one folded on with the events after it, and kept so.
+    async fn kept_ledger(&self, contract_id: Uuid) -> Result<KeptLedger, ApiError> {
+        let mut kept = self.ledgers.get(contract_id).unwrap_or_default();
         let newer = self
-            .read_stream_from(&streams::ledger(contract_id), next_revision)
+            .read_stream_from(&streams::ledger(contract_id), kept.next_revision)
             .await?;
-        let Some(last) = newer.last() else {
-            return Ok(ledger);
+        let (Some(first), Some(last)) = (newer.first(), newer.last()) else {
+            return Ok(kept);
         };
-        let next_revision = last.revision + 1;
+        kept.organisation_id
+            .get_or_insert(first.metadata.organisation_id);
+        kept.next_revision = last.revision + 1;
+        kept.last_position = Some(last.position);
         for (event, _) in decode_all(&newer)? {
-            ledger.apply(&event);
+            kept.ledger.apply(&event);
         }
-        let kept = KeptLedger {
-            ledger: ledger.clone(),
-            next_revision,
-        };
-        self.ledgers.keep(contract_id, kept);
-        Ok(ledger)
+        self.ledgers.keep(contract_id, kept.clone());
+        Ok(kept)
     }
 
     /// Decides a step on a contract's ledger (a charge line, a payment) and records it.
@@ -139,17 +139,74 @@ impl Dispatcher {
         expected_type: &str,
         decide: impl Fn(&Ledger, &Context<'_>) -> Result<Decision, Rejection>,
     ) -> Result<Outcome, ApiError> {
-        self.act_on(
+        self.act_on_ledger(
             request,
-            &streams::ledger(contract_id),
+            contract_id,
             expected_type,
-            |history, register, principal| {
-                let decoded = decode_all(history)?;
-                let state = Ledger::fold(decoded.iter().map(|(e, _)| e));
+            |state, register, principal| {
                 Ok(Decided {
-                    decision: decide(&state, &context(request, register, principal))?,
+                    decision: decide(state, &context(request, register, principal))?,
                     property_id: property_of_contract(register, contract_id),
                 })
+            },
+        )
+        .await
+    }
+
+    /// [`Dispatcher::act_on`] for a contract's ledger: `decide` gets the ledger as the store
+    /// has it (a default one for a new stream or one of another organisation). A request
+    /// without an idempotency key decides on the kept ledger folded on, and keeps it with what
+    /// it recorded: a monthly run or a statement import then reads only the newest events of
+    /// a five-year ledger. A keyed request reads the whole stream, where a retry's first try
+    /// is recognised by its key.
+    async fn act_on_ledger(
+        &self,
+        request: &Request,
+        contract_id: Uuid,
+        expected_type: &str,
+        decide: impl Fn(&Ledger, &Register, &Principal) -> Result<Decided, ApiError>,
+    ) -> Result<Outcome, ApiError> {
+        let stream = streams::ledger(contract_id);
+        if request.idempotency_key.is_some() {
+            return self
+                .act_on(
+                    request,
+                    &stream,
+                    expected_type,
+                    |history, register, principal| {
+                        let decoded = decode_all(history)?;
+                        let state = Ledger::fold(decoded.iter().map(|(e, _)| e));
+                        decide(&state, register, principal)
+                    },
+                )
+                .await;
+        }
+        let org = request.caller.organisation_id;
+        let none = Ledger::default();
+        self.act_on_read(
+            request,
+            &stream,
+            expected_type,
+            || async move {
+                let kept = self.kept_ledger(contract_id).await?;
+                Ok(AsRead::Found {
+                    next_revision: kept.next_revision,
+                    last_position: kept.last_position,
+                    state: kept,
+                })
+            },
+            |kept, register, principal| {
+                let ours = kept.organisation_id.is_none_or(|o| o == org);
+                decide(if ours { &kept.ledger } else { &none }, register, principal)
+            },
+            |mut kept, events, next_revision, position| {
+                for event in events {
+                    kept.ledger.apply(event);
+                }
+                kept.organisation_id.get_or_insert(org);
+                kept.next_revision = next_revision + events.len() as u64;
+                kept.last_position = Some(position);
+                self.ledgers.keep(contract_id, kept);
             },
         )
         .await
@@ -167,9 +224,9 @@ impl Dispatcher {
         draft: impl Fn(&Ledger, &Context<'_>) -> Result<MonthlyInvoicing, Rejection>,
     ) -> Result<(Issued, Outcome), ApiError> {
         let stream = streams::ledger(contract_id);
-        let mut history = self.read_whole_stream(&stream).await?;
-        let position = match history.last() {
-            Some(e) => e.position,
+        let kept = self.kept_ledger(contract_id).await?;
+        let position = match kept.last_position {
+            Some(last) => last,
             None => self.store.head().await?,
         };
         let nothing_new = |issued| {
@@ -180,13 +237,14 @@ impl Dispatcher {
             };
             Ok((issued, outcome))
         };
-        if history
-            .first()
-            .is_some_and(|e| e.metadata.organisation_id != request.caller.organisation_id)
+        let state = if kept
+            .organisation_id
+            .is_none_or(|o| o == request.caller.organisation_id)
         {
-            history.clear();
-        }
-        let state = Ledger::fold(decode_all(&history)?.iter().map(|(e, _)| e));
+            kept.ledger
+        } else {
+            Ledger::default()
+        };
         let found = self.with_register(request, |register, principal| {
             Ok(draft(&state, &context(request, register, principal))?)
         })?;
@@ -207,18 +265,14 @@ impl Dispatcher {
             .await?;
         let issued = AtomicBool::new(false);
         let outcome = self
-            .act_on(
+            .act_on_ledger(
                 request,
-                &stream,
+                contract_id,
                 "InvoiceIssued",
-                |history, register, principal| {
-                    let decoded = decode_all(history)?;
-                    let state = Ledger::fold(decoded.iter().map(|(e, _)| e));
+                |state, register, principal| {
                     let ctx = context(request, register, principal);
-                    let decision = match draft(&state, &ctx)? {
-                        MonthlyInvoicing::Draft(d) => {
-                            ledger::issue(&state, d, &ticket, iban, &ctx)?
-                        }
+                    let decision = match draft(state, &ctx)? {
+                        MonthlyInvoicing::Draft(d) => ledger::issue(state, d, &ticket, iban, &ctx)?,
                         // Invoiced meanwhile: nothing is recorded, so no role is either.
                         _ => Decision {
                             events: vec![],

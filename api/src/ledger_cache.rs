@@ -6,6 +6,12 @@
 //! `Ledger::default()` plus `apply` for each event, so folding on from a kept ledger gives the
 //! same ledger as folding from the start.
 //!
+//! Writes without an idempotency key (a monthly run, a bank statement import) decide on the
+//! kept ledger folded on in the same way, and keep it with the events they recorded applied
+//! (`Dispatcher::act_on_ledger`): the run's draft and its decision read a five-year stream once,
+//! not twice, and an import's second payment to a contract reads only what came after. A keyed
+//! request reads the whole stream, where a retry's first try is recognised by its key.
+//!
 //! The cache holds at most [`LedgerCache::CAPACITY`] ledgers; when it is full the least recently
 //! read eighth is let go at once, which keeps an eviction's cost off most reads.
 
@@ -13,13 +19,18 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use talo_domain::ledger::Ledger;
+use talo_events_schema::envelope::Position;
 use uuid::Uuid;
 
-/// A ledger and the revision its stream continues at.
-#[derive(Debug, Clone)]
+/// A ledger, the revision its stream continues at, and where its last event is.
+#[derive(Debug, Clone, Default)]
 pub struct KeptLedger {
     pub ledger: Ledger,
     pub next_revision: u64,
+    pub last_position: Option<Position>,
+    /// The stream's organisation (none before its first event): a command of another
+    /// organisation decides on an empty ledger, as on a stream it cannot see.
+    pub organisation_id: Option<Uuid>,
 }
 
 struct Entry {
@@ -101,8 +112,8 @@ mod tests {
 
     fn kept(next_revision: u64) -> KeptLedger {
         KeptLedger {
-            ledger: Ledger::default(),
             next_revision,
+            ..KeptLedger::default()
         }
     }
 

@@ -196,3 +196,25 @@ async fn connection_loop(
     }
     Ok((latencies, failures, first_failure))
 }
+
+/// One request, on a connection of its own: its status, body and how long it took.
+pub async fn post_once(
+    addr: SocketAddr,
+    token: &str,
+    path: &str,
+    content_type: &str,
+    body: String,
+) -> anyhow::Result<(hyper::StatusCode, Bytes, Duration)> {
+    let mut sender = connect(addr).await?;
+    let request = Request::post(path)
+        .header("host", addr.to_string())
+        .header("content-type", content_type)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Full::new(Bytes::from(body)))?;
+    let sent = Instant::now();
+    sender.ready().await?;
+    let response = sender.send_request(request).await?;
+    let status = response.status();
+    let bytes = response.into_body().collect().await?.to_bytes();
+    Ok((status, bytes, sent.elapsed()))
+}

@@ -7,13 +7,15 @@
 //! - With `--data DIR` (a store made by `talo generate`): bytes per event, a replay of every
 //!   read model from zero (events/s and peak memory), startup time and memory with
 //!   checkpoints, and the portal's and office's queries on the generated organisation as its
-//!   own resident and clerk (named in `DIR/generated.json`).
+//!   own resident and clerk (named in `DIR/generated.json`), and a bank statement of
+//!   2,000 payments to as many contracts imported by the clerk.
 //!
 //! The figures are printed as Markdown and, with `--append FILE`, appended to it with the
 //! machine's description.
 
 mod load;
 mod server;
+mod statement;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -48,7 +50,14 @@ struct Args {
     /// command path without the queries before it.
     #[arg(long, conflicts_with_all = ["data", "queries_only"])]
     mutations_only: bool,
+    /// Only the bank statement import on the generated organisation, on the `--data` store
+    /// itself: it records 2,000 payments there, so point it at a copy.
+    #[arg(long, requires = "data", conflicts_with_all = ["queries_only", "mutations_only"])]
+    statement_only: bool,
 }
+
+/// Payments in the benchmark's bank statement.
+const STATEMENT_PAYMENTS: u64 = 2_000;
 
 /// The portal's target: p99 under 5 ms at this many requests per second.
 const QUERY_RATE: f64 = 2_000.0;
@@ -68,6 +77,12 @@ async fn main() -> anyhow::Result<()> {
         let server = Server::start(data, false)?;
         let who = read_generated(data)?;
         print!("{}", generated_queries(&server, data, &who, measure).await?);
+        return server.stop();
+    }
+    if let (true, Some(data)) = (args.statement_only, &args.data) {
+        let server = Server::start(data, false)?;
+        let who = read_generated(data)?;
+        statement_import(&server, data, &who).await?;
         return server.stop();
     }
 
@@ -305,7 +320,10 @@ async fn large_store(generated: &Path, measure: Duration) -> anyhow::Result<Stri
         warm_rss >> 20
     ));
     match read_generated(generated) {
-        Ok(who) => out.push_str(&generated_queries(&warm, copy.path(), &who, measure).await?),
+        Ok(who) => {
+            out.push_str(&generated_queries(&warm, copy.path(), &who, measure).await?);
+            out.push_str(&statement_import(&warm, copy.path(), &who).await?);
+        }
         Err(e) => out.push_str(&format!(
             "\n(No queries on the generated organisation: {e:#}; `talo generate` writes it.)\n"
         )),
@@ -441,6 +459,91 @@ async fn generated_queries(
     print!("{line}");
     out.push_str(&line);
     Ok(out)
+}
+
+/// A morning's bank statement on the generated organisation: [`STATEMENT_PAYMENTS`]
+/// payments to the first invoices of the latest year (January's run: one per contract),
+/// imported by customer service in one `POST /ledger/camt054`.
+async fn statement_import(server: &Server, data: &Path, who: &Value) -> anyhow::Result<String> {
+    let organisation = who["organisation_id"]
+        .as_str()
+        .context("generated.json: organisation_id")?;
+    let token = |field: &str| -> anyhow::Result<String> {
+        let person = who[field]
+            .as_str()
+            .with_context(|| format!("generated.json: {field}"))?;
+        server::mint_token(data, organisation, person)
+    };
+    let (resident, clerk) = (token("resident_id")?, token("customer_service_id")?);
+    // The year and the account come from the resident's latest invoice.
+    let query = json!({ "query": "{ myLedgers { invoices { number iban } } }" }).to_string();
+    let (_, body, _) = load::post_once(
+        server.addr,
+        &resident,
+        "/graphql",
+        "application/json",
+        query,
+    )
+    .await?;
+    let ledgers: Value = serde_json::from_slice(&body)?;
+    let latest = ledgers["data"]["myLedgers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|l| l["invoices"].as_array().into_iter().flatten())
+        .max_by_key(|i| i["number"].as_str().unwrap_or_default().to_owned())
+        .with_context(|| format!("the resident's invoices: {ledgers}"))?;
+    let year: u64 = latest["number"]
+        .as_str()
+        .and_then(|n| n.split('-').nth(1))
+        .and_then(|y| y.parse().ok())
+        .with_context(|| format!("an invoice number: {latest}"))?;
+    let iban = latest["iban"]
+        .as_str()
+        .context("the invoice's IBAN")?
+        .replace(' ', "");
+    let run = format!("BENCH{}", chrono::Utc::now().format("%Y%m%d%H%M%S"));
+    let xml = statement::paying_invoices(
+        &iban,
+        year,
+        1..=STATEMENT_PAYMENTS,
+        chrono::Utc::now().date_naive(),
+        &run,
+    );
+    let bytes = xml.len();
+    let (status, body, took) = load::post_once(
+        server.addr,
+        &clerk,
+        "/ledger/camt054",
+        "application/xml",
+        xml,
+    )
+    .await?;
+    let report: Value = serde_json::from_slice(&body)
+        .with_context(|| format!("{status}: {}", String::from_utf8_lossy(&body)))?;
+    if !status.is_success() {
+        anyhow::bail!("the statement import failed: {status}: {report}");
+    }
+    let contracts: std::collections::HashSet<&str> = report["payments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["contractId"].as_str())
+        .collect();
+    let line = format!(
+        "\n#### A bank statement imported (customer service, one `POST /ledger/camt054`)\n\n\
+         | payments | bytes | contracts | seconds | payments/s | matched | unmatched | refused |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|\n\
+         | {STATEMENT_PAYMENTS} | {bytes} | {} | {:.2} | {:.0} | {} | {} | {} |\n",
+        contracts.len(),
+        took.as_secs_f64(),
+        STATEMENT_PAYMENTS as f64 / took.as_secs_f64(),
+        report["matched"],
+        report["unmatched"],
+        report["refused"],
+    );
+    print!("{line}");
+    Ok(line)
 }
 
 /// How many events the store holds (its head position; positions are gapless).

@@ -1519,6 +1519,56 @@ async fn a_ledger_opened_again_shows_what_was_recorded_since() {
     }
 }
 
+/// Monthly runs and a statement import decide on kept ledgers and keep what they record
+/// without reading it back: every ledger kept so equals the one folded from its whole stream.
+#[tokio::test]
+async fn ledgers_kept_by_runs_and_imports_are_the_ledgers_in_the_log() {
+    let server = TestServer::start().await;
+    let xml = statement_for_april(&server).await;
+    let contracts: Vec<Uuid> = {
+        let view = server.talo.read_models.register.read();
+        let register = view.organisation(server.org().organisation_id).unwrap();
+        register.contracts.keys().copied().collect()
+    };
+    // Kept from the start: each ledger read once before anything is written.
+    for contract in &contracts {
+        server.talo.dispatcher.ledger(*contract).await.unwrap();
+    }
+    let kept_before = server.talo.dispatcher.ledgers.len();
+    import(&server, "customer_service", xml).await;
+    run_month(&server, "property_manager", "2026-05")
+        .await
+        .data();
+    assert_eq!(server.talo.dispatcher.ledgers.len(), kept_before);
+    let mut compared = 0;
+    for contract in &contracts {
+        let kept = server.talo.dispatcher.ledgers.get(*contract).unwrap();
+        let stream = talo_events_schema::streams::ledger(*contract);
+        let history = server
+            .talo
+            .store
+            .read_stream(
+                &stream,
+                talo_store::Direction::Forwards,
+                talo_store::StreamFrom::Start,
+                10_000,
+            )
+            .await
+            .unwrap();
+        let decoded = talo_api::dispatch::decode_all(&history).unwrap();
+        let folded = talo_domain::ledger::Ledger::fold(decoded.iter().map(|(e, _)| e));
+        assert_eq!(kept.ledger, folded, "{contract}");
+        assert_eq!(kept.next_revision, history.len() as u64, "{contract}");
+        assert_eq!(
+            kept.last_position,
+            history.last().map(|e| e.position),
+            "{contract}"
+        );
+        compared += usize::from(!history.is_empty());
+    }
+    assert!(compared >= 10, "{compared}");
+}
+
 #[tokio::test]
 async fn a_ledger_whose_stream_cannot_be_read_is_an_error_not_a_partial_ledger() {
     let server = TestServer::start().await;
