@@ -332,6 +332,17 @@ async fn large_store(generated: &Path, measure: Duration) -> anyhow::Result<Stri
     Ok(out)
 }
 
+/// A token for the person `generated.json` names under `field`, minted with `data`'s secret.
+fn generated_token(data: &Path, who: &Value, field: &str) -> anyhow::Result<String> {
+    let organisation = who["organisation_id"]
+        .as_str()
+        .context("generated.json: organisation_id")?;
+    let person = who[field]
+        .as_str()
+        .with_context(|| format!("generated.json: {field}"))?;
+    server::mint_token(data, organisation, person)
+}
+
 /// Who `talo generate` made: `DIR/generated.json`.
 fn read_generated(data: &Path) -> anyhow::Result<Value> {
     let path = data.join("generated.json");
@@ -350,15 +361,7 @@ async fn generated_queries(
     who: &Value,
     measure: Duration,
 ) -> anyhow::Result<String> {
-    let organisation = who["organisation_id"]
-        .as_str()
-        .context("generated.json: organisation_id")?;
-    let token = |field: &str| -> anyhow::Result<String> {
-        let person = who[field]
-            .as_str()
-            .with_context(|| format!("generated.json: {field}"))?;
-        server::mint_token(data, organisation, person)
-    };
+    let token = |field: &str| generated_token(data, who, field);
     let (resident, clerk, manager) = (
         token("resident_id")?,
         token("customer_service_id")?,
@@ -465,15 +468,7 @@ async fn generated_queries(
 /// payments to the first invoices of the latest year (January's run: one per contract),
 /// imported by customer service in one `POST /ledger/camt054`.
 async fn statement_import(server: &Server, data: &Path, who: &Value) -> anyhow::Result<String> {
-    let organisation = who["organisation_id"]
-        .as_str()
-        .context("generated.json: organisation_id")?;
-    let token = |field: &str| -> anyhow::Result<String> {
-        let person = who[field]
-            .as_str()
-            .with_context(|| format!("generated.json: {field}"))?;
-        server::mint_token(data, organisation, person)
-    };
+    let token = |field: &str| generated_token(data, who, field);
     let (resident, clerk) = (token("resident_id")?, token("customer_service_id")?);
     // The year and the account come from the resident's latest invoice.
     let query = json!({ "query": "{ myLedgers { invoices { number iban } } }" }).to_string();
