@@ -450,13 +450,13 @@ impl Dispatcher {
                     return earlier_outcome(request, expected_type, &history).map(AsRead::Answered);
                 }
                 let next_revision = history.len() as u64;
-                let last_position = history.last().map(|e| e.position);
                 if history
                     .first()
                     .is_some_and(|e| e.metadata.organisation_id != request.caller.organisation_id)
                 {
                     history.clear();
                 }
+                let last_position = history.last().map(|e| e.position);
                 Ok(AsRead::Found {
                     state: history,
                     next_revision,

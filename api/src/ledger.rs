@@ -34,11 +34,10 @@ use crate::dispatch::{AsRead, Decided, Dispatcher, Outcome, Request, context, de
 use crate::error::ApiError;
 use crate::ledger_cache::KeptLedger;
 
-/// Namespace of payment ids derived from a bank's id of the payment.
 /// Contracts a monthly run invoices at once: each waits for its ticket and its invoice to be
-/// made durable, and the store commits what waits together. Most of a large run's time is then
-/// reading each contract's whole ledger stream (twice: to draft, and to decide under the
-/// stream's lock), on both cores.
+/// made durable, and the store commits what waits together. Each contract's whole ledger stream
+/// is read once, to draft; the decision under the stream's lock folds on from the ledger kept
+/// then ([`Dispatcher::act_on_ledger`]).
 const CONTRACTS_AT_ONCE: usize = 64;
 
 /// Lanes of a bank statement imported at once (see [`Dispatcher::import_lanes`]): as with a
@@ -46,6 +45,7 @@ const CONTRACTS_AT_ONCE: usize = 64;
 /// store commits them in one go, instead of one fsync after another.
 const LANES_AT_ONCE: usize = 64;
 
+/// Namespace of payment ids derived from a bank's id of the payment.
 const BANK_PAYMENTS: Uuid = Uuid::from_u128(0x5b1c_2f80_4d3e_4a6b_9c7d_0a11_ba4c_0001);
 
 /// The payment id of a bank payment: the same whenever the same statement is imported.
@@ -189,9 +189,11 @@ impl Dispatcher {
             expected_type,
             || async move {
                 let kept = self.kept_ledger(contract_id).await?;
+                // Another organisation's stream is answered as a missing one.
+                let ours = kept.organisation_id.is_none_or(|o| o == org);
                 Ok(AsRead::Found {
                     next_revision: kept.next_revision,
-                    last_position: kept.last_position,
+                    last_position: kept.last_position.filter(|_| ours),
                     state: kept,
                 })
             },
@@ -214,7 +216,7 @@ impl Dispatcher {
 
     /// Numbers and issues the invoice `draft` finds on the contract's ledger. The number is
     /// taken only once the ledger as it stands has something to issue; the write itself is
-    /// [`Dispatcher::act_on`]'s, deciding again on a fresh ledger if another writer got there
+    /// [`Dispatcher::act_on_ledger`]'s, deciding again on a fresh ledger if another writer got there
     /// first (a concurrent run then finds the month invoiced, and the number stays unused).
     async fn issue_invoice(
         &self,
