@@ -10,6 +10,7 @@
 //! missing.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::NaiveDate;
@@ -106,7 +107,7 @@ impl Dispatcher {
     /// (`talo_projections::ledger`), so the documents are read when one ledger is opened. A
     /// ledger opened before is folded on from where it was kept ([`crate::ledger_cache::LedgerCache`]): only the
     /// events after it are read, and the answer is the stream as the store has it now.
-    pub async fn ledger(&self, contract_id: Uuid) -> Result<Ledger, ApiError> {
+    pub async fn ledger(&self, contract_id: Uuid) -> Result<Arc<Ledger>, ApiError> {
         Ok(self.kept_ledger(contract_id).await?.ledger)
     }
 
@@ -124,8 +125,9 @@ impl Dispatcher {
             .get_or_insert(first.metadata.organisation_id);
         kept.next_revision = last.revision + 1;
         kept.last_position = Some(last.position);
+        let ledger = Arc::make_mut(&mut kept.ledger);
         for (event, _) in decode_all(&newer)? {
-            kept.ledger.apply(&event);
+            ledger.apply(&event);
         }
         self.ledgers.keep(contract_id, kept.clone());
         Ok(kept)
@@ -199,11 +201,16 @@ impl Dispatcher {
             },
             |kept, register, principal| {
                 let ours = kept.organisation_id.is_none_or(|o| o == org);
-                decide(if ours { &kept.ledger } else { &none }, register, principal)
+                decide(
+                    if ours { &*kept.ledger } else { &none },
+                    register,
+                    principal,
+                )
             },
             |mut kept, events, next_revision, position| {
+                let ledger = Arc::make_mut(&mut kept.ledger);
                 for event in events {
-                    kept.ledger.apply(event);
+                    ledger.apply(event);
                 }
                 kept.organisation_id.get_or_insert(org);
                 kept.next_revision = next_revision + events.len() as u64;
@@ -245,7 +252,7 @@ impl Dispatcher {
         {
             kept.ledger
         } else {
-            Ledger::default()
+            Arc::default()
         };
         let found = self.with_register(request, |register, principal| {
             Ok(draft(&state, &context(request, register, principal))?)

@@ -1557,7 +1557,7 @@ async fn ledgers_kept_by_runs_and_imports_are_the_ledgers_in_the_log() {
             .unwrap();
         let decoded = talo_api::dispatch::decode_all(&history).unwrap();
         let folded = talo_domain::ledger::Ledger::fold(decoded.iter().map(|(e, _)| e));
-        assert_eq!(kept.ledger, folded, "{contract}");
+        assert_eq!(*kept.ledger, folded, "{contract}");
         assert_eq!(kept.next_revision, history.len() as u64, "{contract}");
         assert_eq!(
             kept.last_position,

@@ -4,6 +4,8 @@
 //! the office's mutations: charge lines, the monthly run, separate and deposit invoices,
 //! payments and their allocation. Bank statements come in over HTTP (`ledger_http.rs`).
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
 use chrono::NaiveDate;
 use talo_domain::access::Principal;
@@ -208,120 +210,204 @@ pub struct InvoicePaymentView {
     amount_cents: i64,
 }
 
-#[derive(SimpleObject)]
-#[graphql(name = "Invoice")]
+/// An invoice of a contract's ledger. Its fields are worked out when asked for: a portal
+/// listing five years of invoices by number, due date and total parses no account number,
+/// groups no reference and makes no barcode.
 pub struct InvoiceNode {
-    id: Uuid,
     contract_id: Uuid,
-    /// `LA-2026-000042`.
-    number: String,
-    kind: InvoiceKindGql,
-    /// The month invoiced, `2026-04`, for monthly and final invoices.
-    period: Option<String>,
-    issued_on: NaiveDate,
-    due_on: NaiveDate,
-    status: InvoiceStatus,
-    /// The national reference in groups of five, as printed.
-    reference: String,
-    /// The same, digits only, as a bank app wants it.
-    reference_digits: String,
-    /// The RF creditor reference in groups of four.
-    rf_reference: String,
-    /// The account to pay to, in groups of four.
-    iban: String,
-    total_cents: i64,
-    vat_cents: i64,
-    paid_cents: i64,
-    open_cents: i64,
-    paid_on: Option<NaiveDate>,
-    /// Days past the due date today (0 when not overdue or paid).
-    days_past_due: i64,
-    lines: Vec<InvoiceLineView>,
-    /// What settled it: payments (and prepayment, as a payment of the contract's credit).
-    payments: Vec<InvoicePaymentView>,
-    /// Prepayment applied when the invoice was issued.
-    prepayment_applied_cents: i64,
-    /// The 54-digit virtual barcode, version 4 (national reference), for the amount still
-    /// open; null once paid or when the account or amount cannot be carried.
-    virtual_barcode: Option<String>,
-    /// The same with the RF reference: version 5.
-    virtual_barcode_rf: Option<String>,
+    ledger: Arc<Ledger>,
+    /// Where the invoice is in `ledger.invoices`.
+    at: usize,
+    today: NaiveDate,
 }
 
 impl InvoiceNode {
-    fn new(contract_id: Uuid, invoice: &Invoice, ledger: &Ledger, today: NaiveDate) -> Self {
+    /// The invoice `invoice_id` of `ledger`, if it has one.
+    fn of(
+        contract_id: Uuid,
+        ledger: &Arc<Ledger>,
+        invoice_id: Uuid,
+        today: NaiveDate,
+    ) -> Option<Self> {
+        let at = ledger
+            .invoices
+            .iter()
+            .position(|i| i.invoice_id == invoice_id)?;
+        Some(InvoiceNode::at(contract_id, ledger, at, today))
+    }
+
+    fn at(contract_id: Uuid, ledger: &Arc<Ledger>, at: usize, today: NaiveDate) -> Self {
+        InvoiceNode {
+            contract_id,
+            ledger: Arc::clone(ledger),
+            at,
+            today,
+        }
+    }
+
+    fn invoice(&self) -> &Invoice {
+        &self.ledger.invoices[self.at]
+    }
+
+    /// The barcode for what is still open, paid by the reference `text`.
+    fn barcode(&self, text: &str) -> Option<String> {
+        let invoice = self.invoice();
         let open = invoice.open_cents();
-        let barcode = |text: &str| {
-            let iban = Iban::parse("iban", &invoice.iban).ok()?;
-            let reference = Reference::parse("reference", text).ok()?;
-            (open > 0)
-                .then(|| virtual_barcode(&iban, open, &reference, Some(invoice.due_on)))
-                .flatten()
-        };
-        let status = if open <= 0 {
+        if open <= 0 {
+            return None;
+        }
+        let iban = Iban::parse("iban", &invoice.iban).ok()?;
+        let reference = Reference::parse("reference", text).ok()?;
+        virtual_barcode(&iban, open, &reference, Some(invoice.due_on))
+    }
+
+    /// The parts of payments that settled it.
+    fn settled_by(&self) -> impl Iterator<Item = InvoicePaymentView> + '_ {
+        let invoice_id = self.invoice().invoice_id;
+        self.ledger.payments.iter().flat_map(move |p| {
+            p.allocations
+                .iter()
+                .filter(move |a| a.invoice_id == invoice_id)
+                .map(move |a| InvoicePaymentView {
+                    payment_id: p.payment_id,
+                    booked_on: p.booked_on,
+                    amount_cents: a.amount_cents,
+                })
+        })
+    }
+}
+
+#[Object(name = "Invoice")]
+impl InvoiceNode {
+    async fn id(&self) -> Uuid {
+        self.invoice().invoice_id
+    }
+
+    async fn contract_id(&self) -> Uuid {
+        self.contract_id
+    }
+
+    /// `LA-2026-000042`.
+    async fn number(&self) -> &str {
+        &self.invoice().invoice_number
+    }
+
+    async fn kind(&self) -> InvoiceKindGql {
+        self.invoice().kind.into()
+    }
+
+    /// The month invoiced, `2026-04`, for monthly and final invoices.
+    async fn period(&self) -> Option<&str> {
+        self.invoice().period.as_deref()
+    }
+
+    async fn issued_on(&self) -> NaiveDate {
+        self.invoice().issued_on
+    }
+
+    async fn due_on(&self) -> NaiveDate {
+        self.invoice().due_on
+    }
+
+    async fn status(&self) -> InvoiceStatus {
+        let invoice = self.invoice();
+        if invoice.open_cents() <= 0 {
             InvoiceStatus::Paid
-        } else if invoice.days_past_due(today) > 0 {
+        } else if invoice.days_past_due(self.today) > 0 {
             InvoiceStatus::Overdue
         } else {
             InvoiceStatus::Open
-        };
-        let payments = ledger
-            .payments
-            .iter()
-            .flat_map(|p| {
-                p.allocations
-                    .iter()
-                    .filter(|a| a.invoice_id == invoice.invoice_id)
-                    .map(|a| InvoicePaymentView {
-                        payment_id: p.payment_id,
-                        booked_on: p.booked_on,
-                        amount_cents: a.amount_cents,
-                    })
-            })
-            .collect::<Vec<_>>();
-        let from_payments: i64 = payments.iter().map(|p| p.amount_cents).sum();
-        InvoiceNode {
-            id: invoice.invoice_id,
-            contract_id,
-            number: invoice.invoice_number.to_string(),
-            kind: invoice.kind.into(),
-            period: invoice.period.as_deref().map(str::to_owned),
-            issued_on: invoice.issued_on,
-            due_on: invoice.due_on,
-            status,
-            reference: group_national(&invoice.reference),
-            reference_digits: invoice.reference.to_string(),
-            rf_reference: group_rf(&invoice.rf_reference),
-            iban: Iban::parse("iban", &invoice.iban)
-                .map(|i| i.grouped())
-                .unwrap_or_else(|_| invoice.iban.to_string()),
-            total_cents: invoice.total_cents,
-            vat_cents: invoice.vat_cents,
-            paid_cents: invoice.paid_cents,
-            open_cents: open,
-            paid_on: invoice.paid_on,
-            days_past_due: if open > 0 {
-                invoice.days_past_due(today).max(0)
-            } else {
-                0
-            },
-            lines: invoice
-                .lines
-                .iter()
-                .map(|l| InvoiceLineView {
-                    kind: l.kind.into(),
-                    description: l.description.to_string(),
-                    charge_line_id: l.charge_line_id,
-                    amount_cents: l.amount_cents,
-                    vat_rate_bp: l.vat_rate_bp,
-                    vat_cents: l.vat_cents,
-                })
-                .collect(),
-            prepayment_applied_cents: invoice.paid_cents - from_payments,
-            payments,
-            virtual_barcode: barcode(&invoice.reference),
-            virtual_barcode_rf: barcode(&invoice.rf_reference),
         }
+    }
+
+    /// The national reference in groups of five, as printed.
+    async fn reference(&self) -> String {
+        group_national(&self.invoice().reference)
+    }
+
+    /// The same, digits only, as a bank app wants it.
+    async fn reference_digits(&self) -> &str {
+        &self.invoice().reference
+    }
+
+    /// The RF creditor reference in groups of four.
+    async fn rf_reference(&self) -> String {
+        group_rf(&self.invoice().rf_reference)
+    }
+
+    /// The account to pay to, in groups of four.
+    async fn iban(&self) -> String {
+        let iban = &self.invoice().iban;
+        Iban::parse("iban", iban)
+            .map(|i| i.grouped())
+            .unwrap_or_else(|_| iban.to_string())
+    }
+
+    async fn total_cents(&self) -> i64 {
+        self.invoice().total_cents
+    }
+
+    async fn vat_cents(&self) -> i64 {
+        self.invoice().vat_cents
+    }
+
+    async fn paid_cents(&self) -> i64 {
+        self.invoice().paid_cents
+    }
+
+    async fn open_cents(&self) -> i64 {
+        self.invoice().open_cents()
+    }
+
+    async fn paid_on(&self) -> Option<NaiveDate> {
+        self.invoice().paid_on
+    }
+
+    /// Days past the due date today (0 when not overdue or paid).
+    async fn days_past_due(&self) -> i64 {
+        let invoice = self.invoice();
+        if invoice.open_cents() > 0 {
+            invoice.days_past_due(self.today).max(0)
+        } else {
+            0
+        }
+    }
+
+    async fn lines(&self) -> Vec<InvoiceLineView> {
+        self.invoice()
+            .lines
+            .iter()
+            .map(|l| InvoiceLineView {
+                kind: l.kind.into(),
+                description: l.description.to_string(),
+                charge_line_id: l.charge_line_id,
+                amount_cents: l.amount_cents,
+                vat_rate_bp: l.vat_rate_bp,
+                vat_cents: l.vat_cents,
+            })
+            .collect()
+    }
+
+    /// What settled it: payments (and prepayment, as a payment of the contract's credit).
+    async fn payments(&self) -> Vec<InvoicePaymentView> {
+        self.settled_by().collect()
+    }
+
+    /// Prepayment applied when the invoice was issued.
+    async fn prepayment_applied_cents(&self) -> i64 {
+        let from_payments: i64 = self.settled_by().map(|p| p.amount_cents).sum();
+        self.invoice().paid_cents - from_payments
+    }
+
+    /// The 54-digit virtual barcode, version 4 (national reference), for the amount still
+    /// open; null once paid or when the account or amount cannot be carried.
+    async fn virtual_barcode(&self) -> Option<String> {
+        self.barcode(&self.invoice().reference)
+    }
+
+    /// The same with the RF reference: version 5.
+    async fn virtual_barcode_rf(&self) -> Option<String> {
+        self.barcode(&self.invoice().rf_reference)
     }
 }
 
@@ -355,7 +441,7 @@ pub struct ContractLedger {
     property_id: Uuid,
     property_name: String,
     holder_name: String,
-    ledger: Ledger,
+    ledger: Arc<Ledger>,
     today: NaiveDate,
     reader: LedgerReader,
 }
@@ -434,15 +520,16 @@ impl ContractLedger {
             .ledger
             .invoices
             .iter()
-            .filter(|i| match filter {
+            .enumerate()
+            .filter(|(_, i)| match filter {
                 InvoiceFilter::All => true,
                 InvoiceFilter::Unpaid => i.is_open(),
                 InvoiceFilter::Paid => !i.is_open(),
             })
-            .map(|i| InvoiceNode::new(self.contract.contract_id, i, &self.ledger, self.today))
+            .map(|(at, _)| InvoiceNode::at(self.contract.contract_id, &self.ledger, at, self.today))
             .collect();
         invoices.reverse();
-        invoices.sort_by_key(|i| std::cmp::Reverse(i.due_on));
+        invoices.sort_by_key(|i| std::cmp::Reverse(i.invoice().due_on));
         invoices
     }
 
@@ -558,7 +645,7 @@ fn describe(
             .get(&contract.person_id)
             .map(|p| p.name.clone())
             .unwrap_or_default(),
-        ledger: Ledger::default(),
+        ledger: Arc::default(),
         today,
         reader,
     }
@@ -675,13 +762,7 @@ impl LedgerQuery {
                     ApiError::Internal(_) => e,
                     _ => not_found(),
                 })?;
-            let invoice = found.ledger.invoice(id).ok_or_else(not_found)?;
-            Ok(InvoiceNode::new(
-                contract_id,
-                invoice,
-                &found.ledger,
-                found.today,
-            ))
+            InvoiceNode::of(contract_id, &found.ledger, id, found.today).ok_or_else(not_found)
         };
         run.await.gql()
     }
@@ -1046,13 +1127,11 @@ impl LedgerMutation {
                 .filter(|c| c.outcome == InvoicingOutcome::Issued)
             {
                 let found = contract_ledger(&session, &principal, c.contract_id).await?;
-                if let Some(invoice) = c.invoice_id.and_then(|id| found.ledger.invoice(id)) {
-                    issued.push(InvoiceNode::new(
-                        c.contract_id,
-                        invoice,
-                        &found.ledger,
-                        found.today,
-                    ));
+                if let Some(invoice) = c
+                    .invoice_id
+                    .and_then(|id| InvoiceNode::of(c.contract_id, &found.ledger, id, found.today))
+                {
+                    issued.push(invoice);
                 }
             }
             Ok::<_, ApiError>(MonthlyInvoicingPayload {
@@ -1239,12 +1318,10 @@ async fn invoice_payload_of(
 ) -> Result<InvoicePayload, ApiError> {
     let principal = session.principal()?;
     let found = contract_ledger(session, &principal, contract_id).await?;
-    let invoice = found
-        .ledger
-        .invoice(invoice_id)
+    let invoice = InvoiceNode::of(contract_id, &found.ledger, invoice_id, found.today)
         .ok_or_else(|| ApiError::Internal("an issued invoice is not in the ledger".into()))?;
     Ok(InvoicePayload {
-        invoice: InvoiceNode::new(contract_id, invoice, &found.ledger, found.today),
+        invoice,
         position: outcome.position.to_string(),
         replayed: outcome.replayed,
     })
