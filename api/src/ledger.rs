@@ -201,11 +201,7 @@ impl Dispatcher {
             },
             |kept, register, principal| {
                 let ours = kept.organisation_id.is_none_or(|o| o == org);
-                decide(
-                    if ours { &*kept.ledger } else { &none },
-                    register,
-                    principal,
-                )
+                decide(if ours { &kept.ledger } else { &none }, register, principal)
             },
             |mut kept, events, next_revision, position| {
                 let ledger = Arc::make_mut(&mut kept.ledger);
