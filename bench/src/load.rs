@@ -104,16 +104,20 @@ pub async fn run(
     let mut latencies_us = Vec::new();
     let mut failures = 0;
     let mut first_failure = None;
+    let mut finished = deadline;
     for worker in workers {
-        let (latencies, failed, why) = worker.await??;
-        latencies_us.extend(latencies);
-        failures += failed;
-        first_failure = first_failure.or(why);
+        let connection = worker.await??;
+        latencies_us.extend(connection.latencies_us);
+        failures += connection.failures;
+        first_failure = first_failure.or(connection.first_failure);
+        finished = finished.max(connection.last_answered.unwrap_or(deadline));
     }
     latencies_us.sort_unstable();
     Ok(LoadResult {
         concurrency,
-        elapsed: measure,
+        // A server behind schedule answers the measured requests after the deadline: the
+        // rate is over the time it took.
+        elapsed: finished - measure_from,
         latencies_us,
         failures,
         first_failure,
@@ -138,24 +142,47 @@ async fn connection_loop(
     measure_from: Instant,
     deadline: Instant,
     body: std::sync::Arc<Body>,
-) -> anyhow::Result<(Vec<u64>, u64, Option<String>)> {
+) -> anyhow::Result<ConnectionFigures> {
     let mut sender = connect(addr).await?;
     let mut latencies = Vec::new();
     let mut failures = 0;
     let mut first_failure = None;
+    let mut last_answered = None;
     let mut i = 0;
-    while Instant::now() < deadline {
+    // On a schedule every request due before the deadline is sent, however late, until one
+    // more measuring time has passed; a server that falls behind then shows as latency and
+    // as requests never sent, not as an empty window.
+    let give_up = deadline + (deadline - measure_from);
+    let due = |i: usize| schedule.map(|(first, interval)| first + interval.mul_f64(i as f64));
+    loop {
+        match due(i) {
+            None if Instant::now() >= deadline => break,
+            Some(at) if at >= deadline => break,
+            Some(_) if Instant::now() >= give_up => {
+                let unsent = (i..)
+                    .map_while(|later| due(later).filter(|at| *at < deadline))
+                    .filter(|at| *at >= measure_from)
+                    .count() as u64;
+                if unsent > 0 {
+                    failures += unsent;
+                    first_failure.get_or_insert_with(|| {
+                        format!("{unsent} requests due in the measured time were not sent: the server fell behind")
+                    });
+                }
+                break;
+            }
+            _ => {}
+        }
         let request = Request::post("/graphql")
             .header("host", addr.to_string())
             .header("content-type", "application/json")
             .header("authorization", &token)
             .body(Full::new(Bytes::from(body(connection, i))))?;
-        let sent = match schedule {
+        let sent = match due(i) {
             None => Instant::now(),
-            Some((first, interval)) => {
-                let due = first + interval.mul_f64(i as f64);
-                tokio::time::sleep_until(due.into()).await;
-                due
+            Some(at) => {
+                tokio::time::sleep_until(at.into()).await;
+                at
             }
         };
         i += 1;
@@ -176,6 +203,7 @@ async fn connection_loop(
         };
         let broken = outcome.is_err();
         if sent >= measure_from {
+            last_answered = Some(Instant::now());
             if ok {
                 latencies.push(took.as_micros() as u64);
             } else {
@@ -194,7 +222,20 @@ async fn connection_loop(
             sender = connect(addr).await?;
         }
     }
-    Ok((latencies, failures, first_failure))
+    Ok(ConnectionFigures {
+        latencies_us: latencies,
+        failures,
+        first_failure,
+        last_answered,
+    })
+}
+
+/// What one connection saw of the measured requests.
+struct ConnectionFigures {
+    latencies_us: Vec<u64>,
+    failures: u64,
+    first_failure: Option<String>,
+    last_answered: Option<Instant>,
 }
 
 /// One request, on a connection of its own: its status, body and how long it took.

@@ -19,11 +19,13 @@ mod statement;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use crate::load::{LoadResult, Pace};
 use crate::server::Server;
@@ -74,9 +76,13 @@ async fn main() -> anyhow::Result<()> {
     ));
     let measure = Duration::from_secs(args.seconds);
     if let (true, Some(data)) = (args.queries_only, &args.data) {
+        let contracts = generated_contracts(data)?;
         let server = Server::start(data, false)?;
         let who = read_generated(data)?;
-        print!("{}", generated_queries(&server, data, &who, measure).await?);
+        print!(
+            "{}",
+            generated_queries(&server, data, &who, &contracts, measure).await?
+        );
         return server.stop();
     }
     if let (true, Some(data)) = (args.statement_only, &args.data) {
@@ -245,6 +251,18 @@ async fn at_rate(
     measure: Duration,
 ) -> anyhow::Result<String> {
     let body: Arc<load::Body> = Arc::new(move |_, _| query.clone());
+    bodies_at_rate(server, token, name, body, warmup, measure).await
+}
+
+/// [`at_rate`] with a body of its own for each request.
+async fn bodies_at_rate(
+    server: &Server,
+    token: &str,
+    name: &str,
+    body: Arc<load::Body>,
+    warmup: Duration,
+    measure: Duration,
+) -> anyhow::Result<String> {
     let result = load::run(
         server.addr,
         token,
@@ -294,6 +312,7 @@ async fn large_store(generated: &Path, measure: Duration) -> anyhow::Result<Stri
     let mut out = String::from("\n### The generated store\n\n");
 
     let events = events_in(copy.path()).await?;
+    let contracts = generated_contracts(copy.path())?;
     // First start: no snapshots, every read model folds the whole log.
     let cold = Server::start(copy.path(), false)?;
     let (cold_rss, cold_peak) = cold.memory();
@@ -321,7 +340,7 @@ async fn large_store(generated: &Path, measure: Duration) -> anyhow::Result<Stri
     ));
     match read_generated(generated) {
         Ok(who) => {
-            out.push_str(&generated_queries(&warm, copy.path(), &who, measure).await?);
+            out.push_str(&generated_queries(&warm, copy.path(), &who, &contracts, measure).await?);
             out.push_str(&statement_import(&warm, copy.path(), &who).await?);
         }
         Err(e) => out.push_str(&format!(
@@ -343,6 +362,46 @@ fn generated_token(data: &Path, who: &Value, field: &str) -> anyhow::Result<Stri
     server::mint_token(data, organisation, person)
 }
 
+/// How many contracts' ledgers the cold-ledger query walks through: more than the
+/// warm-up and the measured seconds ask for at the portal's rate, and far more than the
+/// server keeps (2,048), so every request folds a ledger from its stream.
+const COLD_LEDGERS: usize = 30_000;
+
+/// Up to [`COLD_LEDGERS`] contracts of the store in `data`, read from its stream index before
+/// a server opens it: one seek per ledger stream (`ledger-<contract>`), as a scan of the
+/// index's rows would read every ledger event's.
+fn generated_contracts(data: &Path) -> anyhow::Result<Vec<Uuid>> {
+    let path = data.join("events.sqlite");
+    let db = rusqlite::Connection::open_with_flags(
+        &path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .with_context(|| format!("opening {}", path.display()))?;
+    // '.' follows '-': every `ledger-…` stream sorts between the two bounds.
+    let mut next = db.prepare(
+        "SELECT stream FROM stream_index WHERE stream > ?1 AND stream < 'ledger.' ORDER BY stream LIMIT 1",
+    )?;
+    let mut contracts = Vec::with_capacity(COLD_LEDGERS);
+    let mut after = String::from("ledger-");
+    while contracts.len() < COLD_LEDGERS {
+        let stream: Option<String> = next
+            .query_row([&after], |row| row.get(0))
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?;
+        let Some(stream) = stream else { break };
+        let contract = stream
+            .strip_prefix("ledger-")
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .with_context(|| format!("stream {stream}: not ledger-<contract id>"))?;
+        contracts.push(contract);
+        after = stream;
+    }
+    Ok(contracts)
+}
+
 /// Who `talo generate` made: `DIR/generated.json`.
 fn read_generated(data: &Path) -> anyhow::Result<Value> {
     let path = data.join("generated.json");
@@ -359,6 +418,7 @@ async fn generated_queries(
     server: &Server,
     data: &Path,
     who: &Value,
+    contracts: &[Uuid],
     measure: Duration,
 ) -> anyhow::Result<String> {
     let token = |field: &str| generated_token(data, who, field);
@@ -435,33 +495,80 @@ async fn generated_queries(
         let warmup = Duration::from_secs(5);
         out.push_str(&at_rate(server, token, name, query.to_string(), warmup, measure).await?);
     }
+    // The resident's ledger above is one contract's, kept by the server after its first
+    // read; the office opens a different contract's each time, at the portal's rate and as
+    // fast as it goes.
+    let ledgers = LedgersInTurn::new(contracts);
+    if let Some(ledgers) = &ledgers {
+        let name = format!(
+            "manager's ledgers of {} contracts in turn (`ledger`: standing, invoices)",
+            contracts.len()
+        );
+        let warmup = Duration::from_secs(5);
+        let body = ledgers.body();
+        out.push_str(&bodies_at_rate(server, &manager, &name, body, warmup, measure).await?);
+    }
     let flow = json!({
         "query": "query($input: FlowReportInput!) { flowReport(input: $input) { periodStart group created closed backlogAtEnd } }",
         "variables": { "input": { "from": "2026-09-30T21:00:00Z", "until": "2026-10-31T22:00:00Z", "period": "WEEK", "groupBy": "PROPERTY" } }
     })
     .to_string();
     out.push_str(
-        "\n| report (closed loop) | concurrency | requests/s | p50 ms | p99 ms | failed |\n|---|---:|---:|---:|---:|---:|\n",
+        "\n| closed loop | concurrency | requests/s | p50 ms | p99 ms | failed |\n|---|---:|---:|---:|---:|---:|\n",
     );
-    let body: Arc<load::Body> = Arc::new(move |_, _| flow.clone());
-    let result = load::run(
-        server.addr,
-        &manager,
-        2,
-        Pace::ClosedLoop,
-        Duration::from_secs(1),
-        measure,
-        body,
-    )
-    .await?;
-    let line = format!(
-        "| October's flow report, whole organisation, by property | {} |{}",
-        result.concurrency,
-        figures(&result)
-    );
-    print!("{line}");
-    out.push_str(&line);
+    let mut closed_loop: Vec<(String, Arc<load::Body>)> = vec![(
+        "October's flow report, whole organisation, by property".into(),
+        Arc::new(move |_, _| flow.clone()),
+    )];
+    if let Some(ledgers) = &ledgers {
+        let name = format!("manager's ledgers of {} contracts in turn", contracts.len());
+        closed_loop.push((name, ledgers.body()));
+    }
+    for (name, body) in closed_loop {
+        let result = load::run(
+            server.addr,
+            &manager,
+            2,
+            Pace::ClosedLoop,
+            Duration::from_secs(1),
+            measure,
+            body,
+        )
+        .await?;
+        let line = format!("| {name} | {} |{}", result.concurrency, figures(&result));
+        print!("{line}");
+        out.push_str(&line);
+    }
     Ok(out)
+}
+
+/// The office's ledger query, each request on the next of the generated organisation's
+/// contracts; every body made here walks on from where the last stopped, so none finds a
+/// ledger the server still keeps from an earlier run.
+struct LedgersInTurn {
+    contracts: Arc<Vec<Uuid>>,
+    next: Arc<AtomicUsize>,
+}
+
+impl LedgersInTurn {
+    fn new(contracts: &[Uuid]) -> Option<Self> {
+        (!contracts.is_empty()).then(|| Self {
+            contracts: Arc::new(contracts.to_vec()),
+            next: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+
+    fn body(&self) -> Arc<load::Body> {
+        let (contracts, next) = (self.contracts.clone(), self.next.clone());
+        Arc::new(move |_, _| {
+            let contract = contracts[next.fetch_add(1, Ordering::Relaxed) % contracts.len()];
+            json!({
+                "query": "query($contract: UUID!) { ledger(contractId: $contract) { standing { balanceCents overdueCents } invoices { number dueOn status totalCents } } }",
+                "variables": { "contract": contract }
+            })
+            .to_string()
+        })
+    }
 }
 
 /// A morning's bank statement on the generated organisation: [`STATEMENT_PAYMENTS`]
