@@ -230,8 +230,9 @@ impl LedgersView {
 
 impl Projection for LedgersView {
     const NAME: &'static str = "ledgers";
-    /// 2: binary snapshots in parts. 3: accounts instead of whole ledgers.
-    const VERSION: u32 = 3;
+    /// 2: binary snapshots in parts. 3: accounts instead of whole ledgers. 4: invoice
+    /// numbers in the accounts.
+    const VERSION: u32 = 4;
 
     fn apply(&mut self, event: &RecordedEvent, decoded: &DomainEvent) {
         let org_id = event.metadata.organisation_id;

@@ -1604,3 +1604,175 @@ async fn a_ledger_whose_stream_cannot_be_read_is_an_error_not_a_partial_ledger()
         .count();
     assert_eq!(issued, invoices + 1, "every invoice is still in the log");
 }
+
+/// A ledger's list of invoices as a portal shows it: everything here is answered from the
+/// contract's account in the ledgers read model.
+const LISTED: &str = r#"query($id: UUID!) { ledger(contractId: $id) { ...Listed } myLedgers { ...Listed } }
+fragment Listed on ContractLedger { __typename contractId kind apartmentId apartmentCode propertyId
+  propertyName holderName startsOn endsOn canManage
+  standing { asOf status balanceCents overdueCents dueLaterCents prepaymentCents invoicedCents
+    receivedCents ageing { days0To30Cents days31To60Cents days61To90Cents over90Cents totalCents } }
+  all: invoices { ...Money } unpaid: invoices(filter: UNPAID) { ...Money }
+  paid: invoices(filter: PAID) { ...Money } }
+fragment Money on Invoice { __typename id contractId number issuedOn dueOn status totalCents
+  paidCents openCents daysPastDue prepaymentAppliedCents }"#;
+
+/// The same list and one field of the documents (which only the contract's stream has) asked
+/// beside it, at the ledger's level or in a fragment on its invoices.
+fn listed_with_documents() -> [(String, &'static str); 2] {
+    [
+        (
+            LISTED.replace(
+                "fragment Listed on ContractLedger {",
+                "fragment Listed on ContractLedger { chargeLines { id }",
+            ),
+            "chargeLines",
+        ),
+        (
+            LISTED.replace(
+                "all: invoices { ...Money }",
+                "all: invoices { ...Money ...Printed }",
+            ) + "\nfragment Printed on Invoice { referenceDigits }",
+            "referenceDigits",
+        ),
+    ]
+}
+
+/// `answer` without `field` wherever it is.
+fn without(answer: &Value, field: &str) -> Value {
+    match answer {
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .filter(|(name, _)| *name != field)
+                .map(|(name, value)| (name.clone(), without(value, field)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| without(v, field)).collect()),
+        other => other.clone(),
+    }
+}
+
+#[tokio::test]
+async fn the_invoice_list_is_answered_from_the_account_as_the_documents_answer_it() {
+    let (counting, reads) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let hooks = LedgerReads {
+        counting: counting.clone(),
+        reads: reads.clone(),
+    };
+    let server =
+        TestServer::on_store(move |inner| Arc::new(talo_tests::HookedStore { inner, hooks })).await;
+    let contract = contract_of(&server, "neighbour");
+    // The list from the account against the list from the documents, as the neighbour sees
+    // it; and how many ledger streams the account's list read.
+    let compare = async |when: &str| -> Value {
+        reads.store(0, Ordering::SeqCst);
+        counting.store(true, Ordering::SeqCst);
+        let listed = server
+            .as_role("neighbour", LISTED, json!({ "id": contract }))
+            .await
+            .data()
+            .clone();
+        counting.store(false, Ordering::SeqCst);
+        assert_eq!(reads.load(Ordering::SeqCst), 0, "{when}: no stream read");
+        assert_eq!(listed["myLedgers"][0], listed["ledger"], "{when}");
+        for (query, field) in listed_with_documents() {
+            let documents = server
+                .as_role("neighbour", &query, json!({ "id": contract }))
+                .await
+                .data()
+                .clone();
+            assert!(
+                !documents["ledger"]
+                    .to_string()
+                    .contains(&format!("\"{field}\":null")),
+                "{when}: {field} answered: {documents:#}"
+            );
+            assert_eq!(without(&documents, field), listed, "{when}, with {field}");
+        }
+        listed["ledger"].clone()
+    };
+
+    // February overdue, March open.
+    let before = compare("in arrears").await;
+    assert_eq!(before["standing"]["status"], "ARREARS");
+    let statuses = |l: &Value, list: &str| -> Vec<String> {
+        l[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["status"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(statuses(&before, "all"), ["OPEN", "OVERDUE"]);
+    assert_eq!(statuses(&before, "unpaid"), ["OPEN", "OVERDUE"]);
+    assert!(statuses(&before, "paid").is_empty());
+    assert!(
+        before["all"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["number"].as_str().is_some_and(|n| n.starts_with("LA-")))
+    );
+    let owed = before["standing"]["balanceCents"].as_i64().unwrap();
+
+    // February paid and March in part: shown in the list as soon as the payment is recorded.
+    let overdue = before["standing"]["overdueCents"].as_i64().unwrap();
+    server
+        .as_role(
+            "customer_service",
+            RECORD_PAYMENT,
+            json!({ "input": { "idempotencyKey": key(), "contractId": contract, "amountCents": overdue + 1_000, "payerName": "Niko Naapuri" } }),
+        )
+        .await
+        .data();
+    let part = compare("paid in part").await;
+    assert_eq!(statuses(&part, "all"), ["OPEN", "PAID"]);
+    assert_eq!(part["all"][0]["paidCents"], 1_000);
+    assert_eq!(part["standing"]["balanceCents"], owed - overdue - 1_000);
+
+    // The rest and 100,00 € more: prepaid, and April's invoice consumes it when issued.
+    server
+        .as_role(
+            "customer_service",
+            RECORD_PAYMENT,
+            json!({ "input": { "idempotencyKey": key(), "contractId": contract, "amountCents": owed - overdue - 1_000 + 10_000, "payerName": "Niko Naapuri" } }),
+        )
+        .await
+        .data();
+    let prepaid = compare("prepaid").await;
+    assert_eq!(prepaid["standing"]["status"], "PREPAID");
+    assert_eq!(statuses(&prepaid, "paid"), ["PAID", "PAID"]);
+    run_month(&server, "property_manager", "2026-04")
+        .await
+        .data();
+    let april = compare("April issued").await;
+    assert_eq!(april["all"][0]["prepaymentAppliedCents"], 10_000);
+    assert_eq!(
+        april["all"][0]["openCents"].as_i64().unwrap(),
+        april["all"][0]["totalCents"].as_i64().unwrap() - 10_000
+    );
+
+    // The office's view of the same ledger, from the account too.
+    reads.store(0, Ordering::SeqCst);
+    counting.store(true, Ordering::SeqCst);
+    let office = server
+        .as_role("property_manager", LISTED, json!({ "id": contract }))
+        .await;
+    counting.store(false, Ordering::SeqCst);
+    assert_eq!(reads.load(Ordering::SeqCst), 0);
+    let office = &office.data()["ledger"];
+    assert_eq!(office["canManage"], true);
+    assert_eq!(without(office, "canManage"), without(&april, "canManage"));
+    // And a field of the documents reads the stream.
+    counting.store(true, Ordering::SeqCst);
+    let (query, _) = &listed_with_documents()[0];
+    server
+        .as_role("property_manager", query, json!({ "id": contract }))
+        .await
+        .data();
+    assert!(reads.load(Ordering::SeqCst) > 0, "the documents are read");
+}

@@ -6,9 +6,10 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, InputObject, Object, Result, SelectionField, SimpleObject};
 use chrono::NaiveDate;
 use talo_domain::access::Principal;
+use talo_domain::account::{Account, InvoiceMoney};
 use talo_domain::calendar::local_date;
 use talo_domain::ledger::{
     self, AddChargeLine, Ageing, Invoice, Ledger, LedgerReader, ReceivePayment, SeparateInvoice,
@@ -210,77 +211,148 @@ pub struct InvoicePaymentView {
     amount_cents: i64,
 }
 
+/// What a ledger is answered from.
+#[derive(Clone)]
+enum LedgerSource {
+    /// The contract's account in the ledgers read model: the standing and every invoice's
+    /// number, dates and money, without reading the contract's stream. Enough for a portal's
+    /// list of invoices and for an office going through contract after contract.
+    Account(Arc<Account>),
+    /// The documents folded from the contract's stream (its account among them): charge
+    /// lines, payments, and each invoice's lines, references and barcodes.
+    Documents(Arc<Ledger>),
+}
+
+impl LedgerSource {
+    fn account(&self) -> &Account {
+        match self {
+            LedgerSource::Account(account) => account,
+            LedgerSource::Documents(ledger) => &ledger.account,
+        }
+    }
+
+    /// The documents, which a ledger answered from its account does not have: which fields
+    /// need them is decided before the ledger is read ([`needs_documents`]).
+    fn documents(&self) -> Result<&Ledger, ApiError> {
+        match self {
+            LedgerSource::Documents(ledger) => Ok(ledger),
+            LedgerSource::Account(_) => Err(ApiError::Internal(
+                "a ledger read from its account was asked for its documents".into(),
+            )),
+        }
+    }
+}
+
+/// The fields of a ledger answered from its account alone (see [`LedgerSource`]); the
+/// invoice list's fields so answered are [`INVOICE_FROM_ACCOUNT`].
+const LEDGER_FROM_ACCOUNT: &[&str] = &[
+    "__typename",
+    "contractId",
+    "kind",
+    "apartmentId",
+    "apartmentCode",
+    "propertyId",
+    "propertyName",
+    "holderName",
+    "startsOn",
+    "endsOn",
+    "canManage",
+    "standing",
+];
+
+const INVOICE_FROM_ACCOUNT: &[&str] = &[
+    "__typename",
+    "id",
+    "contractId",
+    "number",
+    "issuedOn",
+    "dueOn",
+    "status",
+    "totalCents",
+    "paidCents",
+    "openCents",
+    "daysPastDue",
+    "prepaymentAppliedCents",
+];
+
+/// Whether a query's selection on a ledger (fragments included) asks for anything its
+/// account cannot answer. A field left out by `@skip` or `@include` still counts: the
+/// documents are read for nothing, never missed.
+fn needs_documents(ledger: &SelectionField<'_>) -> bool {
+    ledger.selection_set().any(|field| match field.name() {
+        "invoices" => field
+            .selection_set()
+            .any(|f| !INVOICE_FROM_ACCOUNT.contains(&f.name())),
+        name => !LEDGER_FROM_ACCOUNT.contains(&name),
+    })
+}
+
 /// An invoice of a contract's ledger. Its fields are worked out when asked for: a portal
 /// listing five years of invoices by number, due date and total parses no account number,
-/// groups no reference and makes no barcode.
+/// groups no reference and makes no barcode; and when the ledger was read from its account,
+/// those are the fields it can answer.
 pub struct InvoiceNode {
     contract_id: Uuid,
-    ledger: Arc<Ledger>,
-    /// Where the invoice is in `ledger.invoices`.
+    source: LedgerSource,
+    /// Where the invoice is in the account's invoices, and in the documents' (both in the
+    /// order issued).
     at: usize,
     today: NaiveDate,
 }
 
 impl InvoiceNode {
     /// The invoice `invoice_id` of `ledger`, if it has one.
-    fn of(
-        contract_id: Uuid,
-        ledger: &Arc<Ledger>,
-        invoice_id: Uuid,
-        today: NaiveDate,
-    ) -> Option<Self> {
+    fn of(ledger: &ContractLedger, invoice_id: Uuid) -> Option<Self> {
         let at = ledger
-            .invoices
+            .source
+            .account()
+            .invoices()
             .iter()
             .position(|i| i.invoice_id == invoice_id)?;
-        Some(InvoiceNode::at(contract_id, ledger, at, today))
-    }
-
-    fn at(contract_id: Uuid, ledger: &Arc<Ledger>, at: usize, today: NaiveDate) -> Self {
-        InvoiceNode {
-            contract_id,
-            ledger: Arc::clone(ledger),
+        Some(InvoiceNode {
+            contract_id: ledger.contract.contract_id,
+            source: ledger.source.clone(),
             at,
-            today,
-        }
+            today: ledger.today,
+        })
     }
 
-    fn invoice(&self) -> &Invoice {
-        &self.ledger.invoices[self.at]
+    /// Its money, number and dates.
+    fn money(&self) -> &InvoiceMoney {
+        &self.source.account().invoices()[self.at]
+    }
+
+    /// Its document: lines, references, the account to pay to.
+    fn invoice(&self) -> Result<&Invoice, ApiError> {
+        Ok(&self.source.documents()?.invoices[self.at])
     }
 
     /// The barcode for what is still open, paid by the reference `text`.
-    fn barcode(&self, text: &str) -> Option<String> {
-        let invoice = self.invoice();
+    fn barcode(&self, text: &str) -> Result<Option<String>, ApiError> {
+        let invoice = self.invoice()?;
         let open = invoice.open_cents();
         if open <= 0 {
-            return None;
+            return Ok(None);
         }
-        let iban = Iban::parse("iban", &invoice.iban).ok()?;
-        let reference = Reference::parse("reference", text).ok()?;
-        virtual_barcode(&iban, open, &reference, Some(invoice.due_on))
-    }
-
-    /// The parts of payments that settled it.
-    fn settled_by(&self) -> impl Iterator<Item = InvoicePaymentView> + '_ {
-        let invoice_id = self.invoice().invoice_id;
-        self.ledger.payments.iter().flat_map(move |p| {
-            p.allocations
-                .iter()
-                .filter(move |a| a.invoice_id == invoice_id)
-                .map(move |a| InvoicePaymentView {
-                    payment_id: p.payment_id,
-                    booked_on: p.booked_on,
-                    amount_cents: a.amount_cents,
-                })
-        })
+        let (Ok(iban), Ok(reference)) = (
+            Iban::parse("iban", &invoice.iban),
+            Reference::parse("reference", text),
+        ) else {
+            return Ok(None);
+        };
+        Ok(virtual_barcode(
+            &iban,
+            open,
+            &reference,
+            Some(invoice.due_on),
+        ))
     }
 }
 
 #[Object(name = "Invoice")]
 impl InvoiceNode {
     async fn id(&self) -> Uuid {
-        self.invoice().invoice_id
+        self.money().invoice_id
     }
 
     async fn contract_id(&self) -> Uuid {
@@ -289,28 +361,28 @@ impl InvoiceNode {
 
     /// `LA-2026-000042`.
     async fn number(&self) -> &str {
-        &self.invoice().invoice_number
+        &self.money().invoice_number
     }
 
-    async fn kind(&self) -> InvoiceKindGql {
-        self.invoice().kind.into()
+    async fn kind(&self) -> Result<InvoiceKindGql> {
+        Ok(self.invoice().gql()?.kind.into())
     }
 
     /// The month invoiced, `2026-04`, for monthly and final invoices.
-    async fn period(&self) -> Option<&str> {
-        self.invoice().period.as_deref()
+    async fn period(&self) -> Result<Option<&str>> {
+        Ok(self.invoice().gql()?.period.as_deref())
     }
 
     async fn issued_on(&self) -> NaiveDate {
-        self.invoice().issued_on
+        self.money().issued_on
     }
 
     async fn due_on(&self) -> NaiveDate {
-        self.invoice().due_on
+        self.money().due_on
     }
 
     async fn status(&self) -> InvoiceStatus {
-        let invoice = self.invoice();
+        let invoice = self.money();
         if invoice.open_cents() <= 0 {
             InvoiceStatus::Paid
         } else if invoice.days_past_due(self.today) > 0 {
@@ -321,51 +393,51 @@ impl InvoiceNode {
     }
 
     /// The national reference in groups of five, as printed.
-    async fn reference(&self) -> String {
-        group_national(&self.invoice().reference)
+    async fn reference(&self) -> Result<String> {
+        Ok(group_national(&self.invoice().gql()?.reference))
     }
 
     /// The same, digits only, as a bank app wants it.
-    async fn reference_digits(&self) -> &str {
-        &self.invoice().reference
+    async fn reference_digits(&self) -> Result<&str> {
+        Ok(&self.invoice().gql()?.reference)
     }
 
     /// The RF creditor reference in groups of four.
-    async fn rf_reference(&self) -> String {
-        group_rf(&self.invoice().rf_reference)
+    async fn rf_reference(&self) -> Result<String> {
+        Ok(group_rf(&self.invoice().gql()?.rf_reference))
     }
 
     /// The account to pay to, in groups of four.
-    async fn iban(&self) -> String {
-        let iban = &self.invoice().iban;
-        Iban::parse("iban", iban)
+    async fn iban(&self) -> Result<String> {
+        let iban = &self.invoice().gql()?.iban;
+        Ok(Iban::parse("iban", iban)
             .map(|i| i.grouped())
-            .unwrap_or_else(|_| iban.to_string())
+            .unwrap_or_else(|_| iban.to_string()))
     }
 
     async fn total_cents(&self) -> i64 {
-        self.invoice().total_cents
+        self.money().total_cents
     }
 
-    async fn vat_cents(&self) -> i64 {
-        self.invoice().vat_cents
+    async fn vat_cents(&self) -> Result<i64> {
+        Ok(self.invoice().gql()?.vat_cents)
     }
 
     async fn paid_cents(&self) -> i64 {
-        self.invoice().paid_cents
+        self.money().paid_cents
     }
 
     async fn open_cents(&self) -> i64 {
-        self.invoice().open_cents()
+        self.money().open_cents()
     }
 
-    async fn paid_on(&self) -> Option<NaiveDate> {
-        self.invoice().paid_on
+    async fn paid_on(&self) -> Result<Option<NaiveDate>> {
+        Ok(self.invoice().gql()?.paid_on)
     }
 
     /// Days past the due date today (0 when not overdue or paid).
     async fn days_past_due(&self) -> i64 {
-        let invoice = self.invoice();
+        let invoice = self.money();
         if invoice.open_cents() > 0 {
             invoice.days_past_due(self.today).max(0)
         } else {
@@ -373,8 +445,10 @@ impl InvoiceNode {
         }
     }
 
-    async fn lines(&self) -> Vec<InvoiceLineView> {
-        self.invoice()
+    async fn lines(&self) -> Result<Vec<InvoiceLineView>> {
+        Ok(self
+            .invoice()
+            .gql()?
             .lines
             .iter()
             .map(|l| InvoiceLineView {
@@ -385,29 +459,45 @@ impl InvoiceNode {
                 vat_rate_bp: l.vat_rate_bp,
                 vat_cents: l.vat_cents,
             })
-            .collect()
+            .collect())
     }
 
     /// What settled it: payments (and prepayment, as a payment of the contract's credit).
-    async fn payments(&self) -> Vec<InvoicePaymentView> {
-        self.settled_by().collect()
+    async fn payments(&self) -> Result<Vec<InvoicePaymentView>> {
+        let invoice_id = self.money().invoice_id;
+        let ledger = self.source.documents().gql()?;
+        Ok(ledger
+            .payments
+            .iter()
+            .flat_map(|p| {
+                p.allocations
+                    .iter()
+                    .filter(|a| a.invoice_id == invoice_id)
+                    .map(|a| InvoicePaymentView {
+                        payment_id: p.payment_id,
+                        booked_on: p.booked_on,
+                        amount_cents: a.amount_cents,
+                    })
+            })
+            .collect())
     }
 
     /// Prepayment applied when the invoice was issued.
     async fn prepayment_applied_cents(&self) -> i64 {
-        let from_payments: i64 = self.settled_by().map(|p| p.amount_cents).sum();
-        self.invoice().paid_cents - from_payments
+        self.money().prepaid_cents
     }
 
     /// The 54-digit virtual barcode, version 4 (national reference), for the amount still
     /// open; null once paid or when the account or amount cannot be carried.
-    async fn virtual_barcode(&self) -> Option<String> {
-        self.barcode(&self.invoice().reference)
+    async fn virtual_barcode(&self) -> Result<Option<String>> {
+        let invoice = self.invoice().gql()?;
+        self.barcode(&invoice.reference).gql()
     }
 
     /// The same with the RF reference: version 5.
-    async fn virtual_barcode_rf(&self) -> Option<String> {
-        self.barcode(&self.invoice().rf_reference)
+    async fn virtual_barcode_rf(&self) -> Result<Option<String>> {
+        let invoice = self.invoice().gql()?;
+        self.barcode(&invoice.rf_reference).gql()
     }
 }
 
@@ -441,7 +531,7 @@ pub struct ContractLedger {
     property_id: Uuid,
     property_name: String,
     holder_name: String,
-    ledger: Arc<Ledger>,
+    source: LedgerSource,
     today: NaiveDate,
     reader: LedgerReader,
 }
@@ -491,12 +581,15 @@ impl ContractLedger {
 
     /// Where the contract stands today: arrears, due, settled or prepaid.
     async fn standing(&self) -> StandingView {
-        StandingView::new(self.ledger.standing(self.today), self.today)
+        StandingView::new(self.source.account().standing(self.today), self.today)
     }
 
-    async fn charge_lines(&self) -> Vec<ChargeLineView> {
+    async fn charge_lines(&self) -> Result<Vec<ChargeLineView>> {
         let month = Month::of(self.today);
-        self.ledger
+        Ok(self
+            .source
+            .documents()
+            .gql()?
             .charge_lines
             .iter()
             .map(|l| ChargeLineView {
@@ -510,15 +603,16 @@ impl ContractLedger {
                 booking_id: l.booking_id,
                 active: l.charges(month),
             })
-            .collect()
+            .collect())
     }
 
     /// Invoices, most recently due first.
     async fn invoices(&self, filter: Option<InvoiceFilter>) -> Vec<InvoiceNode> {
         let filter = filter.unwrap_or(InvoiceFilter::All);
         let mut invoices: Vec<InvoiceNode> = self
-            .ledger
-            .invoices
+            .source
+            .account()
+            .invoices()
             .iter()
             .enumerate()
             .filter(|(_, i)| match filter {
@@ -526,10 +620,15 @@ impl ContractLedger {
                 InvoiceFilter::Unpaid => i.is_open(),
                 InvoiceFilter::Paid => !i.is_open(),
             })
-            .map(|(at, _)| InvoiceNode::at(self.contract.contract_id, &self.ledger, at, self.today))
+            .map(|(at, _)| InvoiceNode {
+                contract_id: self.contract.contract_id,
+                source: self.source.clone(),
+                at,
+                today: self.today,
+            })
             .collect();
         invoices.reverse();
-        invoices.sort_by_key(|i| std::cmp::Reverse(i.invoice().due_on));
+        invoices.sort_by_key(|i| std::cmp::Reverse(i.money().due_on));
         invoices
     }
 
@@ -549,14 +648,14 @@ impl ContractLedger {
                     "must not be before `from`",
                 ));
             }
+            let ledger = self.source.documents()?;
             let number = |id: Uuid| {
-                self.ledger
+                ledger
                     .invoice(id)
                     .map(|i| i.invoice_number.to_string())
                     .unwrap_or_default()
             };
-            let mut found: Vec<PaymentView> = self
-                .ledger
+            let mut found: Vec<PaymentView> = ledger
                 .payments
                 .iter()
                 .filter(|p| {
@@ -596,14 +695,22 @@ async fn contract_ledger(
     principal: &Principal,
     contract_id: Uuid,
 ) -> Result<ContractLedger, ApiError> {
+    with_documents(session, readable_contract(session, principal, contract_id)?).await
+}
+
+/// The contract `contract_id` if `principal` may read its ledger ([`describe`]), or NOT_FOUND.
+fn readable_contract(
+    session: &Session<'_>,
+    principal: &Principal,
+    contract_id: Uuid,
+) -> Result<ContractLedger, ApiError> {
     let today = local_date(session.now);
-    let found = session.talo.with_register(session.caller, |register| {
+    session.talo.with_register(session.caller, |register| {
         let (contract, property_id) = ledger::contract_of(register, contract_id)?;
         let reader = ledger::reader(principal, contract, property_id)
             .ok_or_else(ledger::contract_not_found)?;
         Ok(describe(register, contract, property_id, today, reader))
-    })?;
-    with_documents(session, found).await
+    })
 }
 
 /// Fills in the ledger [`describe`] left empty, folded from the contract's stream.
@@ -611,15 +718,39 @@ async fn with_documents(
     session: &Session<'_>,
     mut found: ContractLedger,
 ) -> Result<ContractLedger, ApiError> {
-    found.ledger = session
+    let ledger = session
         .talo
         .dispatcher
         .ledger(found.contract.contract_id)
         .await?;
+    found.source = LedgerSource::Documents(ledger);
     Ok(found)
 }
 
-/// The contract as the register knows it, with an empty ledger ([`with_documents`]).
+/// Fills in the ledger [`describe`] left empty: from the contract's account in the ledgers
+/// read model when `selection` asks nothing more of it, else from its stream.
+async fn with_source(
+    session: &Session<'_>,
+    selection: &SelectionField<'_>,
+    mut found: ContractLedger,
+) -> Result<ContractLedger, ApiError> {
+    if needs_documents(selection) {
+        return with_documents(session, found).await;
+    }
+    let account = session
+        .talo
+        .read_models
+        .ledgers
+        .read()
+        .contract(session.caller.organisation_id, found.contract.contract_id)
+        .map(|c| c.account.clone())
+        .unwrap_or_default();
+    found.source = LedgerSource::Account(Arc::new(account));
+    Ok(found)
+}
+
+/// The contract as the register knows it, with an empty ledger ([`with_documents`],
+/// [`with_source`]).
 fn describe(
     register: &Register,
     contract: &Contract,
@@ -645,7 +776,7 @@ fn describe(
             .get(&contract.person_id)
             .map(|p| p.name.clone())
             .unwrap_or_default(),
-        ledger: Arc::default(),
+        source: LedgerSource::Account(Arc::default()),
         today,
         reader,
     }
@@ -710,9 +841,10 @@ impl LedgerQuery {
                 mine.sort_by_key(|l| std::cmp::Reverse(l.contract.starts_on));
                 Ok(mine)
             })?;
+            let selection = ctx.field();
             let mut mine = Vec::with_capacity(described.len());
             for found in described {
-                mine.push(with_documents(&session, found).await?);
+                mine.push(with_source(&session, &selection, found).await?);
             }
             Ok::<_, ApiError>(mine)
         };
@@ -724,7 +856,8 @@ impl LedgerQuery {
         let run = async {
             let session = Session::of(ctx)?;
             let principal = session.principal()?;
-            contract_ledger(&session, &principal, contract_id).await
+            let found = readable_contract(&session, &principal, contract_id)?;
+            with_source(&session, &ctx.field(), found).await
         };
         run.await.gql()
     }
@@ -762,7 +895,7 @@ impl LedgerQuery {
                     ApiError::Internal(_) => e,
                     _ => not_found(),
                 })?;
-            InvoiceNode::of(contract_id, &found.ledger, id, found.today).ok_or_else(not_found)
+            InvoiceNode::of(&found, id).ok_or_else(not_found)
         };
         run.await.gql()
     }
@@ -1127,10 +1260,7 @@ impl LedgerMutation {
                 .filter(|c| c.outcome == InvoicingOutcome::Issued)
             {
                 let found = contract_ledger(&session, &principal, c.contract_id).await?;
-                if let Some(invoice) = c
-                    .invoice_id
-                    .and_then(|id| InvoiceNode::of(c.contract_id, &found.ledger, id, found.today))
-                {
+                if let Some(invoice) = c.invoice_id.and_then(|id| InvoiceNode::of(&found, id)) {
                     issued.push(invoice);
                 }
             }
@@ -1318,11 +1448,25 @@ async fn invoice_payload_of(
 ) -> Result<InvoicePayload, ApiError> {
     let principal = session.principal()?;
     let found = contract_ledger(session, &principal, contract_id).await?;
-    let invoice = InvoiceNode::of(contract_id, &found.ledger, invoice_id, found.today)
+    let invoice = InvoiceNode::of(&found, invoice_id)
         .ok_or_else(|| ApiError::Internal("an issued invoice is not in the ledger".into()))?;
     Ok(InvoicePayload {
         invoice,
         position: outcome.position.to_string(),
         replayed: outcome.replayed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ledger_read_from_its_account_has_no_documents_to_answer_from() {
+        let account = LedgerSource::Account(Arc::default());
+        assert!(matches!(account.documents(), Err(ApiError::Internal(_))));
+        assert!(account.account().invoices().is_empty());
+        let documents = LedgerSource::Documents(Arc::default());
+        assert!(documents.documents().is_ok());
+    }
 }
