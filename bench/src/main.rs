@@ -166,19 +166,8 @@ async fn demo_queries(
         for concurrency in [16, 64] {
             let query = query.clone();
             let body: Arc<load::Body> = Arc::new(move |_, _| query.clone());
-            let result = load::run(
-                server.addr,
-                &token(role),
-                concurrency,
-                Pace::ClosedLoop,
-                Duration::from_secs(1),
-                measure,
-                body,
-            )
-            .await?;
-            let line = format!("| {name} | {} |{}", result.concurrency, figures(&result));
-            out.push_str(&line);
-            print!("{line}");
+            let token = token(role);
+            out.push_str(&closed_loop(server, &token, name, concurrency, body, measure).await?);
         }
     }
     out.push_str(&format!(
@@ -225,16 +214,7 @@ async fn mutations(
             })
             .to_string()
         });
-        let result = load::run(
-            server.addr,
-            token,
-            concurrency,
-            Pace::ClosedLoop,
-            Duration::from_secs(1),
-            measure,
-            body,
-        )
-        .await?;
+        let result = run_closed_loop(server, token, concurrency, body, measure).await?;
         out.push_str(&row(&result));
         print!("{}", row(&result));
     }
@@ -274,6 +254,43 @@ async fn bodies_at_rate(
     )
     .await?;
     let line = format!("| {name} |{}", figures(&result));
+    print!("{line}");
+    Ok(line)
+}
+
+/// `body` from `concurrency` connections, each sending again once answered, after a second of
+/// warm-up.
+async fn run_closed_loop(
+    server: &Server,
+    token: &str,
+    concurrency: usize,
+    body: Arc<load::Body>,
+    measure: Duration,
+) -> anyhow::Result<LoadResult> {
+    let warmup = Duration::from_secs(1);
+    load::run(
+        server.addr,
+        token,
+        concurrency,
+        Pace::ClosedLoop,
+        warmup,
+        measure,
+        body,
+    )
+    .await
+}
+
+/// [`run_closed_loop`] as a table row of name, concurrency and [`figures`] (also printed).
+async fn closed_loop(
+    server: &Server,
+    token: &str,
+    name: &str,
+    concurrency: usize,
+    body: Arc<load::Body>,
+    measure: Duration,
+) -> anyhow::Result<String> {
+    let result = run_closed_loop(server, token, concurrency, body, measure).await?;
+    let line = format!("| {name} | {} |{}", result.concurrency, figures(&result));
     print!("{line}");
     Ok(line)
 }
@@ -516,28 +533,16 @@ async fn generated_queries(
     out.push_str(
         "\n| closed loop | concurrency | requests/s | p50 ms | p99 ms | failed |\n|---|---:|---:|---:|---:|---:|\n",
     );
-    let mut closed_loop: Vec<(String, Arc<load::Body>)> = vec![(
+    let mut closed_loops: Vec<(String, Arc<load::Body>)> = vec![(
         "October's flow report, whole organisation, by property".into(),
         Arc::new(move |_, _| flow.clone()),
     )];
     if let Some(ledgers) = &ledgers {
         let name = format!("manager's ledgers of {} contracts in turn", contracts.len());
-        closed_loop.push((name, ledgers.body()));
+        closed_loops.push((name, ledgers.body()));
     }
-    for (name, body) in closed_loop {
-        let result = load::run(
-            server.addr,
-            &manager,
-            2,
-            Pace::ClosedLoop,
-            Duration::from_secs(1),
-            measure,
-            body,
-        )
-        .await?;
-        let line = format!("| {name} | {} |{}", result.concurrency, figures(&result));
-        print!("{line}");
-        out.push_str(&line);
+    for (name, body) in closed_loops {
+        out.push_str(&closed_loop(server, &manager, &name, 2, body, measure).await?);
     }
     Ok(out)
 }

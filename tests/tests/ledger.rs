@@ -288,8 +288,8 @@ impl talo_tests::StoreHooks for LedgerReads {
     }
 }
 
-#[tokio::test]
-async fn a_repeated_run_reads_no_ledger_stream_of_a_contract_invoiced_already() {
+/// A demo server whose ledger stream reads are counted while `counting` is set.
+async fn counting_ledger_reads() -> (TestServer, Arc<AtomicBool>, Arc<AtomicUsize>) {
     let (counting, reads) = (
         Arc::new(AtomicBool::new(false)),
         Arc::new(AtomicUsize::new(0)),
@@ -300,6 +300,12 @@ async fn a_repeated_run_reads_no_ledger_stream_of_a_contract_invoiced_already() 
     };
     let server =
         TestServer::on_store(move |inner| Arc::new(talo_tests::HookedStore { inner, hooks })).await;
+    (server, counting, reads)
+}
+
+#[tokio::test]
+async fn a_repeated_run_reads_no_ledger_stream_of_a_contract_invoiced_already() {
+    let (server, counting, reads) = counting_ledger_reads().await;
     let contracts = contract_count(&server);
     let first = run_month(&server, "property_manager", "2026-04").await;
     assert_eq!(
@@ -1655,16 +1661,7 @@ fn without(answer: &Value, field: &str) -> Value {
 
 #[tokio::test]
 async fn the_invoice_list_is_answered_from_the_account_as_the_documents_answer_it() {
-    let (counting, reads) = (
-        Arc::new(AtomicBool::new(false)),
-        Arc::new(AtomicUsize::new(0)),
-    );
-    let hooks = LedgerReads {
-        counting: counting.clone(),
-        reads: reads.clone(),
-    };
-    let server =
-        TestServer::on_store(move |inner| Arc::new(talo_tests::HookedStore { inner, hooks })).await;
+    let (server, counting, reads) = counting_ledger_reads().await;
     let contract = contract_of(&server, "neighbour");
     // The list from the account against the list from the documents, as the neighbour sees
     // it; and how many ledger streams the account's list read.
