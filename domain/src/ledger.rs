@@ -380,6 +380,16 @@ pub fn reader(
     principal.is_auditor().then_some(LedgerReader::Auditor)
 }
 
+/// Whether `principal` may read ledgers of contracts that are not their own: keepers of some
+/// property's ledgers, and auditors. Anyone else looking for an invoice looks only in their own.
+pub fn reads_others_ledgers(principal: &Principal) -> bool {
+    principal.is_auditor()
+        || principal
+            .staff
+            .iter()
+            .any(|grant| LEDGER_ROLES.contains(&grant.role))
+}
+
 /// The one answer for a contract that does not exist or whose ledger is not the caller's.
 pub fn contract_not_found() -> Rejection {
     Rejection::not_found(

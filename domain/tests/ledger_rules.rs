@@ -551,6 +551,12 @@ fn who_reads_a_ledger() {
     // The owner of the same apartment does not read the tenant's lease.
     assert_eq!(read(given.world.owner), None);
     assert_eq!(read(given.world.technical), None);
+    // Only keepers and auditors look for an invoice beyond their own contracts.
+    let others = |person| reads_others_ledgers(&given.principal(person));
+    assert!(others(given.world.manager) && others(given.world.service));
+    assert!(others(given.world.auditor));
+    assert!(!others(given.world.tenant) && !others(given.world.owner));
+    assert!(!others(given.world.technical));
 }
 
 #[test]

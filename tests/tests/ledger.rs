@@ -444,6 +444,23 @@ async fn an_invoice_carries_lines_references_and_virtual_barcodes() {
         )
         .await;
     assert_eq!(neighbour.code(), "NOT_FOUND");
+    // An auditor reads every ledger, and so finds it too; a contractor reads none.
+    let auditor = server
+        .as_role(
+            "auditor",
+            "query($id: UUID!) { invoice(id: $id) { number } }",
+            json!({ "id": april["id"] }),
+        )
+        .await;
+    assert_eq!(auditor.data()["invoice"]["number"], april["number"]);
+    let contractor = server
+        .as_role(
+            "contractor",
+            "query($id: UUID!) { invoice(id: $id) { number } }",
+            json!({ "id": april["id"] }),
+        )
+        .await;
+    assert_eq!(contractor.code(), "NOT_FOUND");
 }
 
 #[tokio::test]
