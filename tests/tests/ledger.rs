@@ -1770,6 +1770,46 @@ async fn the_invoice_list_is_answered_from_the_account_as_the_documents_answer_i
         april["all"][0]["totalCents"].as_i64().unwrap() - 10_000
     );
 
+    // One page's two fragments asking for `myLedgers` are answered from one source: both
+    // read the documents when either needs them (the answers are merged invoice by invoice).
+    // Under two aliases they are two lists, each read as it asks.
+    let reads_for = async |query: &str| -> (usize, Value) {
+        reads.store(0, Ordering::SeqCst);
+        counting.store(true, Ordering::SeqCst);
+        let answer = server
+            .as_role("neighbour", query, json!({}))
+            .await
+            .data()
+            .clone();
+        counting.store(false, Ordering::SeqCst);
+        (reads.load(Ordering::SeqCst), answer)
+    };
+    let listing =
+        "fragment Listing on Query { myLedgers { standing { status } invoices { id status } } }";
+    let details = "fragment Details on Query { myLedgers { invoices { id referenceDigits } } }";
+    let (alone, _) = reads_for(&format!("query {{ ...Listing }} {listing}")).await;
+    assert_eq!(alone, 0, "the list alone is read from the account");
+    let (both, merged) = reads_for(&format!(
+        "query {{ ...Listing ...Details }} {listing} {details}"
+    ))
+    .await;
+    assert_eq!(both, 2, "each occurrence reads the documents");
+    let invoices = merged["myLedgers"][0]["invoices"].as_array().unwrap();
+    assert_eq!(invoices.len(), april["all"].as_array().unwrap().len());
+    assert!(
+        invoices
+            .iter()
+            .all(|i| i["status"].is_string() && i["referenceDigits"].is_string())
+    );
+    let (aliased, _) = reads_for(
+        "query { list: myLedgers { invoices { id status } } details: myLedgers { invoices { referenceDigits } } }",
+    )
+    .await;
+    assert_eq!(
+        aliased, 1,
+        "only the aliased list that needs them reads the documents"
+    );
+
     // The office's view of the same ledger, from the account too.
     reads.store(0, Ordering::SeqCst);
     counting.store(true, Ordering::SeqCst);
