@@ -116,8 +116,12 @@ pub async fn run(
     Ok(LoadResult {
         concurrency,
         // A server behind schedule answers the measured requests after the deadline: the
-        // rate is over the time it took.
-        elapsed: finished - measure_from,
+        // rate is over the time it took. A closed loop's requests started before the window
+        // are not counted, so neither is the time its last ones run past it.
+        elapsed: match pace {
+            Pace::ClosedLoop => measure,
+            Pace::Rate(_) => finished - measure_from,
+        },
         latencies_us,
         failures,
         first_failure,

@@ -379,9 +379,9 @@ fn generated_token(data: &Path, who: &Value, field: &str) -> anyhow::Result<Stri
     server::mint_token(data, organisation, person)
 }
 
-/// How many contracts' ledgers the cold-ledger query walks through: more than the
-/// warm-up and the measured seconds ask for at the portal's rate, and far more than the
-/// server keeps (2,048), so every request folds a ledger from its stream.
+/// How many contracts' ledgers the office's queries walk through: more than the warm-up and
+/// the measured seconds ask for at the portal's rate, and far more than the server keeps
+/// (2,048), so every request that asks for a ledger's documents folds them from its stream.
 const COLD_LEDGERS: usize = 30_000;
 
 /// Up to [`COLD_LEDGERS`] contracts of the store in `data`, read from its stream index before
@@ -514,7 +514,8 @@ async fn generated_queries(
     }
     // The resident's ledger above is one contract's, kept by the server after its first
     // read; the office opens a different contract's each time, at the portal's rate and as
-    // fast as it goes.
+    // fast as it goes: its standing and invoice list (answered from the ledgers read model),
+    // and the same with the charge lines (which only the contract's stream has).
     let ledgers = LedgersInTurn::new(contracts);
     if let Some(ledgers) = &ledgers {
         let name = format!(
@@ -522,7 +523,7 @@ async fn generated_queries(
             contracts.len()
         );
         let warmup = Duration::from_secs(5);
-        let body = ledgers.body();
+        let body = ledgers.body(LEDGER_LIST);
         out.push_str(&bodies_at_rate(server, &manager, &name, body, warmup, measure).await?);
     }
     let flow = json!({
@@ -539,7 +540,12 @@ async fn generated_queries(
     )];
     if let Some(ledgers) = &ledgers {
         let name = format!("manager's ledgers of {} contracts in turn", contracts.len());
-        closed_loops.push((name, ledgers.body()));
+        closed_loops.push((name, ledgers.body(LEDGER_LIST)));
+        let name = format!(
+            "manager's ledgers of {} contracts in turn, with charge lines (folded from the stream)",
+            contracts.len()
+        );
+        closed_loops.push((name, ledgers.body(LEDGER_WITH_CHARGE_LINES)));
     }
     for (name, body) in closed_loops {
         out.push_str(&closed_loop(server, &manager, &name, 2, body, measure).await?);
@@ -563,18 +569,20 @@ impl LedgersInTurn {
         })
     }
 
-    fn body(&self) -> Arc<load::Body> {
+    fn body(&self, query: &'static str) -> Arc<load::Body> {
         let (contracts, next) = (self.contracts.clone(), self.next.clone());
         Arc::new(move |_, _| {
             let contract = contracts[next.fetch_add(1, Ordering::Relaxed) % contracts.len()];
-            json!({
-                "query": "query($contract: UUID!) { ledger(contractId: $contract) { standing { balanceCents overdueCents } invoices { number dueOn status totalCents } } }",
-                "variables": { "contract": contract }
-            })
-            .to_string()
+            json!({ "query": query, "variables": { "contract": contract } }).to_string()
         })
     }
 }
+
+/// A contract's standing and invoice list, as the office's list of contracts shows them.
+const LEDGER_LIST: &str = "query($contract: UUID!) { ledger(contractId: $contract) { standing { balanceCents overdueCents } invoices { number dueOn status totalCents } } }";
+
+/// The same with the charge lines, as one contract's page shows them.
+const LEDGER_WITH_CHARGE_LINES: &str = "query($contract: UUID!) { ledger(contractId: $contract) { standing { balanceCents overdueCents } chargeLines { kind monthlyAmountCents } invoices { number dueOn status totalCents } } }";
 
 /// A morning's bank statement on the generated organisation: [`STATEMENT_PAYMENTS`]
 /// payments to the first invoices of the latest year (January's run: one per contract),
