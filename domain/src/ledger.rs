@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use talo_events_schema::DomainEvent;
 use talo_events_schema::envelope::ActorRole;
 use talo_events_schema::ledger::*;
-use talo_events_schema::register::{ContractKind, StaffRole};
+use talo_events_schema::register::{ContractKind, StaffRole, StaffScope};
 use talo_events_schema::ticket::TicketNumberIssued;
 use uuid::Uuid;
 
@@ -380,14 +380,44 @@ pub fn reader(
     principal.is_auditor().then_some(LedgerReader::Auditor)
 }
 
-/// Whether `principal` may read ledgers of contracts that are not their own: keepers of some
-/// property's ledgers, and auditors. Anyone else looking for an invoice looks only in their own.
-pub fn reads_others_ledgers(principal: &Principal) -> bool {
-    principal.is_auditor()
-        || principal
+/// Whose ledgers, beyond those of their own contracts, a person may read: where a search for
+/// an invoice by its id may look.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OthersLedgers {
+    /// No one's: a resident, a shareholder, a technical manager or a contractor looks only in
+    /// their own contracts.
+    None,
+    /// The contracts on these properties: a keeper of some properties' ledgers.
+    Properties(Vec<Uuid>),
+    /// Every contract of the organisation: an auditor, or a keeper for the whole organisation.
+    Organisation,
+}
+
+/// Where `principal` may read ledgers of contracts that are not their own (as [`reader`]
+/// decides contract by contract).
+pub fn others_ledgers(principal: &Principal) -> OthersLedgers {
+    let keeps = || {
+        principal
             .staff
             .iter()
-            .any(|grant| LEDGER_ROLES.contains(&grant.role))
+            .filter(|grant| LEDGER_ROLES.contains(&grant.role))
+    };
+    if principal.is_auditor() || keeps().any(|grant| grant.scope == StaffScope::Organisation) {
+        return OthersLedgers::Organisation;
+    }
+    let mut properties: Vec<Uuid> = keeps()
+        .filter_map(|grant| match grant.scope {
+            StaffScope::Property { property_id } => Some(property_id),
+            StaffScope::Organisation => None,
+        })
+        .collect();
+    properties.sort_unstable();
+    properties.dedup();
+    if properties.is_empty() {
+        OthersLedgers::None
+    } else {
+        OthersLedgers::Properties(properties)
+    }
 }
 
 /// The one answer for a contract that does not exist or whose ledger is not the caller's.

@@ -7,7 +7,7 @@ mod world;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use talo_domain::RejectionKind;
-use talo_domain::access::Principal;
+use talo_domain::access::{Principal, StaffGrant};
 use talo_domain::decision::{Context, Decision};
 use talo_domain::ledger::*;
 use talo_domain::money::Month;
@@ -16,7 +16,7 @@ use talo_domain::reference::*;
 use talo_events_schema::DomainEvent;
 use talo_events_schema::envelope::{ActorRole, Channel};
 use talo_events_schema::ledger::*;
-use talo_events_schema::register::ContractKind;
+use talo_events_schema::register::{ContractKind, StaffRole, StaffScope};
 use talo_events_schema::ticket::TicketNumberIssued;
 use uuid::Uuid;
 use world::World;
@@ -551,12 +551,41 @@ fn who_reads_a_ledger() {
     // The owner of the same apartment does not read the tenant's lease.
     assert_eq!(read(given.world.owner), None);
     assert_eq!(read(given.world.technical), None);
-    // Only keepers and auditors look for an invoice beyond their own contracts.
-    let others = |person| reads_others_ledgers(&given.principal(person));
-    assert!(others(given.world.manager) && others(given.world.service));
-    assert!(others(given.world.auditor));
-    assert!(!others(given.world.tenant) && !others(given.world.owner));
-    assert!(!others(given.world.technical));
+    // Only keepers and auditors look for an invoice beyond their own contracts, and a keeper
+    // of some properties only on those.
+    let others = |person| others_ledgers(&given.principal(person));
+    assert_eq!(others(given.world.manager), OthersLedgers::Organisation);
+    assert_eq!(others(given.world.service), OthersLedgers::Organisation);
+    assert_eq!(others(given.world.auditor), OthersLedgers::Organisation);
+    assert_eq!(others(given.world.tenant), OthersLedgers::None);
+    assert_eq!(others(given.world.owner), OthersLedgers::None);
+    assert_eq!(others(given.world.technical), OthersLedgers::None);
+    let mut keeper = given.principal(given.world.technical);
+    for property_id in [
+        given.world.other_property,
+        given.world.property,
+        given.world.property,
+    ] {
+        keeper.staff.push(StaffGrant {
+            role: StaffRole::CustomerService,
+            scope: StaffScope::Property { property_id },
+            contractor_company_id: None,
+        });
+    }
+    let mut both = vec![given.world.property, given.world.other_property];
+    both.sort_unstable();
+    assert_eq!(others_ledgers(&keeper), OthersLedgers::Properties(both));
+    // The properties they keep decide contract by contract as the search does.
+    assert_eq!(
+        reader(&keeper, contract, given.world.property),
+        Some(LedgerReader::Office(ActorRole::CustomerService))
+    );
+    keeper.staff.push(StaffGrant {
+        role: StaffRole::PropertyManager,
+        scope: StaffScope::Organisation,
+        contractor_company_id: None,
+    });
+    assert_eq!(others_ledgers(&keeper), OthersLedgers::Organisation);
 }
 
 #[test]

@@ -461,6 +461,57 @@ async fn an_invoice_carries_lines_references_and_virtual_barcodes() {
         )
         .await;
     assert_eq!(contractor.code(), "NOT_FOUND");
+    // Customer service of the resident's property finds it; of the other property only, not.
+    let home = server
+        .as_role(
+            "property_manager",
+            "query($c: UUID!) { ledger(contractId: $c) { propertyId } }",
+            json!({ "c": server.contract_of("resident") }),
+        )
+        .await
+        .data()["ledger"]["propertyId"]
+        .clone();
+    for name in [RENTAL, COOPERATIVE] {
+        let property_id = server.org().properties[name];
+        let token = keeper_of(&server, property_id).await;
+        let answer = server
+            .gql(
+                Some(&token),
+                "query($id: UUID!) { invoice(id: $id) { number } }",
+                json!({ "id": april["id"] }),
+            )
+            .await;
+        if json!(property_id) == home {
+            assert_eq!(answer.data()["invoice"]["number"], april["number"]);
+        } else {
+            assert_eq!(answer.code(), "NOT_FOUND", "{name}");
+        }
+    }
+}
+
+/// A token for a new person who keeps the ledgers of one property (its customer service).
+async fn keeper_of(server: &TestServer, property_id: Uuid) -> String {
+    use talo_domain::register::RegisterCommand;
+    use talo_events_schema::register::{PersonRegistered, StaffAssigned, StaffRole, StaffScope};
+    let person_id = Uuid::now_v7();
+    server
+        .register(RegisterCommand::RegisterPerson(PersonRegistered {
+            person_id,
+            name: "Kaisu Kiinteistö".into(),
+            email: None,
+            phone: None,
+        }))
+        .await;
+    server
+        .register(RegisterCommand::AssignStaff(StaffAssigned {
+            assignment_id: Uuid::now_v7(),
+            person_id,
+            role: StaffRole::CustomerService,
+            scope: StaffScope::Property { property_id },
+            contractor_company_id: None,
+        }))
+        .await;
+    server.token_for(person_id)
 }
 
 #[tokio::test]

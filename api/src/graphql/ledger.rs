@@ -12,8 +12,8 @@ use talo_domain::access::Principal;
 use talo_domain::account::{Account, InvoiceMoney};
 use talo_domain::calendar::local_date;
 use talo_domain::ledger::{
-    self, AddChargeLine, Ageing, Invoice, Ledger, LedgerReader, ReceivePayment, SeparateInvoice,
-    SeparateLine, Standing,
+    self, AddChargeLine, Ageing, Invoice, Ledger, LedgerReader, OthersLedgers, ReceivePayment,
+    SeparateInvoice, SeparateLine, Standing,
 };
 use talo_domain::money::Month;
 use talo_domain::payment_queue;
@@ -842,29 +842,44 @@ fn describe(
 /// ledgers read model.
 const INVOICE_SEARCH_SLICE: usize = 1_024;
 
-/// The organisation's contract whose account has invoice `id`. There is no index from invoice
-/// to contract (it would cost tens of megabytes for a rare question), so every account is
-/// looked through: tens of milliseconds on a large organisation. It is done a slice at a time,
-/// so the read model is not held all the while: a writer waiting for it, the ledgers'
-/// projection, would hold up every other reader of ledgers behind it.
-fn organisation_contract_with_invoice(session: &Session<'_>, id: Uuid) -> Option<Uuid> {
+/// The contract, among those `principal` may read beyond their own, whose account has invoice
+/// `id`. There is no index from invoice to contract (it would cost tens of megabytes for a
+/// rare question), so the accounts are looked through: a keeper of some properties' ledgers
+/// looks only through those properties' contracts; an auditor or a keeper for the whole
+/// organisation through every one, tens of milliseconds on a large organisation. That is
+/// done a slice at a time, so the read model is not held all the while: a writer waiting for
+/// it, the ledgers' projection, would hold up every other reader of ledgers behind it.
+fn others_contract_with_invoice(
+    session: &Session<'_>,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<Option<Uuid>, ApiError> {
     let org = session.caller.organisation_id;
     let ledgers = &session.talo.read_models.ledgers;
-    let contracts: Vec<Uuid> = ledgers
-        .read()
-        .organisation(org)?
-        .contracts
-        .iter()
-        .copied()
-        .collect();
-    contracts.chunks(INVOICE_SEARCH_SLICE).find_map(|slice| {
+    let contracts: Vec<Uuid> = match ledger::others_ledgers(principal) {
+        OthersLedgers::None => return Ok(None),
+        OthersLedgers::Properties(properties) => {
+            session.talo.with_register(session.caller, |register| {
+                Ok(properties
+                    .iter()
+                    .flat_map(|&p| register.contracts_in(p))
+                    .map(|c| c.contract_id)
+                    .collect())
+            })?
+        }
+        OthersLedgers::Organisation => match ledgers.read().organisation(org) {
+            Some(organisation) => organisation.contracts.iter().copied().collect(),
+            None => return Ok(None),
+        },
+    };
+    Ok(contracts.chunks(INVOICE_SEARCH_SLICE).find_map(|slice| {
         let view = ledgers.read();
         slice
             .iter()
             .filter_map(|&c| view.contract(org, c))
             .find(|c| c.account.has_invoice(id))
             .map(|c| c.contract_id)
-    })
+    }))
 }
 
 /// A contract in arrears on the office's list.
@@ -971,12 +986,13 @@ impl LedgerQuery {
                     .find(|c| c.account.has_invoice(id))
                     .map(|c| c.contract_id)
             };
+            // A resident asking for someone else's invoice is told what a search would tell
+            // them, without one.
             let contract_id = match in_own {
                 Some(contract_id) => contract_id,
-                // A resident asking for someone else's invoice is told what a search would
-                // tell them, without one.
-                None if !ledger::reads_others_ledgers(&principal) => return Err(not_found()),
-                None => organisation_contract_with_invoice(&session, id).ok_or_else(not_found)?,
+                None => {
+                    others_contract_with_invoice(&session, &principal, id)?.ok_or_else(not_found)?
+                }
             };
             // Whether the invoice exists is not told to those who may not read it; a store
             // that failed to read is told as what it is.
