@@ -1880,4 +1880,39 @@ async fn the_invoice_list_is_answered_from_the_account_as_the_documents_answer_i
         .await
         .data();
     assert!(reads.load(Ordering::SeqCst) > 0, "the documents are read");
+
+    // One invoice by its id: its money from the account, as the list has it; its lines from
+    // the documents.
+    let first = &april["all"][0];
+    let (money_reads, money) = reads_for(&format!(
+        r#"{{ invoice(id: "{}") {{ id number dueOn status totalCents paidCents openCents }} }}"#,
+        first["id"].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(
+        money_reads, 0,
+        "an invoice's money is read from the account"
+    );
+    for field in [
+        "id",
+        "number",
+        "dueOn",
+        "status",
+        "totalCents",
+        "paidCents",
+        "openCents",
+    ] {
+        assert_eq!(money["invoice"][field], first[field], "{field}");
+    }
+    let (lines_reads, lines) = reads_for(&format!(
+        r#"{{ invoice(id: "{}") {{ number lines {{ description }} }} }}"#,
+        first["id"].as_str().unwrap()
+    ))
+    .await;
+    assert!(
+        lines_reads > 0,
+        "an invoice's lines are read from the documents"
+    );
+    assert_eq!(lines["invoice"]["number"], first["number"]);
+    assert!(!lines["invoice"]["lines"].as_array().unwrap().is_empty());
 }

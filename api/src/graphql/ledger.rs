@@ -285,6 +285,14 @@ fn from_account(ctx: &Context<'_>) -> bool {
     !needs_documents(&ctx.field()) && root_occurrences(ctx) == 1
 }
 
+/// The same for an invoice asked for by its id ([`INVOICE_FROM_ACCOUNT`]).
+fn invoice_from_account(ctx: &Context<'_>) -> bool {
+    !ctx.field()
+        .selection_set()
+        .any(|f| !INVOICE_FROM_ACCOUNT.contains(&f.name()))
+        && root_occurrences(ctx) == 1
+}
+
 /// How many times the operation's top level asks for the response key `ctx` resolves,
 /// fragments included. (`query_env` is public though left out of async-graphql's docs; its
 /// version is pinned in Cargo.lock, and `the_invoice_list_is_answered_from_the_account_as_the_documents_answer_it`
@@ -962,7 +970,8 @@ impl LedgerQuery {
         run.await.gql()
     }
 
-    /// One invoice with its lines, references and virtual barcodes.
+    /// One invoice with its lines, references and virtual barcodes. Asked only for its number,
+    /// dates and money, it is answered from the ledgers read model, as a ledger's list is.
     async fn invoice(&self, ctx: &Context<'_>, id: Uuid) -> Result<InvoiceNode> {
         let run = async {
             let session = Session::of(ctx)?;
@@ -996,7 +1005,9 @@ impl LedgerQuery {
             };
             // Whether the invoice exists is not told to those who may not read it; a store
             // that failed to read is told as what it is.
-            let found = contract_ledger(&session, &principal, contract_id)
+            let found =
+                readable_contract(&session, &principal, contract_id).map_err(|_| not_found())?;
+            let found = with_source(&session, invoice_from_account(ctx), found)
                 .await
                 .map_err(|e| match e {
                     ApiError::Internal(_) => e,
