@@ -455,9 +455,27 @@ impl Register {
 
     /// Every contract on the property's apartments, ended ones too.
     pub fn contracts_in(&self, property_id: Uuid) -> impl Iterator<Item = &Contract> {
+        self.contracts_where(move |p| p == property_id)
+    }
+
+    /// Every contract on the apartments of any of `properties` (sorted), ended ones too. One
+    /// pass over the apartments, however many properties: a manager of 25 properties of a
+    /// 35,000-apartment organisation asking [`Register::contracts_in`] for each walked them
+    /// 25 times (11-14 ms).
+    pub fn contracts_in_any<'a>(
+        &'a self,
+        properties: &'a [Uuid],
+    ) -> impl Iterator<Item = &'a Contract> {
+        self.contracts_where(move |p| properties.binary_search(&p).is_ok())
+    }
+
+    fn contracts_where<'a>(
+        &'a self,
+        on_property: impl Fn(Uuid) -> bool + 'a,
+    ) -> impl Iterator<Item = &'a Contract> {
         self.apartments
             .values()
-            .filter(move |a| a.property_id == property_id)
+            .filter(move |a| on_property(a.property_id))
             .flat_map(|a| {
                 self.contracts_by_apartment
                     .range((a.apartment_id, Uuid::nil())..=(a.apartment_id, Uuid::max()))

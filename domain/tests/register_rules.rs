@@ -3,7 +3,8 @@
 mod world;
 
 use talo_domain::RejectionKind;
-use talo_domain::register::{Register, RegisterCommand, check_business_id};
+use talo_domain::register::{Contract, Register, RegisterCommand, check_business_id};
+use talo_events_schema::DomainEvent;
 use talo_events_schema::envelope::{Actor, ActorRole};
 use talo_events_schema::register::*;
 use uuid::Uuid;
@@ -252,8 +253,6 @@ mod property_data {
         w.register.decide(Actor::SYSTEM, None, command)
     }
 
-    use talo_events_schema::DomainEvent;
-
     fn as_person(
         w: &World,
         person: Uuid,
@@ -461,12 +460,10 @@ fn contracts_are_found_by_person_and_by_apartment_and_an_ended_one_stops_being_a
 
     world
         .register
-        .apply(&talo_events_schema::DomainEvent::ContractEnded(
-            ContractEnded {
-                contract_id: tenants[0],
-                ends_on: date(5),
-            },
-        ));
+        .apply(&DomainEvent::ContractEnded(ContractEnded {
+            contract_id: tenants[0],
+            ends_on: date(5),
+        }));
     assert!(
         world
             .register
@@ -501,4 +498,51 @@ fn contracts_are_found_by_person_and_by_apartment_and_an_ended_one_stops_being_a
             .contracts_in(world.other_property)
             .all(|c| !in_property.contains(&c.contract_id))
     );
+    // Several properties at once: each one's contracts, and no others.
+    let (building, apartment) = (Uuid::now_v7(), Uuid::now_v7());
+    for event in [
+        DomainEvent::BuildingAdded(BuildingAdded {
+            property_id: world.other_property,
+            building_id: building,
+            code: "C".into(),
+        }),
+        DomainEvent::ApartmentAdded(ApartmentAdded {
+            property_id: world.other_property,
+            building_id: building,
+            apartment_id: apartment,
+            code: "C 3".into(),
+            rooms: "1h+k".into(),
+            floor_area_dm2: 3000,
+        }),
+        DomainEvent::ContractSigned(ContractSigned {
+            contract_id: Uuid::now_v7(),
+            apartment_id: apartment,
+            person_id: world.neighbour,
+            kind: ContractKind::Lease,
+            starts_on: date(1),
+            ends_on: None,
+        }),
+    ] {
+        world.register.apply(&event);
+    }
+    let ids = |contracts: &mut dyn Iterator<Item = &Contract>| {
+        let mut ids: Vec<Uuid> = contracts.map(|c| c.contract_id).collect();
+        ids.sort();
+        ids
+    };
+    let mut both = [world.property, world.other_property];
+    both.sort();
+    let mut each = ids(&mut world.register.contracts_in(world.property));
+    each.extend(ids(&mut world.register.contracts_in(world.other_property)));
+    each.sort();
+    assert!(
+        each.len() > in_property.len(),
+        "the other property has contracts"
+    );
+    assert_eq!(ids(&mut world.register.contracts_in_any(&both)), each);
+    assert_eq!(
+        ids(&mut world.register.contracts_in_any(&[world.property])),
+        in_property
+    );
+    assert_eq!(world.register.contracts_in_any(&[]).count(), 0);
 }

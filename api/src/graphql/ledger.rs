@@ -868,9 +868,8 @@ fn others_contract_with_invoice(
         OthersLedgers::None => return Ok(None),
         OthersLedgers::Properties(properties) => {
             session.talo.with_register(session.caller, |register| {
-                Ok(properties
-                    .iter()
-                    .flat_map(|&p| register.contracts_in(p))
+                Ok(register
+                    .contracts_in_any(&properties)
                     .map(|c| c.contract_id)
                     .collect())
             })?
