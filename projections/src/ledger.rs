@@ -12,12 +12,13 @@
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 
 use chrono::NaiveDate;
 use compact_str::CompactString;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use talo_domain::account::Account;
-use talo_domain::calendar::{PeriodSpan, local_date, start_of_local_day};
+use talo_domain::calendar::PeriodSpan;
 use talo_domain::ledger::{Ageing, contract_of};
 use talo_domain::payment_queue::PaymentQueue;
 use talo_domain::register::Register;
@@ -402,11 +403,14 @@ impl LedgersView {
         register: &Register,
         periods: &[PeriodSpan],
     ) -> BTreeMap<(Uuid, NaiveDate), MoneyFlow> {
+        let days: Vec<(Range<NaiveDate>, NaiveDate)> = periods
+            .iter()
+            .map(|p| (p.local_days(), p.first_day))
+            .collect();
         let period_of = |day: NaiveDate| {
-            periods
-                .iter()
-                .find(|p| local_date(p.start) <= day && start_of_local_day(day) < p.end)
-                .map(|p| p.first_day)
+            days.iter()
+                .find(|(days, _)| days.contains(&day))
+                .map(|(_, first_day)| *first_day)
         };
         let mut flows: BTreeMap<(Uuid, NaiveDate), MoneyFlow> = BTreeMap::new();
         for (property_id, account) in self.ledgers_by_property(organisation_id, register) {
