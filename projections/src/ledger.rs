@@ -396,7 +396,8 @@ impl LedgersView {
 
     /// Invoices issued and payments booked per property and period, keyed by the property and
     /// the period's first day. A period holds the local days it touches, so a range starting
-    /// mid-morning still counts its first day. Periods without money are absent.
+    /// mid-morning still counts its first day. Periods without money are absent. `periods` are
+    /// in order, none overlapping the next ([`talo_domain::calendar::ReportingPeriod::split`]).
     pub fn money_flow(
         &self,
         organisation_id: Uuid,
@@ -407,9 +408,13 @@ impl LedgersView {
             .iter()
             .map(|p| (p.local_days(), p.first_day))
             .collect();
+        // In order and each from where the one before ended (as `ReportingPeriod::split`
+        // gives them): a year by week is 53 periods for each of millions of invoices.
+        debug_assert!(days.windows(2).all(|w| w[0].0.end <= w[1].0.start));
         let period_of = |day: NaiveDate| {
-            days.iter()
-                .find(|(days, _)| days.contains(&day))
+            let at = days.partition_point(|(days, _)| days.end <= day);
+            days.get(at)
+                .filter(|(days, _)| days.contains(&day))
                 .map(|(_, first_day)| *first_day)
         };
         let mut flows: BTreeMap<(Uuid, NaiveDate), MoneyFlow> = BTreeMap::new();
