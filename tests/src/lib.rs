@@ -202,6 +202,35 @@ impl TestServer {
             .expect("register command");
     }
 
+    /// A new person, `name`, on the staff of the first organisation as `role` for one
+    /// property only; returns their person id.
+    pub async fn staff_of_property(
+        &self,
+        name: &str,
+        role: talo_events_schema::register::StaffRole,
+        property_id: Uuid,
+    ) -> Uuid {
+        use talo_domain::register::RegisterCommand;
+        use talo_events_schema::register::*;
+        let person_id = Uuid::now_v7();
+        self.register(RegisterCommand::RegisterPerson(PersonRegistered {
+            person_id,
+            name: name.into(),
+            email: None,
+            phone: None,
+        }))
+        .await;
+        self.register(RegisterCommand::AssignStaff(StaffAssigned {
+            assignment_id: Uuid::now_v7(),
+            person_id,
+            role,
+            scope: StaffScope::Property { property_id },
+            contractor_company_id: None,
+        }))
+        .await;
+        person_id
+    }
+
     /// A new person moves into `apartment` of the first organisation on a lease from today;
     /// returns their person id.
     pub async fn move_in(&self, apartment: Uuid) -> Uuid {

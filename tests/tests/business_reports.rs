@@ -1040,33 +1040,15 @@ async fn residents_boards_and_contractors_are_refused_every_report() {
 
 #[tokio::test]
 async fn a_manager_of_one_property_sees_only_its_rows() {
-    use talo_domain::register::RegisterCommand;
-    use talo_events_schema::register::*;
+    use talo_events_schema::register::StaffRole;
     let server = TestServer::start().await;
     announcement_week(&server).await;
     let (rental, cooperative) = (
         property(&server, demo::RENTAL),
         property(&server, demo::COOPERATIVE),
     );
-    let person_id = Uuid::now_v7();
-    server
-        .register(RegisterCommand::RegisterPerson(PersonRegistered {
-            person_id,
-            name: "Kaija Koivukuja".into(),
-            email: None,
-            phone: None,
-        }))
-        .await;
-    server
-        .register(RegisterCommand::AssignStaff(StaffAssigned {
-            assignment_id: Uuid::now_v7(),
-            person_id,
-            role: StaffRole::PropertyManager,
-            scope: StaffScope::Property {
-                property_id: cooperative,
-            },
-            contractor_company_id: None,
-        }))
+    let person_id = server
+        .staff_of_property("Kaija Koivukuja", StaffRole::PropertyManager, cooperative)
         .await;
     let token = server.token_for(person_id);
     let ask = |field: &'static str, fields: &'static str, input: Value| {

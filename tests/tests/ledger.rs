@@ -14,6 +14,7 @@ use talo_domain::decision::Decision;
 use talo_domain::reference::Reference;
 use talo_events_schema::envelope::{ActorRole, Channel};
 use talo_events_schema::ledger::{ChargeKind, ChargeLineAdded};
+use talo_events_schema::register::StaffRole;
 use talo_projections::engine::build_from_zero;
 use talo_projections::ledger::LedgersView;
 use talo_tests::{Gql, HttpAnswer, NowUtc, TestServer, key};
@@ -473,7 +474,10 @@ async fn an_invoice_carries_lines_references_and_virtual_barcodes() {
         .clone();
     for name in [RENTAL, COOPERATIVE] {
         let property_id = server.org().properties[name];
-        let token = keeper_of(&server, property_id).await;
+        let keeper = server
+            .staff_of_property("Kaisu Kiinteistö", StaffRole::CustomerService, property_id)
+            .await;
+        let token = server.token_for(keeper);
         let answer = server
             .gql(
                 Some(&token),
@@ -487,31 +491,6 @@ async fn an_invoice_carries_lines_references_and_virtual_barcodes() {
             assert_eq!(answer.code(), "NOT_FOUND", "{name}");
         }
     }
-}
-
-/// A token for a new person who keeps the ledgers of one property (its customer service).
-async fn keeper_of(server: &TestServer, property_id: Uuid) -> String {
-    use talo_domain::register::RegisterCommand;
-    use talo_events_schema::register::{PersonRegistered, StaffAssigned, StaffRole, StaffScope};
-    let person_id = Uuid::now_v7();
-    server
-        .register(RegisterCommand::RegisterPerson(PersonRegistered {
-            person_id,
-            name: "Kaisu Kiinteistö".into(),
-            email: None,
-            phone: None,
-        }))
-        .await;
-    server
-        .register(RegisterCommand::AssignStaff(StaffAssigned {
-            assignment_id: Uuid::now_v7(),
-            person_id,
-            role: StaffRole::CustomerService,
-            scope: StaffScope::Property { property_id },
-            contractor_company_id: None,
-        }))
-        .await;
-    server.token_for(person_id)
 }
 
 #[tokio::test]

@@ -777,25 +777,12 @@ async fn reports_are_for_office_staff_and_auditors_of_their_own_properties() {
     );
 
     // Customer service for the Mittari property only sees Mittari's rows.
-    let person = Uuid::now_v7();
-    server
-        .register(RegisterCommand::RegisterPerson(PersonRegistered {
-            person_id: person,
-            name: "Paikallinen Palvelu".into(),
-            email: None,
-            phone: None,
-        }))
-        .await;
-    server
-        .register(RegisterCommand::AssignStaff(StaffAssigned {
-            assignment_id: Uuid::now_v7(),
-            person_id: person,
-            role: StaffRole::CustomerService,
-            scope: StaffScope::Property {
-                property_id: m.property,
-            },
-            contractor_company_id: None,
-        }))
+    let person = server
+        .staff_of_property(
+            "Paikallinen Palvelu",
+            StaffRole::CustomerService,
+            m.property,
+        )
         .await;
     let local = report(
         &server,

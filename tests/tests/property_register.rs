@@ -3,7 +3,6 @@
 
 use serde_json::{Value, json};
 use talo_api::demo::{COOPERATIVE, RENTAL};
-use talo_domain::register::RegisterCommand;
 use talo_events_schema::register::*;
 use talo_tests::{TestServer, key};
 use uuid::Uuid;
@@ -273,25 +272,8 @@ async fn only_property_managers_change_the_card_and_a_propertys_own_manager_only
             .await
             .assert_refused("FORBIDDEN", "register.edit_requires_manager");
     }
-    let own_manager = Uuid::now_v7();
-    server
-        .register(RegisterCommand::RegisterPerson(PersonRegistered {
-            person_id: own_manager,
-            name: "Iida Isännöitsijä".into(),
-            email: None,
-            phone: None,
-        }))
-        .await;
-    server
-        .register(RegisterCommand::AssignStaff(StaffAssigned {
-            assignment_id: Uuid::now_v7(),
-            person_id: own_manager,
-            role: StaffRole::PropertyManager,
-            scope: StaffScope::Property {
-                property_id: cooperative,
-            },
-            contractor_company_id: None,
-        }))
+    let own_manager = server
+        .staff_of_property("Iida Isännöitsijä", StaffRole::PropertyManager, cooperative)
         .await;
     let token = server.token_for(own_manager);
     server
