@@ -1004,14 +1004,14 @@ impl LedgerQuery {
             };
             // Whether the invoice exists is not told to those who may not read it; a store
             // that failed to read is told as what it is.
-            let found =
-                readable_contract(&session, &principal, contract_id).map_err(|_| not_found())?;
+            let hidden = |e| match e {
+                ApiError::Internal(_) => e,
+                _ => not_found(),
+            };
+            let found = readable_contract(&session, &principal, contract_id).map_err(hidden)?;
             let found = with_source(&session, invoice_from_account(ctx), found)
                 .await
-                .map_err(|e| match e {
-                    ApiError::Internal(_) => e,
-                    _ => not_found(),
-                })?;
+                .map_err(hidden)?;
             InvoiceNode::of(&found, id).ok_or_else(not_found)
         };
         run.await.gql()
