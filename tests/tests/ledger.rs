@@ -436,32 +436,20 @@ async fn an_invoice_carries_lines_references_and_virtual_barcodes() {
         .await;
     assert!(april["number"].is_string(), "{april}");
     assert_eq!(office.data()["invoice"]["number"], april["number"]);
+    const NUMBER: &str = "query($id: UUID!) { invoice(id: $id) { number } }";
+    let number_as = async |role: &str| {
+        server
+            .as_role(role, NUMBER, json!({ "id": april["id"] }))
+            .await
+    };
     // The neighbour is told there is no such invoice.
-    let neighbour = server
-        .as_role(
-            "neighbour",
-            "query($id: UUID!) { invoice(id: $id) { number } }",
-            json!({ "id": april["id"] }),
-        )
-        .await;
-    assert_eq!(neighbour.code(), "NOT_FOUND");
+    assert_eq!(number_as("neighbour").await.code(), "NOT_FOUND");
     // An auditor reads every ledger, and so finds it too; a contractor reads none.
-    let auditor = server
-        .as_role(
-            "auditor",
-            "query($id: UUID!) { invoice(id: $id) { number } }",
-            json!({ "id": april["id"] }),
-        )
-        .await;
-    assert_eq!(auditor.data()["invoice"]["number"], april["number"]);
-    let contractor = server
-        .as_role(
-            "contractor",
-            "query($id: UUID!) { invoice(id: $id) { number } }",
-            json!({ "id": april["id"] }),
-        )
-        .await;
-    assert_eq!(contractor.code(), "NOT_FOUND");
+    assert_eq!(
+        number_as("auditor").await.data()["invoice"]["number"],
+        april["number"]
+    );
+    assert_eq!(number_as("contractor").await.code(), "NOT_FOUND");
     // Customer service of the resident's property finds it; of the other property only, not.
     let home = server
         .as_role(
@@ -479,11 +467,7 @@ async fn an_invoice_carries_lines_references_and_virtual_barcodes() {
             .await;
         let token = server.token_for(keeper);
         let answer = server
-            .gql(
-                Some(&token),
-                "query($id: UUID!) { invoice(id: $id) { number } }",
-                json!({ "id": april["id"] }),
-            )
+            .gql(Some(&token), NUMBER, json!({ "id": april["id"] }))
             .await;
         if json!(property_id) == home {
             assert_eq!(answer.data()["invoice"]["number"], april["number"]);

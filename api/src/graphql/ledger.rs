@@ -285,12 +285,9 @@ fn from_account(ctx: &Context<'_>) -> bool {
     !needs_documents(&ctx.field()) && root_occurrences(ctx) == 1
 }
 
-/// The same for an invoice asked for by its id ([`INVOICE_FROM_ACCOUNT`]).
+/// The same for an invoice asked for by its id.
 fn invoice_from_account(ctx: &Context<'_>) -> bool {
-    !ctx.field()
-        .selection_set()
-        .any(|f| !INVOICE_FROM_ACCOUNT.contains(&f.name()))
-        && root_occurrences(ctx) == 1
+    !invoice_needs_documents(&ctx.field()) && root_occurrences(ctx) == 1
 }
 
 /// How many times the operation's top level asks for the response key `ctx` resolves,
@@ -331,11 +328,16 @@ fn root_occurrences(ctx: &Context<'_>) -> usize {
 /// documents are read for nothing, never missed.
 fn needs_documents(ledger: &SelectionField<'_>) -> bool {
     ledger.selection_set().any(|field| match field.name() {
-        "invoices" => field
-            .selection_set()
-            .any(|f| !INVOICE_FROM_ACCOUNT.contains(&f.name())),
+        "invoices" => invoice_needs_documents(&field),
         name => !LEDGER_FROM_ACCOUNT.contains(&name),
     })
+}
+
+/// The same for a selection on invoices ([`INVOICE_FROM_ACCOUNT`]).
+fn invoice_needs_documents(invoice: &SelectionField<'_>) -> bool {
+    invoice
+        .selection_set()
+        .any(|f| !INVOICE_FROM_ACCOUNT.contains(&f.name()))
 }
 
 /// An invoice of a contract's ledger. Its fields are worked out when asked for: a portal
@@ -360,12 +362,17 @@ impl InvoiceNode {
             .invoices()
             .iter()
             .position(|i| i.invoice_id == invoice_id)?;
-        Some(InvoiceNode {
+        Some(InvoiceNode::at(ledger, at))
+    }
+
+    /// The invoice at `at` in `ledger`'s invoices.
+    fn at(ledger: &ContractLedger, at: usize) -> Self {
+        InvoiceNode {
             contract_id: ledger.contract.contract_id,
             source: ledger.source.clone(),
             at,
             today: ledger.today,
-        })
+        }
     }
 
     /// Its money, number and dates.
@@ -677,12 +684,7 @@ impl ContractLedger {
                 InvoiceFilter::Unpaid => i.is_open(),
                 InvoiceFilter::Paid => !i.is_open(),
             })
-            .map(|(at, _)| InvoiceNode {
-                contract_id: self.contract.contract_id,
-                source: self.source.clone(),
-                at,
-                today: self.today,
-            })
+            .map(|(at, _)| InvoiceNode::at(self, at))
             .collect();
         invoices.reverse();
         invoices.sort_by_key(|i| std::cmp::Reverse(i.money().due_on));
