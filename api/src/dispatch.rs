@@ -564,19 +564,14 @@ impl Dispatcher {
         self.idempotent(request, "", &stream, async {
             let _writing = self.streams.lock(&stream).await;
             for _ in 0..MAX_ATTEMPTS {
-                let history = self.read_whole_stream(&stream).await?;
-                let mut register = Register::default();
-                for (event, _) in decode_all(&history)? {
-                    register.apply(&event);
-                }
-                let principal =
-                    register.principal(actor.person_id, local_date(request.occurred_at));
-                let event = register.decide(actor, principal.as_ref(), command.clone())?;
+                let (event, expected) = self
+                    .on_register(&stream, org, |register| {
+                        let principal =
+                            register.principal(actor.person_id, local_date(request.occurred_at));
+                        Ok(register.decide(actor, principal.as_ref(), command.clone())?)
+                    })
+                    .await?;
                 let property_id = property_of(&event);
-                let expected = match history.len() {
-                    0 => ExpectedRevision::NoStream,
-                    n => ExpectedRevision::Exact(n as u64 - 1),
-                };
                 let new_event = envelope_as(request, actor, property_id, &[event], org);
                 match self.append(&stream, expected, new_event).await {
                     Ok(result) => {
@@ -596,6 +591,53 @@ impl Dispatcher {
             Err(busy(&stream))
         })
         .await
+    }
+
+    /// Runs `decide` on the organisation's register as its stream (`stream`) stands now, and
+    /// gives the revision an append after it expects.
+    ///
+    /// The register read model is that stream folded, so once it has passed the stream's last
+    /// event it holds what folding the stream would give, without reading it: a large
+    /// organisation's register is a stream of 170,000 events, 0.6 s to read and fold for every
+    /// change. A read model that does not get there within the read-your-writes timeout (it
+    /// stopped on a failure, or is far behind) is passed over and the stream folded. Another
+    /// writer appending meanwhile makes the append expecting this revision fail, and the caller
+    /// decides again.
+    async fn on_register<T>(
+        &self,
+        stream: &str,
+        organisation_id: Uuid,
+        decide: impl FnOnce(&Register) -> Result<T, ApiError>,
+    ) -> Result<(T, ExpectedRevision), ApiError> {
+        let last = self
+            .store
+            .read_stream(stream, Direction::Backwards, StreamFrom::End, 1)
+            .await?;
+        let Some(last) = last.first() else {
+            return Ok((decide(&Register::default())?, ExpectedRevision::NoStream));
+        };
+        let expected = ExpectedRevision::Exact(last.revision);
+        let register = &self.read_models.register;
+        if register
+            .wait_for(last.position, self.read_your_writes_timeout)
+            .await
+            .is_ok()
+        {
+            let view = register.read();
+            if let Some(folded) = view.organisation(organisation_id) {
+                return Ok((decide(folded)?, expected));
+            }
+        }
+        let history = self.read_whole_stream(stream).await?;
+        let mut folded = Register::default();
+        for (event, _) in decode_all(&history)? {
+            folded.apply(&event);
+        }
+        let expected = match history.last() {
+            Some(e) => ExpectedRevision::Exact(e.revision),
+            None => ExpectedRevision::NoStream,
+        };
+        Ok((decide(&folded)?, expected))
     }
 
     /// Publishes the first version of a new form (`form_id` None) or the next version of one.

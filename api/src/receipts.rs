@@ -72,14 +72,18 @@ pub async fn receipt_for(
     store: &dyn EventStore,
     outcome: &Outcome,
 ) -> Result<Option<Receipt>, ApiError> {
-    // Usually the newest events of the stream; a retry of an older request looks further back.
+    // Usually the newest few events of the stream: a first page that small spares a long
+    // stream (a register, a five-year ledger) a hundred reads of events the receipt does not
+    // name. A retry of an older request, or a command of many events, looks further back.
     let mut seen: Vec<RecordedEvent> = Vec::new(); // newest first
     let mut from = StreamFrom::End;
+    let mut page_size = 8;
     let events: Vec<&RecordedEvent> = loop {
         let page = store
-            .read_stream(&outcome.stream, Direction::Backwards, from, 100)
+            .read_stream(&outcome.stream, Direction::Backwards, from, page_size)
             .await?;
-        let at_start = page.len() < 100 || page.last().is_none_or(|e| e.revision == 0);
+        let at_start = page.len() < page_size || page.last().is_none_or(|e| e.revision == 0);
+        page_size = 100;
         let next = page.last().map_or(0, |e| e.revision.saturating_sub(1));
         seen.extend(page);
         match seen.iter().position(|e| e.position == outcome.position) {

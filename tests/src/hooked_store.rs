@@ -29,6 +29,9 @@ pub trait StoreHooks: Send + Sync + 'static {
         None
     }
 
+    /// Sees the events a read of `stream` answered.
+    fn read(&self, _stream: &str, _events: &[RecordedEvent]) {}
+
     /// The live feed as this node sees it.
     fn feed(&self, feed: Subscription) -> Subscription {
         feed
@@ -69,9 +72,12 @@ impl<H: StoreHooks> EventStore for HookedStore<H> {
         if let Some(refused) = self.hooks.refuse_read(stream) {
             return Err(refused);
         }
-        self.inner
+        let events = self
+            .inner
             .read_stream(stream, direction, from, max_count)
-            .await
+            .await?;
+        self.hooks.read(stream, &events);
+        Ok(events)
     }
     async fn read_all(
         &self,

@@ -130,6 +130,35 @@ async fn every_command_answers_with_a_receipt_that_verifies_against_the_log() {
         .assert_refused_code("UNAUTHENTICATED");
 }
 
+/// A retry of a command with many later events on its stream answers with the receipt of
+/// its own event, found further back than the few newest events a receipt reads first.
+#[tokio::test]
+async fn a_retry_after_many_later_changes_answers_with_its_own_receipt() {
+    const SET: &str = r#"mutation($input: SetPropertyContactInput!) { setPropertyContact(input: $input) { replayed } }"#;
+    let server = TestServer::start().await;
+    let contact = |key: String, name: String| json!({ "input": { "idempotencyKey": key, "propertyId": server.org().properties[demo::RENTAL], "kind": "OTHER", "name": name, "phone": "+358 40 555 0111" } });
+    let first = contact(key(), "Kerho".into());
+    let answer = server.as_role("property_manager", SET, first.clone()).await;
+    let receipt = receipts(&answer).pop().expect("a receipt");
+    for n in 0..20 {
+        server
+            .as_role(
+                "property_manager",
+                SET,
+                contact(key(), format!("Kerho {n}")),
+            )
+            .await
+            .data();
+    }
+    let retry = server.as_role("property_manager", SET, first).await;
+    assert_eq!(retry.data()["setPropertyContact"]["replayed"], true);
+    assert_eq!(receipts(&retry), vec![receipt.clone()]);
+    let checked = server
+        .as_role("auditor", VERIFY, json!({ "r": receipt }))
+        .await;
+    assert_eq!(checked.data()["verifyReceipt"]["valid"], true);
+}
+
 #[tokio::test]
 async fn an_entitys_history_lists_every_event_about_it_in_order() {
     let server = TestServer::start().await;

@@ -1,10 +1,17 @@
 //! The property register card: basic data and contacts, who sees them, who changes them, and
 //! the rules their changes are checked by.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use futures::StreamExt;
 use serde_json::{Value, json};
 use talo_api::demo::{COOPERATIVE, RENTAL};
+use talo_events_schema::envelope::RecordedEvent;
 use talo_events_schema::register::*;
-use talo_tests::{TestServer, key};
+use talo_store::Subscription;
+use talo_tests::{HookedStore, StoreHooks, TestServer, key};
 use uuid::Uuid;
 
 const PROPERTY: &str = r#"query($id: UUID!) { property(id: $id) { id name streetAddress apartmentCount details { yearBuilt totalFloorAreaM2 heating plot plotAreaM2 } contacts { id kind name phone email notes } } }"#;
@@ -346,4 +353,149 @@ async fn me_lists_each_property_with_its_own_buildings() {
             assert_eq!(*buildings, expected(id), "{role}");
         }
     }
+}
+
+/// Counts the events read from organisation (register) streams.
+struct RegisterReads {
+    events: Arc<AtomicUsize>,
+}
+
+impl StoreHooks for RegisterReads {
+    fn read(&self, stream: &str, events: &[RecordedEvent]) {
+        if stream.starts_with("organisation-") {
+            self.events.fetch_add(events.len(), Ordering::SeqCst);
+        }
+    }
+}
+
+/// A change to the register is decided on the register read model, which is its stream
+/// folded: of the stream only its newest events are read (the last, to know where the stream
+/// stands, and the few the receipt looks through), not the register's whole history.
+#[tokio::test]
+async fn a_register_change_reads_only_the_newest_events_of_the_register() {
+    let events = Arc::new(AtomicUsize::new(0));
+    let hooks = RegisterReads {
+        events: events.clone(),
+    };
+    let server = TestServer::on_store(move |inner| Arc::new(HookedStore { inner, hooks })).await;
+    let rental = server.org().properties[RENTAL];
+    let stream = talo_events_schema::streams::organisation(server.org().organisation_id);
+    let register = server
+        .talo
+        .store
+        .read_stream(
+            &stream,
+            talo_store::Direction::Forwards,
+            talo_store::StreamFrom::Start,
+            10_000,
+        )
+        .await
+        .expect("the register's stream");
+    assert!(register.len() > 50, "{} events", register.len());
+
+    events.store(0, Ordering::SeqCst);
+    let added = server
+        .as_role(
+            "property_manager",
+            SET,
+            with_key(json!({ "propertyId": rental, "kind": "OTHER", "name": "Kerho", "phone": "+358 40 555 0111" })),
+        )
+        .await;
+    let read = events.load(Ordering::SeqCst);
+    assert!(
+        read < 10,
+        "{read} events read of a register of {}",
+        register.len()
+    );
+    let kerho = contacts(&added.data()["setPropertyContact"]["property"])
+        .into_iter()
+        .find(|c| c["name"] == "Kerho")
+        .expect("the new contact");
+
+    // Decided on the register as it stands after the change: the contact is there to remove,
+    // and once removed it is not.
+    let remove = || with_key(json!({ "propertyId": rental, "contactId": kerho["id"] }));
+    server
+        .as_role("property_manager", REMOVE, remove())
+        .await
+        .data();
+    server
+        .as_role("property_manager", REMOVE, remove())
+        .await
+        .assert_refused("NOT_FOUND", "register.contact_unknown");
+}
+
+/// A node's view of the shared store whose live feed holds every event while `held` is set.
+struct HeldFeed {
+    held: Arc<AtomicBool>,
+}
+
+impl StoreHooks for HeldFeed {
+    fn feed(&self, feed: Subscription) -> Subscription {
+        let held = self.held.clone();
+        Box::pin(feed.then(move |item| {
+            let held = held.clone();
+            async move {
+                while held.load(Ordering::SeqCst) {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                item
+            }
+        }))
+    }
+
+    fn closes_the_store(&self) -> bool {
+        false
+    }
+}
+
+/// A node whose register read model has not reached the register's last event does not
+/// decide on what it has: it folds the stream. Here the second node's read models are held
+/// back before a contact is added on the first; removing that contact on the second is
+/// recorded (the second then says it cannot show it yet), and the first shows it removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_register_lags_decides_a_change_on_the_stream_itself() {
+    let first = TestServer::with_read_your_writes_timeout(Duration::from_millis(300)).await;
+    let held = Arc::new(AtomicBool::new(false));
+    let flag = held.clone();
+    let second = first
+        .second_node(move |inner| {
+            Arc::new(HookedStore {
+                inner,
+                hooks: HeldFeed { held: flag },
+            })
+        })
+        .await;
+    let rental = first.org().properties[RENTAL];
+    held.store(true, Ordering::SeqCst);
+    let added = first
+        .as_role(
+            "property_manager",
+            SET,
+            with_key(json!({ "propertyId": rental, "kind": "OTHER", "name": "Kerho", "phone": "+358 40 555 0111" })),
+        )
+        .await;
+    let kerho = contacts(&added.data()["setPropertyContact"]["property"])
+        .into_iter()
+        .find(|c| c["name"] == "Kerho")
+        .expect("the new contact");
+
+    let removed = second
+        .as_role(
+            "property_manager",
+            REMOVE,
+            with_key(json!({ "propertyId": rental, "contactId": kerho["id"] })),
+        )
+        .await;
+    removed.assert_refused_code("NOT_YET_VISIBLE");
+    let org = first.org().organisation_id;
+    let contact: Uuid = serde_json::from_value(kerho["id"].clone()).expect("a contact id");
+    first
+        .eventually("the first node shows the contact removed", || {
+            let view = first.talo.read_models.register.read();
+            let property = &view.organisation(org).expect("the register").properties[&rental];
+            !property.contacts.contains_key(&contact)
+        })
+        .await;
+    held.store(false, Ordering::SeqCst);
 }
