@@ -26,7 +26,7 @@ use talo_events_schema::DomainEvent;
 use talo_events_schema::envelope::{Position, RecordedEvent};
 use uuid::Uuid;
 
-use crate::engine::Projection;
+use crate::engine::{Projection, Running};
 use crate::snapshot_parts;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -362,48 +362,112 @@ pub struct PropertyPrepayments {
     pub cents: i64,
 }
 
-impl LedgersView {
-    /// Every ledger of the organisation with the property of its contract. A ledger whose
-    /// contract the register does not know has no property and is left out.
-    fn ledgers_by_property<'a>(
-        &'a self,
-        organisation_id: Uuid,
-        register: &'a Register,
-    ) -> impl Iterator<Item = (Uuid, &'a Account)> + 'a {
-        self.ledgers_of(organisation_id).filter_map(|l| {
-            let (_, property_id) = contract_of(register, l.contract_id).ok()?;
-            Some((property_id, &l.account))
+/// How many contracts' ledgers a read over many of them (a money report, an invoice search)
+/// handles under one read of the read model. Such a read takes tens of milliseconds on a
+/// large organisation; held all the while, a writer waiting for the lock (the ledgers'
+/// projection) would hold up every other reader behind it, a resident opening their ledger
+/// too. A slice takes a few milliseconds.
+pub const LEDGERS_PER_READ: usize = 1_024;
+
+/// The property of each contract, for those on a property `wanted` lets through; contracts
+/// the register does not know have no property and are left out.
+pub fn on_properties(
+    register: &Register,
+    contracts: &[Uuid],
+    wanted: impl Fn(Uuid) -> bool,
+) -> Vec<(Uuid, Uuid)> {
+    contracts
+        .iter()
+        .filter_map(|&contract_id| {
+            let (_, property_id) = contract_of(register, contract_id).ok()?;
+            wanted(property_id).then_some((contract_id, property_id))
         })
+        .collect()
+}
+
+/// Sums over many contracts' accounts, per property: what a money report adds up.
+pub trait PropertySums {
+    fn add(&mut self, property_id: Uuid, account: &Account);
+}
+
+impl LedgersView {
+    /// The contracts of the organisation that have a ledger.
+    pub fn contract_ids(&self, organisation_id: Uuid) -> Vec<Uuid> {
+        self.organisation(organisation_id)
+            .map(|o| o.contracts.iter().copied().collect())
+            .unwrap_or_default()
     }
 
-    /// Arrears per property on `day`, by age ([`Account::ageing_on`]). Properties without
-    /// ledgers are absent.
-    pub fn arrears_by_property(
+    /// Adds the account of each contract (with its property, [`on_properties`]) to `sums`.
+    pub fn add_accounts(
         &self,
         organisation_id: Uuid,
-        register: &Register,
-        day: NaiveDate,
-    ) -> BTreeMap<Uuid, PropertyArrears> {
-        let mut sums: BTreeMap<Uuid, PropertyArrears> = BTreeMap::new();
-        for (property_id, account) in self.ledgers_by_property(organisation_id, register) {
-            let ageing = account.ageing_on(day);
-            let sum = sums.entry(property_id).or_default();
-            sum.ageing = sum.ageing.plus(ageing);
-            sum.contracts += u32::from(ageing.total() > 0);
+        contracts: &[(Uuid, Uuid)],
+        sums: &mut impl PropertySums,
+    ) {
+        for &(contract_id, property_id) in contracts {
+            if let Some(ledger) = self.contract(organisation_id, contract_id) {
+                sums.add(property_id, &ledger.account);
+            }
         }
-        sums
     }
+}
 
-    /// Invoices issued and payments booked per property and period, keyed by the property and
-    /// the period's first day. A period holds the local days it touches, so a range starting
-    /// mid-morning still counts its first day. Periods without money are absent. `periods` are
-    /// in order, none overlapping the next ([`talo_domain::calendar::ReportingPeriod::split`]).
-    pub fn money_flow(
-        &self,
-        organisation_id: Uuid,
-        register: &Register,
-        periods: &[PeriodSpan],
-    ) -> BTreeMap<(Uuid, NaiveDate), MoneyFlow> {
+/// Adds the accounts of `contracts` to `sums` a slice at a time ([`LEDGERS_PER_READ`]), each
+/// under its own read of the ledgers. The sums are therefore not read at one position: each
+/// account is whole as it stood at some moment of the run, and as every ledger event is one
+/// contract's, none is counted twice or half.
+pub fn add_in_slices(
+    ledgers: &Running<LedgersView>,
+    organisation_id: Uuid,
+    contracts: &[(Uuid, Uuid)],
+    sums: &mut impl PropertySums,
+) {
+    for slice in contracts.chunks(LEDGERS_PER_READ) {
+        ledgers.read().add_accounts(organisation_id, slice, sums);
+    }
+}
+
+/// Arrears per property on a day, by age ([`Account::ageing_on`]). Properties without
+/// ledgers are absent.
+#[derive(Debug, Clone)]
+pub struct ArrearsOn {
+    day: NaiveDate,
+    pub by_property: BTreeMap<Uuid, PropertyArrears>,
+}
+
+impl ArrearsOn {
+    pub fn new(day: NaiveDate) -> Self {
+        ArrearsOn {
+            day,
+            by_property: BTreeMap::new(),
+        }
+    }
+}
+
+impl PropertySums for ArrearsOn {
+    fn add(&mut self, property_id: Uuid, account: &Account) {
+        let ageing = account.ageing_on(self.day);
+        let sum = self.by_property.entry(property_id).or_default();
+        sum.ageing = sum.ageing.plus(ageing);
+        sum.contracts += u32::from(ageing.total() > 0);
+    }
+}
+
+/// Invoices issued and payments booked per property and period, keyed by the property and
+/// the period's first day. A period holds the local days it touches, so a range starting
+/// mid-morning still counts its first day. Periods without money are absent.
+#[derive(Debug, Clone)]
+pub struct MoneyFlows {
+    /// Each period's local days and first day, in order.
+    days: Vec<(Range<NaiveDate>, NaiveDate)>,
+    pub by_period: BTreeMap<(Uuid, NaiveDate), MoneyFlow>,
+}
+
+impl MoneyFlows {
+    /// `periods` are in order, none overlapping the next
+    /// ([`talo_domain::calendar::ReportingPeriod::split`]).
+    pub fn new(periods: &[PeriodSpan]) -> Self {
         let days: Vec<(Range<NaiveDate>, NaiveDate)> = periods
             .iter()
             .map(|p| (p.local_days(), p.first_day))
@@ -411,48 +475,54 @@ impl LedgersView {
         // In order and each from where the one before ended (as `ReportingPeriod::split`
         // gives them): a year by week is 53 periods for each of millions of invoices.
         debug_assert!(days.windows(2).all(|w| w[0].0.end <= w[1].0.start));
-        let period_of = |day: NaiveDate| {
-            let at = days.partition_point(|(days, _)| days.end <= day);
-            days.get(at)
-                .filter(|(days, _)| days.contains(&day))
-                .map(|(_, first_day)| *first_day)
-        };
-        let mut flows: BTreeMap<(Uuid, NaiveDate), MoneyFlow> = BTreeMap::new();
-        for (property_id, account) in self.ledgers_by_property(organisation_id, register) {
-            for invoice in account.invoices() {
-                if let Some(period) = period_of(invoice.issued_on) {
-                    let flow = flows.entry((property_id, period)).or_default();
-                    flow.invoices += 1;
-                    flow.invoiced_cents += invoice.total_cents;
-                }
-            }
-            for payment in account.payments() {
-                if let Some(period) = period_of(payment.booked_on) {
-                    let flow = flows.entry((property_id, period)).or_default();
-                    flow.payments += 1;
-                    flow.received_cents += payment.amount_cents;
-                }
-            }
+        MoneyFlows {
+            days,
+            by_period: BTreeMap::new(),
         }
-        flows
     }
 
-    /// Money paid in advance and not yet consumed by an invoice, per property, now.
-    /// Properties without prepayments are absent.
-    pub fn prepayments_by_property(
-        &self,
-        organisation_id: Uuid,
-        register: &Register,
-    ) -> BTreeMap<Uuid, PropertyPrepayments> {
-        let mut sums: BTreeMap<Uuid, PropertyPrepayments> = BTreeMap::new();
-        for (property_id, account) in self.ledgers_by_property(organisation_id, register) {
-            if account.prepayment_cents > 0 {
-                let sum = sums.entry(property_id).or_default();
-                sum.contracts += 1;
-                sum.cents += account.prepayment_cents;
+    fn period_of(&self, day: NaiveDate) -> Option<NaiveDate> {
+        let at = self.days.partition_point(|(days, _)| days.end <= day);
+        self.days
+            .get(at)
+            .filter(|(days, _)| days.contains(&day))
+            .map(|(_, first_day)| *first_day)
+    }
+}
+
+impl PropertySums for MoneyFlows {
+    fn add(&mut self, property_id: Uuid, account: &Account) {
+        for invoice in account.invoices() {
+            if let Some(period) = self.period_of(invoice.issued_on) {
+                let flow = self.by_period.entry((property_id, period)).or_default();
+                flow.invoices += 1;
+                flow.invoiced_cents += invoice.total_cents;
             }
         }
-        sums
+        for payment in account.payments() {
+            if let Some(period) = self.period_of(payment.booked_on) {
+                let flow = self.by_period.entry((property_id, period)).or_default();
+                flow.payments += 1;
+                flow.received_cents += payment.amount_cents;
+            }
+        }
+    }
+}
+
+/// Money paid in advance and not yet consumed by an invoice, per property, now. Properties
+/// without prepayments are absent.
+#[derive(Debug, Clone, Default)]
+pub struct Prepayments {
+    pub by_property: BTreeMap<Uuid, PropertyPrepayments>,
+}
+
+impl PropertySums for Prepayments {
+    fn add(&mut self, property_id: Uuid, account: &Account) {
+        if account.prepayment_cents > 0 {
+            let sum = self.by_property.entry(property_id).or_default();
+            sum.contracts += 1;
+            sum.cents += account.prepayment_cents;
+        }
     }
 }
 
@@ -572,6 +642,30 @@ mod tests {
         }
     }
 
+    /// Every ledger of the organisation added to `sums`.
+    fn summed<S: PropertySums>(t: &TwoProperties, mut sums: S) -> S {
+        let org = t.given.organisation_id;
+        let contracts = on_properties(&t.given.register, &t.view.contract_ids(org), |_| true);
+        t.view.add_accounts(org, &contracts, &mut sums);
+        sums
+    }
+
+    #[test]
+    fn only_the_wanted_properties_contracts_are_summed() {
+        let t = two_properties();
+        let org = t.given.organisation_id;
+        let all = t.view.contract_ids(org);
+        assert_eq!(all.len(), 3);
+        let second = on_properties(&t.given.register, &all, |p| p == t.second);
+        assert_eq!(second.len(), 1);
+        assert!(second.iter().all(|&(_, p)| p == t.second));
+        let mut sums = ArrearsOn::new(ymd(2026, 4, 20));
+        t.view.add_accounts(org, &second, &mut sums);
+        assert_eq!(sums.by_property.keys().collect::<Vec<_>>(), [&t.second]);
+        // A contract the register does not know has no property.
+        assert!(on_properties(&t.given.register, &[Uuid::now_v7()], |_| true).is_empty());
+    }
+
     #[test]
     fn a_contract_is_listed_under_the_organisation_of_its_first_event_only() {
         let mut t = two_properties();
@@ -596,8 +690,7 @@ mod tests {
     #[test]
     fn arrears_per_property_on_a_day_count_only_money_booked_by_then() {
         let t = two_properties();
-        let org = t.given.organisation_id;
-        let on = |day| t.view.arrears_by_property(org, &t.given.register, day);
+        let on = |day| summed(&t, ArrearsOn::new(day)).by_property;
         // 9 March: 500,00 € 32 days late.
         let before = on(ymd(2026, 3, 9));
         assert_eq!(before[&t.first].ageing.days_31_60_cents, 50_000);
@@ -618,9 +711,7 @@ mod tests {
         // January to April in Helsinki; the second property's invoice was issued on 1 April
         // local time (31 March 21:00 UTC).
         let periods = ReportingPeriod::Month.split(utc(2025, 12, 31, 22), utc(2026, 4, 30, 21));
-        let flows = t
-            .view
-            .money_flow(t.given.organisation_id, &t.given.register, &periods);
+        let flows = summed(&t, MoneyFlows::new(&periods)).by_period;
         assert_eq!(
             flows[&(t.first, ymd(2026, 1, 1))],
             MoneyFlow {
@@ -643,18 +734,14 @@ mod tests {
         assert_eq!(flows.len(), 3);
         // A range from mid-morning of 10 March still holds that day's payment.
         let march = ReportingPeriod::Month.split(utc(2026, 3, 10, 8), utc(2026, 3, 11, 8));
-        let flows = t
-            .view
-            .money_flow(t.given.organisation_id, &t.given.register, &march);
+        let flows = summed(&t, MoneyFlows::new(&march)).by_period;
         assert_eq!(flows[&(t.first, ymd(2026, 3, 1))].received_cents, 40_000);
     }
 
     #[test]
     fn prepayments_per_property() {
         let t = two_properties();
-        let sums = t
-            .view
-            .prepayments_by_property(t.given.organisation_id, &t.given.register);
+        let sums = summed(&t, Prepayments::default()).by_property;
         assert_eq!(
             sums[&t.first],
             PropertyPrepayments {

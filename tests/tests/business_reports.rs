@@ -1080,6 +1080,19 @@ async fn a_manager_of_one_property_sees_only_its_rows() {
     )
     .await;
     assert_eq!(other, json!([]));
+    // The property's own numbers are summed over its contracts alone, as the auditor's row
+    // for it shows them.
+    let february = json!({ "from": "2026-01-31T22:00:00Z", "until": "2026-02-28T22:00:00Z" });
+    let own = ask("invoicingReport", INVOICING, february.clone()).await;
+    let everyone = rows(&server, "auditor", "invoicingReport", INVOICING, february).await;
+    let auditors: Vec<&Value> = everyone
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["propertyId"] == json!(cooperative))
+        .collect();
+    assert_eq!(own.as_array().unwrap().iter().collect::<Vec<_>>(), auditors);
+    assert!(own[0]["invoices"].as_u64().unwrap() > 0, "{own}");
     let range = json!({ "from": "2026-03-01T22:00:00Z", "until": "2026-03-08T22:00:00Z" });
     let reads = ask("announcementReadsReport", READS, range.clone()).await;
     assert_eq!(reads.as_array().unwrap().len(), 1);

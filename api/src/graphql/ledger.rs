@@ -848,17 +848,13 @@ fn describe(
     }
 }
 
-/// How many contracts' accounts an invoice search looks through under one read of the
-/// ledgers read model.
-const INVOICE_SEARCH_SLICE: usize = 1_024;
-
 /// The contract, among those `principal` may read beyond their own, whose account has invoice
 /// `id`. There is no index from invoice to contract (it would cost tens of megabytes for a
 /// rare question), so the accounts are looked through: a keeper of some properties' ledgers
 /// looks only through those properties' contracts; an auditor or a keeper for the whole
 /// organisation through every one, tens of milliseconds on a large organisation. That is
-/// done a slice at a time, so the read model is not held all the while: a writer waiting for
-/// it, the ledgers' projection, would hold up every other reader of ledgers behind it.
+/// done a slice at a time ([`talo_projections::ledger::LEDGERS_PER_READ`]), so the read model is not held all
+/// the while.
 fn others_contract_with_invoice(
     session: &Session<'_>,
     principal: &Principal,
@@ -881,14 +877,16 @@ fn others_contract_with_invoice(
             None => return Ok(None),
         },
     };
-    Ok(contracts.chunks(INVOICE_SEARCH_SLICE).find_map(|slice| {
-        let view = ledgers.read();
-        slice
-            .iter()
-            .filter_map(|&c| view.contract(org, c))
-            .find(|c| c.account.has_invoice(id))
-            .map(|c| c.contract_id)
-    }))
+    Ok(contracts
+        .chunks(talo_projections::ledger::LEDGERS_PER_READ)
+        .find_map(|slice| {
+            let view = ledgers.read();
+            slice
+                .iter()
+                .filter_map(|&c| view.contract(org, c))
+                .find(|c| c.account.has_invoice(id))
+                .map(|c| c.contract_id)
+        }))
 }
 
 /// A contract in arrears on the office's list.

@@ -7,11 +7,42 @@ use async_graphql::{InputObject, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use talo_domain::calendar::{ReportingPeriod, local_date};
+use talo_projections::ledger::{self, ArrearsOn, MoneyFlows, Prepayments, PropertySums};
 use uuid::Uuid;
 
 use super::{Period, Report, ReportRange, ReportScope};
 use crate::error::ApiError;
 use crate::talo::Talo;
+
+/// The report's properties (those the caller sees and the filter lets through, by name, each
+/// with its name) and `sums` over their contracts' ledgers. The register is read once, for
+/// the property of each contract; the ledgers a slice at a time ([`ledger::add_in_slices`]),
+/// so a report over a large organisation holds neither read model for its whole run.
+fn sum_ledgers<S: PropertySums>(
+    talo: &Talo,
+    scope: &ReportScope,
+    filter: Option<Uuid>,
+    mut sums: S,
+) -> Result<(Vec<(Uuid, String)>, S), ApiError> {
+    let org = scope.organisation_id();
+    let ledgers = &talo.read_models.ledgers;
+    let contract_ids = ledgers.read().contract_ids(org);
+    let (properties, contracts) = scope.with_register(talo, |register| {
+        let properties: Vec<(Uuid, String)> = scope
+            .properties(register, filter)
+            .into_iter()
+            .map(|p| (p.property_id, p.name.clone()))
+            .collect();
+        let mut wanted: Vec<Uuid> = properties.iter().map(|(id, _)| *id).collect();
+        wanted.sort_unstable();
+        let contracts = ledger::on_properties(register, &contract_ids, |p| {
+            wanted.binary_search(&p).is_ok()
+        });
+        Ok((properties, contracts))
+    })?;
+    ledger::add_in_slices(ledgers, org, &contracts, &mut sums);
+    Ok((properties, sums))
+}
 
 /// Arrears on a day.
 #[derive(InputObject, Deserialize, Debug)]
@@ -62,31 +93,29 @@ impl Report for ArrearsReport {
                 "must not be after today: payments still to come are not known",
             ));
         }
-        scope.with_register(talo, |register| {
-            let sums = talo.read_models.ledgers.read().arrears_by_property(
-                scope.organisation_id(),
-                register,
-                as_of,
-            );
-            Ok(scope
-                .properties(register, input.property_id)
-                .into_iter()
-                .map(|p| {
-                    let sum = sums.get(&p.property_id).copied().unwrap_or_default();
-                    ArrearsReportRow {
-                        property_id: p.property_id,
-                        property_name: p.name.clone(),
-                        as_of,
-                        contracts_in_arrears: sum.contracts,
-                        days_0_to_30_cents: sum.ageing.days_0_30_cents,
-                        days_31_to_60_cents: sum.ageing.days_31_60_cents,
-                        days_61_to_90_cents: sum.ageing.days_61_90_cents,
-                        over_90_cents: sum.ageing.over_90_cents,
-                        total_cents: sum.ageing.total(),
-                    }
-                })
-                .collect())
-        })
+        let (properties, sums) =
+            sum_ledgers(talo, scope, input.property_id, ArrearsOn::new(as_of))?;
+        Ok(properties
+            .into_iter()
+            .map(|(property_id, property_name)| {
+                let sum = sums
+                    .by_property
+                    .get(&property_id)
+                    .copied()
+                    .unwrap_or_default();
+                ArrearsReportRow {
+                    property_id,
+                    property_name,
+                    as_of,
+                    contracts_in_arrears: sum.contracts,
+                    days_0_to_30_cents: sum.ageing.days_0_30_cents,
+                    days_31_to_60_cents: sum.ageing.days_31_60_cents,
+                    days_61_to_90_cents: sum.ageing.days_61_90_cents,
+                    over_90_cents: sum.ageing.over_90_cents,
+                    total_cents: sum.ageing.total(),
+                }
+            })
+            .collect())
     }
 }
 
@@ -134,32 +163,28 @@ impl Report for InvoicingReport {
         let range = ReportRange::new(input.from, input.until)?;
         let periods = ReportingPeriod::from(input.period.unwrap_or(Period::Month))
             .split(range.from, range.until);
-        scope.with_register(talo, |register| {
-            let flows = talo.read_models.ledgers.read().money_flow(
-                scope.organisation_id(),
-                register,
-                &periods,
-            );
-            let mut rows = Vec::new();
-            for p in scope.properties(register, input.property_id) {
-                for span in &periods {
-                    let flow = flows
-                        .get(&(p.property_id, span.first_day))
-                        .copied()
-                        .unwrap_or_default();
-                    rows.push(InvoicingReportRow {
-                        property_id: p.property_id,
-                        property_name: p.name.clone(),
-                        period_start: span.first_day,
-                        invoices: flow.invoices,
-                        invoiced_cents: flow.invoiced_cents,
-                        payments: flow.payments,
-                        paid_cents: flow.received_cents,
-                    });
-                }
+        let (properties, flows) =
+            sum_ledgers(talo, scope, input.property_id, MoneyFlows::new(&periods))?;
+        let mut rows = Vec::with_capacity(properties.len() * periods.len());
+        for (property_id, property_name) in properties {
+            for span in &periods {
+                let flow = flows
+                    .by_period
+                    .get(&(property_id, span.first_day))
+                    .copied()
+                    .unwrap_or_default();
+                rows.push(InvoicingReportRow {
+                    property_id,
+                    property_name: property_name.clone(),
+                    period_start: span.first_day,
+                    invoices: flow.invoices,
+                    invoiced_cents: flow.invoiced_cents,
+                    payments: flow.payments,
+                    paid_cents: flow.received_cents,
+                });
             }
-            Ok(rows)
-        })
+        }
+        Ok(rows)
     }
 }
 
@@ -194,25 +219,23 @@ impl Report for PrepaymentsReport {
         _now: DateTime<Utc>,
         input: PrepaymentsReportInput,
     ) -> Result<Vec<PrepaymentsReportRow>, ApiError> {
-        scope.with_register(talo, |register| {
-            let sums = talo
-                .read_models
-                .ledgers
-                .read()
-                .prepayments_by_property(scope.organisation_id(), register);
-            Ok(scope
-                .properties(register, input.property_id)
-                .into_iter()
-                .map(|p| {
-                    let sum = sums.get(&p.property_id).copied().unwrap_or_default();
-                    PrepaymentsReportRow {
-                        property_id: p.property_id,
-                        property_name: p.name.clone(),
-                        contracts_with_prepayment: sum.contracts,
-                        prepayment_cents: sum.cents,
-                    }
-                })
-                .collect())
-        })
+        let (properties, sums) =
+            sum_ledgers(talo, scope, input.property_id, Prepayments::default())?;
+        Ok(properties
+            .into_iter()
+            .map(|(property_id, property_name)| {
+                let sum = sums
+                    .by_property
+                    .get(&property_id)
+                    .copied()
+                    .unwrap_or_default();
+                PrepaymentsReportRow {
+                    property_id,
+                    property_name,
+                    contracts_with_prepayment: sum.contracts,
+                    prepayment_cents: sum.cents,
+                }
+            })
+            .collect())
     }
 }
