@@ -23,7 +23,7 @@ impl BusinessReportQuery {
         ctx: &Context<'_>,
         input: DocumentsReportInput,
     ) -> Result<Vec<DocumentsReportRow>> {
-        run::<DocumentsReport>(ctx, input)
+        run::<DocumentsReport>(ctx, input).await
     }
 
     /// Overdue money per property on a day (today if not given), by days past the due date:
@@ -33,7 +33,7 @@ impl BusinessReportQuery {
         ctx: &Context<'_>,
         input: ArrearsReportInput,
     ) -> Result<Vec<ArrearsReportRow>> {
-        run::<ArrearsReport>(ctx, input)
+        run::<ArrearsReport>(ctx, input).await
     }
 
     /// Invoices issued and payments booked per property and month (or week) of the range.
@@ -43,7 +43,7 @@ impl BusinessReportQuery {
         ctx: &Context<'_>,
         input: InvoicingReportInput,
     ) -> Result<Vec<InvoicingReportRow>> {
-        run::<InvoicingReport>(ctx, input)
+        run::<InvoicingReport>(ctx, input).await
     }
 
     /// Money paid in advance per property, now. CSV: `/reports/prepayments.csv`.
@@ -52,7 +52,7 @@ impl BusinessReportQuery {
         ctx: &Context<'_>,
         input: PrepaymentsReportInput,
     ) -> Result<Vec<PrepaymentsReportRow>> {
-        run::<PrepaymentsReport>(ctx, input)
+        run::<PrepaymentsReport>(ctx, input).await
     }
 
     /// How much of what each bookable resource offered over the range was held: sauna shifts,
@@ -62,7 +62,7 @@ impl BusinessReportQuery {
         ctx: &Context<'_>,
         input: BookingUtilisationReportInput,
     ) -> Result<Vec<BookingUtilisationReportRow>> {
-        run::<BookingUtilisationReport>(ctx, input)
+        run::<BookingUtilisationReport>(ctx, input).await
     }
 
     /// Each parking area's spaces and queue now. CSV: `/reports/parking-queues.csv`.
@@ -71,7 +71,7 @@ impl BusinessReportQuery {
         ctx: &Context<'_>,
         input: ParkingQueueReportInput,
     ) -> Result<Vec<ParkingQueueReportRow>> {
-        run::<ParkingQueueReport>(ctx, input)
+        run::<ParkingQueueReport>(ctx, input).await
     }
 
     /// Announcements published in the range, per targeted property, with how many of their
@@ -82,7 +82,7 @@ impl BusinessReportQuery {
         ctx: &Context<'_>,
         input: AnnouncementReadsReportInput,
     ) -> Result<Vec<AnnouncementReadsReportRow>> {
-        run::<AnnouncementReadsReport>(ctx, input)
+        run::<AnnouncementReadsReport>(ctx, input).await
     }
 
     /// Notifications queued in the range per property and channel, with delivery attempts and
@@ -92,7 +92,7 @@ impl BusinessReportQuery {
         ctx: &Context<'_>,
         input: NotificationDeliveryReportInput,
     ) -> Result<Vec<NotificationDeliveryReportRow>> {
-        run::<NotificationDeliveryReport>(ctx, input)
+        run::<NotificationDeliveryReport>(ctx, input).await
     }
 
     /// Housing offers per property: made, accepted, declined and expired in the range.
@@ -102,6 +102,6 @@ impl BusinessReportQuery {
         ctx: &Context<'_>,
         input: HousingOffersReportInput,
     ) -> Result<Vec<HousingOffersReportRow>> {
-        run::<HousingOffersReport>(ctx, input)
+        run::<HousingOffersReport>(ctx, input).await
     }
 }

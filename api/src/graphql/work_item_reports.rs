@@ -97,7 +97,7 @@ impl WorkItemReportQuery {
         ctx: &Context<'_>,
         #[graphql(default)] input: QueueReportInput,
     ) -> Result<Vec<QueueReportRow>> {
-        run::<QueueReport>(ctx, input)
+        run::<QueueReport>(ctx, input).await
     }
 
     /// Items created in a range, each with its promises: due, met, breached or at risk.
@@ -107,7 +107,7 @@ impl WorkItemReportQuery {
         ctx: &Context<'_>,
         input: WorkItemsReportInput,
     ) -> Result<Vec<WorkItemRow>> {
-        run::<WorkItemsReport>(ctx, input)
+        run::<WorkItemsReport>(ctx, input).await
     }
 
     /// Promises met, breached, at risk and on track per process, milestone and property.
@@ -117,7 +117,7 @@ impl WorkItemReportQuery {
         ctx: &Context<'_>,
         input: ServiceLevelReportInput,
     ) -> Result<Vec<ServiceLevelReportRow>> {
-        run::<ServiceLevelReport>(ctx, input)
+        run::<ServiceLevelReport>(ctx, input).await
     }
 
     /// Created, closed, response and closing times, breaches, reopenings and backlog per week
@@ -127,7 +127,7 @@ impl WorkItemReportQuery {
         ctx: &Context<'_>,
         input: FlowReportInput,
     ) -> Result<Vec<FlowReportRow>> {
-        run::<FlowReport>(ctx, input)
+        run::<FlowReport>(ctx, input).await
     }
 
     /// Per contractor company: assigned, resolved, on time, reopened, confirmed by residents.
@@ -137,7 +137,7 @@ impl WorkItemReportQuery {
         ctx: &Context<'_>,
         input: ContractorReportInput,
     ) -> Result<Vec<ContractorReportRow>> {
-        run::<ContractorReport>(ctx, input)
+        run::<ContractorReport>(ctx, input).await
     }
 
     /// How items came in (portal, phone, email, office...) per period and property.
@@ -147,7 +147,7 @@ impl WorkItemReportQuery {
         ctx: &Context<'_>,
         input: ChannelMixReportInput,
     ) -> Result<Vec<ChannelMixReportRow>> {
-        run::<ChannelMixReport>(ctx, input)
+        run::<ChannelMixReport>(ctx, input).await
     }
 }
 

@@ -37,9 +37,9 @@ pub trait Report {
     const NAME: &'static str;
     /// Deserialised from the download's query string with the same (camelCase) names as the
     /// GraphQL input's fields.
-    type Input: DeserializeOwned;
+    type Input: DeserializeOwned + Send + 'static;
     /// One row; serialised with the same names and values as GraphQL answers them.
-    type Row: Serialize;
+    type Row: Serialize + Send + 'static;
 
     fn run(
         talo: &Talo,
