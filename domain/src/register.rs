@@ -483,6 +483,26 @@ impl Register {
             .filter_map(|(_, id)| self.contracts.get(id))
     }
 
+    /// The id and property of every contract on a property `on_property` lets through, ended
+    /// ones too, in apartment order. One walk along the apartments and the contracts by
+    /// apartment together (both are in apartment id order), looking no contract up: a report
+    /// over every ledger of a large organisation asks this for 51,000 contracts, and looking
+    /// up each contract and its apartment took 20 ms.
+    pub fn contract_properties(&self, on_property: impl Fn(Uuid) -> bool) -> Vec<(Uuid, Uuid)> {
+        let mut apartments = self.apartments.iter().peekable();
+        let mut found = Vec::new();
+        for &(apartment_id, contract_id) in &self.contracts_by_apartment {
+            while apartments.next_if(|(id, _)| **id < apartment_id).is_some() {}
+            if let Some(&(&id, apartment)) = apartments.peek()
+                && id == apartment_id
+                && on_property(apartment.property_id)
+            {
+                found.push((contract_id, apartment.property_id));
+            }
+        }
+        found
+    }
+
     /// Every contract of `person_id`, ended ones too, in contract id order.
     pub fn contracts_of(&self, person_id: Uuid) -> impl Iterator<Item = &Contract> {
         self.contracts_by_person

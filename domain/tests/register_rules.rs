@@ -545,4 +545,24 @@ fn contracts_are_found_by_person_and_by_apartment_and_an_ended_one_stops_being_a
         in_property
     );
     assert_eq!(world.register.contracts_in_any(&[]).count(), 0);
+
+    // Each contract with its property, as looking the contract and its apartment up gives it.
+    let with_property = |wanted: &[Uuid]| {
+        let mut found = world.register.contract_properties(|p| wanted.contains(&p));
+        found.sort();
+        found
+    };
+    let mut looked_up: Vec<(Uuid, Uuid)> = each
+        .iter()
+        .map(|id| {
+            let apartment = world.register.contracts[id].apartment_id;
+            (*id, world.register.apartments[&apartment].property_id)
+        })
+        .collect();
+    looked_up.sort();
+    assert_eq!(with_property(&both), looked_up);
+    let mut own: Vec<(Uuid, Uuid)> = in_property.iter().map(|&c| (c, world.property)).collect();
+    own.sort();
+    assert_eq!(with_property(&[world.property]), own);
+    assert!(with_property(&[]).is_empty());
 }

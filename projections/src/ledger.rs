@@ -19,9 +19,8 @@ use compact_str::CompactString;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use talo_domain::account::Account;
 use talo_domain::calendar::PeriodSpan;
-use talo_domain::ledger::{Ageing, contract_of};
+use talo_domain::ledger::Ageing;
 use talo_domain::payment_queue::PaymentQueue;
-use talo_domain::register::Register;
 use talo_events_schema::DomainEvent;
 use talo_events_schema::envelope::{Position, RecordedEvent};
 use uuid::Uuid;
@@ -369,36 +368,15 @@ pub struct PropertyPrepayments {
 /// too. A slice takes a few milliseconds.
 pub const LEDGERS_PER_READ: usize = 1_024;
 
-/// The property of each contract, for those on a property `wanted` lets through; contracts
-/// the register does not know have no property and are left out.
-pub fn on_properties(
-    register: &Register,
-    contracts: &[Uuid],
-    wanted: impl Fn(Uuid) -> bool,
-) -> Vec<(Uuid, Uuid)> {
-    contracts
-        .iter()
-        .filter_map(|&contract_id| {
-            let (_, property_id) = contract_of(register, contract_id).ok()?;
-            wanted(property_id).then_some((contract_id, property_id))
-        })
-        .collect()
-}
-
 /// Sums over many contracts' accounts, per property: what a money report adds up.
 pub trait PropertySums {
     fn add(&mut self, property_id: Uuid, account: &Account);
 }
 
 impl LedgersView {
-    /// The contracts of the organisation that have a ledger.
-    pub fn contract_ids(&self, organisation_id: Uuid) -> Vec<Uuid> {
-        self.organisation(organisation_id)
-            .map(|o| o.contracts.iter().copied().collect())
-            .unwrap_or_default()
-    }
-
-    /// Adds the account of each contract (with its property, [`on_properties`]) to `sums`.
+    /// Adds the account of each contract (with its property,
+    /// [`talo_domain::register::Register::contract_properties`]) to `sums`; a contract without
+    /// a ledger adds nothing.
     pub fn add_accounts(
         &self,
         organisation_id: Uuid,
@@ -645,25 +623,25 @@ mod tests {
     /// Every ledger of the organisation added to `sums`.
     fn summed<S: PropertySums>(t: &TwoProperties, mut sums: S) -> S {
         let org = t.given.organisation_id;
-        let contracts = on_properties(&t.given.register, &t.view.contract_ids(org), |_| true);
+        let contracts = t.given.register.contract_properties(|_| true);
         t.view.add_accounts(org, &contracts, &mut sums);
         sums
     }
 
     #[test]
-    fn only_the_wanted_properties_contracts_are_summed() {
+    fn only_the_given_contracts_are_summed_under_their_property() {
         let t = two_properties();
         let org = t.given.organisation_id;
-        let all = t.view.contract_ids(org);
-        assert_eq!(all.len(), 3);
-        let second = on_properties(&t.given.register, &all, |p| p == t.second);
+        let second = t.given.register.contract_properties(|p| p == t.second);
         assert_eq!(second.len(), 1);
-        assert!(second.iter().all(|&(_, p)| p == t.second));
         let mut sums = ArrearsOn::new(ymd(2026, 4, 20));
         t.view.add_accounts(org, &second, &mut sums);
         assert_eq!(sums.by_property.keys().collect::<Vec<_>>(), [&t.second]);
-        // A contract the register does not know has no property.
-        assert!(on_properties(&t.given.register, &[Uuid::now_v7()], |_| true).is_empty());
+        // A contract without a ledger adds nothing, not even a row of zeros.
+        let mut none = Prepayments::default();
+        t.view
+            .add_accounts(org, &[(Uuid::now_v7(), t.first)], &mut none);
+        assert!(none.by_property.is_empty());
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::talo::Talo;
 
 /// The report's properties (those the caller sees and the filter lets through, by name, each
 /// with its name) and `sums` over their contracts' ledgers. The register is read once, for
-/// the property of each contract; the ledgers a slice at a time ([`ledger::add_in_slices`]),
+/// the contracts on those properties; the ledgers a slice at a time ([`ledger::add_in_slices`]),
 /// so a report over a large organisation holds neither read model for its whole run.
 fn sum_ledgers<S: PropertySums>(
     talo: &Talo,
@@ -24,9 +24,6 @@ fn sum_ledgers<S: PropertySums>(
     filter: Option<Uuid>,
     mut sums: S,
 ) -> Result<(Vec<(Uuid, String)>, S), ApiError> {
-    let org = scope.organisation_id();
-    let ledgers = &talo.read_models.ledgers;
-    let contract_ids = ledgers.read().contract_ids(org);
     let (properties, contracts) = scope.with_register(talo, |register| {
         let properties: Vec<(Uuid, String)> = scope
             .properties(register, filter)
@@ -35,12 +32,11 @@ fn sum_ledgers<S: PropertySums>(
             .collect();
         let mut wanted: Vec<Uuid> = properties.iter().map(|(id, _)| *id).collect();
         wanted.sort_unstable();
-        let contracts = ledger::on_properties(register, &contract_ids, |p| {
-            wanted.binary_search(&p).is_ok()
-        });
+        let contracts = register.contract_properties(|p| wanted.binary_search(&p).is_ok());
         Ok((properties, contracts))
     })?;
-    ledger::add_in_slices(ledgers, org, &contracts, &mut sums);
+    let org = scope.organisation_id();
+    ledger::add_in_slices(&talo.read_models.ledgers, org, &contracts, &mut sums);
     Ok((properties, sums))
 }
 
