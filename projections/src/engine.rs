@@ -6,7 +6,9 @@
 //! so readers see whole batches and the position they reflect.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex};
+
+use parking_lot::{RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
 use serde::{Serialize, de::DeserializeOwned};
@@ -107,7 +109,15 @@ impl SnapshotPolicy {
     }
 }
 
+/// A read of a read model's state, for a query.
+pub type ReadGuard<'a, P> = RwLockReadGuard<'a, P>;
+
 struct Shared<P> {
+    /// `parking_lot`'s lock rather than the standard one: both let a waiting writer go before
+    /// new readers, but the standard lock, woken writer and all, lets a reader that releases
+    /// and takes it again at once (a report reading a slice of ledgers at a time) in before
+    /// the writer runs. A projection waited out whole reports so, 70-90 ms under load, and
+    /// every write waiting for it; here a writer once waiting keeps new readers out.
     state: RwLock<P>,
     position: watch::Sender<Position>,
     status: Mutex<ProjectionStatus>,
@@ -192,11 +202,8 @@ impl<P: Projection> Running<P> {
     }
 
     /// The current state, for a query. Do not hold it across an `.await`.
-    pub fn read(&self) -> RwLockReadGuard<'_, P> {
-        self.shared
-            .state
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    pub fn read(&self) -> ReadGuard<'_, P> {
+        self.shared.state.read()
     }
 
     pub fn position(&self) -> Position {
@@ -347,10 +354,7 @@ async fn run<P: Projection>(
         let mut applied = 0u64;
         let mut last = None;
         {
-            let mut state = shared
-                .state
-                .write()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut state = shared.state.write();
             for fed in &batch.events {
                 if fed.event.position <= checkpoint.position {
                     continue;
@@ -395,10 +399,7 @@ fn save<P: Projection>(
     saved_at: &mut Instant,
 ) -> Duration {
     let started = Instant::now();
-    let state = shared
-        .state
-        .read()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let state = shared.state.read();
     match snapshot::save(path, P::NAME, P::VERSION, checkpoint, &*state) {
         Ok(()) => {
             *saved = checkpoint.position;

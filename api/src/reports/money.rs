@@ -35,6 +35,10 @@ fn sum_ledgers<S: PropertySums>(
         let contracts = register.contract_properties(|p| wanted.binary_search(&p).is_ok());
         Ok((properties, contracts))
     })?;
+    // In contract id order, the read model's own: looking the ledgers up in apartment order
+    // jumped about its map and took a month's report from 60 to 90 ms.
+    let mut contracts = contracts;
+    contracts.sort_unstable();
     let org = scope.organisation_id();
     ledger::add_in_slices(&talo.read_models.ledgers, org, &contracts, &mut sums);
     Ok((properties, sums))

@@ -1,7 +1,7 @@
 //! Names beside ids in report rows, read from the organisation's register, so a downloaded
 //! file can be read without looking ids up.
 
-use std::sync::RwLockReadGuard;
+use talo_projections::engine::ReadGuard;
 
 use talo_domain::register::Register;
 use talo_projections::register::RegisterView;
@@ -15,7 +15,7 @@ use crate::talo::Talo;
 /// than copied, so a large organisation costs nothing extra). Take it last: reading the
 /// register again while holding it could wait behind a writer forever.
 pub struct Names<'a> {
-    view: RwLockReadGuard<'a, RegisterView>,
+    view: ReadGuard<'a, RegisterView>,
     organisation_id: Uuid,
 }
 

@@ -91,7 +91,7 @@ fn keep(
             .is_none_or(|p| talo_events_schema::service_level::WorkProcess::from(p) == item.process)
 }
 
-fn read_items(talo: &Talo) -> std::sync::RwLockReadGuard<'_, WorkItemsView> {
+fn read_items(talo: &Talo) -> talo_projections::engine::ReadGuard<'_, WorkItemsView> {
     talo.read_models.work_items.read()
 }
 
