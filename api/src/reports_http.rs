@@ -35,8 +35,9 @@ pub async fn download(
                 .ok_or_else(|| ApiError::NotFound(format!("/reports/{file}: no such report")))??;
         Ok::<_, ApiError>((name.to_owned(), csv))
     };
-    // A report is up to hundreds of milliseconds of CPU on a large organisation: computed on
-    // the blocking pool, it leaves the async workers to the other requests and projections.
+    // A download is a whole report, rendered too: on the blocking pool, whichever it is, as
+    // files are asked for seldom and the long ones would hold up an async worker
+    // (`Report::ON_BLOCKING_POOL`).
     let ran = tokio::task::spawn_blocking(run)
         .await
         .unwrap_or_else(|e| Err(ApiError::Internal(format!("the report stopped: {e}"))));

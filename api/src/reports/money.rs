@@ -75,6 +75,7 @@ pub struct ArrearsReport;
 
 impl Report for ArrearsReport {
     const NAME: &'static str = "arrears";
+    const ON_BLOCKING_POOL: bool = true;
     type Input = ArrearsReportInput;
     type Row = ArrearsReportRow;
 
@@ -151,6 +152,7 @@ pub struct InvoicingReport;
 
 impl Report for InvoicingReport {
     const NAME: &'static str = "invoicing";
+    const ON_BLOCKING_POOL: bool = true;
     type Input = InvoicingReportInput;
     type Row = InvoicingReportRow;
 
@@ -210,6 +212,7 @@ pub struct PrepaymentsReport;
 
 impl Report for PrepaymentsReport {
     const NAME: &'static str = "prepayments";
+    const ON_BLOCKING_POOL: bool = true;
     type Input = PrepaymentsReportInput;
     type Row = PrepaymentsReportRow;
 
