@@ -423,6 +423,16 @@ impl ArrearsOn {
     }
 }
 
+impl ArrearsOn {
+    /// A property's arrears; zeros for a property with none.
+    pub fn of(&self, property_id: Uuid) -> PropertyArrears {
+        self.by_property
+            .get(&property_id)
+            .copied()
+            .unwrap_or_default()
+    }
+}
+
 impl PropertySums for ArrearsOn {
     fn add(&mut self, property_id: Uuid, account: &Account) {
         let ageing = account.ageing_on(self.day);
@@ -459,6 +469,14 @@ impl MoneyFlows {
         }
     }
 
+    /// A property's money in the period starting on `first_day`; zeros for none.
+    pub fn of(&self, property_id: Uuid, first_day: NaiveDate) -> MoneyFlow {
+        self.by_period
+            .get(&(property_id, first_day))
+            .copied()
+            .unwrap_or_default()
+    }
+
     fn period_of(&self, day: NaiveDate) -> Option<NaiveDate> {
         let at = self.days.partition_point(|(days, _)| days.end <= day);
         self.days
@@ -492,6 +510,16 @@ impl PropertySums for MoneyFlows {
 #[derive(Debug, Clone, Default)]
 pub struct Prepayments {
     pub by_property: BTreeMap<Uuid, PropertyPrepayments>,
+}
+
+impl Prepayments {
+    /// A property's prepayments; zeros for a property with none.
+    pub fn of(&self, property_id: Uuid) -> PropertyPrepayments {
+        self.by_property
+            .get(&property_id)
+            .copied()
+            .unwrap_or_default()
+    }
 }
 
 impl PropertySums for Prepayments {

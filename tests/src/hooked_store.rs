@@ -3,8 +3,11 @@
 //! needs ([`StoreHooks`]); everything else goes to the store unchanged.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use chrono::NaiveDate;
+use futures::StreamExt;
 use talo_events_schema::envelope::{NewEvent, Position, RecordedEvent};
 use talo_store::{
     AppendResult, ChainLink, DailyAnchor, Direction, EventStore, ExpectedRevision, LogFilter,
@@ -130,5 +133,31 @@ impl<H: StoreHooks> EventStore for HookedStore<H> {
         if self.hooks.closes_the_store() {
             self.inner.close().await
         }
+    }
+}
+
+/// A second node's view of the first node's store whose live feed holds every event while
+/// `held` is set: a node that lags behind the one that wrote. The first node owns the store and
+/// closes it.
+pub struct LaggingFeed {
+    pub held: Arc<AtomicBool>,
+}
+
+impl StoreHooks for LaggingFeed {
+    fn feed(&self, feed: Subscription) -> Subscription {
+        let held = self.held.clone();
+        Box::pin(feed.then(move |item| {
+            let held = held.clone();
+            async move {
+                while held.load(Ordering::SeqCst) {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                item
+            }
+        }))
+    }
+
+    fn closes_the_store(&self) -> bool {
+        false
     }
 }

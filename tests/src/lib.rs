@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 pub mod hooked_store;
-pub use hooked_store::{HookedStore, StoreHooks};
+pub use hooked_store::{HookedStore, LaggingFeed, StoreHooks};
 
 use axum::Router;
 use axum::body::Body;
@@ -441,6 +441,22 @@ impl TestServer {
             read_your_writes_timeout: self.read_your_writes_timeout,
             notifications: None,
         }
+    }
+
+    /// A second node on this node's store whose read models stop following the log while the
+    /// flag is set ([`LaggingFeed`]).
+    pub async fn lagging_second_node(&self) -> (Self, Arc<std::sync::atomic::AtomicBool>) {
+        let held = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = held.clone();
+        let second = self
+            .second_node(move |inner| {
+                Arc::new(HookedStore {
+                    inner,
+                    hooks: LaggingFeed { held: flag },
+                })
+            })
+            .await;
+        (second, held)
     }
 
     /// Sends a GraphQL request as `token` with extra headers.

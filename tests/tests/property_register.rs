@@ -2,15 +2,13 @@
 //! the rules their changes are checked by.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use futures::StreamExt;
 use serde_json::{Value, json};
 use talo_api::demo::{COOPERATIVE, RENTAL};
 use talo_events_schema::envelope::RecordedEvent;
 use talo_events_schema::register::*;
-use talo_store::Subscription;
 use talo_tests::{HookedStore, StoreHooks, TestServer, key};
 use uuid::Uuid;
 
@@ -380,17 +378,7 @@ async fn a_register_change_reads_only_the_newest_events_of_the_register() {
     let server = TestServer::on_store(move |inner| Arc::new(HookedStore { inner, hooks })).await;
     let rental = server.org().properties[RENTAL];
     let stream = talo_events_schema::streams::organisation(server.org().organisation_id);
-    let register = server
-        .talo
-        .store
-        .read_stream(
-            &stream,
-            talo_store::Direction::Forwards,
-            talo_store::StreamFrom::Start,
-            10_000,
-        )
-        .await
-        .expect("the register's stream");
+    let register = server.stream_events(&stream).await;
     assert!(register.len() > 50, "{} events", register.len());
 
     events.store(0, Ordering::SeqCst);
@@ -425,30 +413,6 @@ async fn a_register_change_reads_only_the_newest_events_of_the_register() {
         .assert_refused("NOT_FOUND", "register.contact_unknown");
 }
 
-/// A node's view of the shared store whose live feed holds every event while `held` is set.
-struct HeldFeed {
-    held: Arc<AtomicBool>,
-}
-
-impl StoreHooks for HeldFeed {
-    fn feed(&self, feed: Subscription) -> Subscription {
-        let held = self.held.clone();
-        Box::pin(feed.then(move |item| {
-            let held = held.clone();
-            async move {
-                while held.load(Ordering::SeqCst) {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-                item
-            }
-        }))
-    }
-
-    fn closes_the_store(&self) -> bool {
-        false
-    }
-}
-
 /// A node whose register read model has not reached the register's last event does not
 /// decide on what it has: it folds the stream. Here the second node's read models are held
 /// back before a contact is added on the first; removing that contact on the second is
@@ -456,16 +420,7 @@ impl StoreHooks for HeldFeed {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_whose_register_lags_decides_a_change_on_the_stream_itself() {
     let first = TestServer::with_read_your_writes_timeout(Duration::from_millis(300)).await;
-    let held = Arc::new(AtomicBool::new(false));
-    let flag = held.clone();
-    let second = first
-        .second_node(move |inner| {
-            Arc::new(HookedStore {
-                inner,
-                hooks: HeldFeed { held: flag },
-            })
-        })
-        .await;
+    let (second, held) = first.lagging_second_node().await;
     let rental = first.org().properties[RENTAL];
     held.store(true, Ordering::SeqCst);
     let added = first

@@ -2,60 +2,17 @@
 //! seen on the second by a query sent with `Talo-After-Position`, even while the second
 //! lags; a node that cannot get there in time says so, and a malformed header is refused.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use futures::StreamExt;
 use serde_json::json;
 use talo_api::demo;
 use talo_events_schema::envelope::Position;
-use talo_store::Subscription;
 use talo_tests::*;
 
 const MY_REPORTS: &str = "{ myFaultReports { totalCount } }";
 
 const REPORT: &str = "query($id: UUID!) { faultReport(id: $id) { id status } }";
-
-/// A node's view of the shared store whose live feed holds every event while `held` is set:
-/// a node that lags behind the one that wrote.
-struct LaggingFeed {
-    held: Arc<AtomicBool>,
-}
-
-impl StoreHooks for LaggingFeed {
-    fn feed(&self, feed: Subscription) -> Subscription {
-        let held = self.held.clone();
-        Box::pin(feed.then(move |item| {
-            let held = held.clone();
-            async move {
-                while held.load(Ordering::SeqCst) {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-                item
-            }
-        }))
-    }
-
-    fn closes_the_store(&self) -> bool {
-        // The first node owns the store and closes it.
-        false
-    }
-}
-
-async fn lagging_second_node(first: &TestServer) -> (TestServer, Arc<AtomicBool>) {
-    let held = Arc::new(AtomicBool::new(false));
-    let flag = held.clone();
-    let second = first
-        .second_node(move |inner| {
-            Arc::new(HookedStore {
-                inner,
-                hooks: LaggingFeed { held: flag },
-            })
-        })
-        .await;
-    (second, held)
-}
 
 async fn report_fault(server: &TestServer) -> (String, String) {
     let filed = server
@@ -96,7 +53,7 @@ async fn report_fault(server: &TestServer) -> (String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_write_on_one_node_is_read_on_another_after_its_position() {
     let first = TestServer::start().await;
-    let (second, held) = lagging_second_node(&first).await;
+    let (second, held) = first.lagging_second_node().await;
     let resident = first.token("resident");
     held.store(true, Ordering::SeqCst);
 

@@ -99,11 +99,7 @@ impl Report for ArrearsReport {
         Ok(properties
             .into_iter()
             .map(|(property_id, property_name)| {
-                let sum = sums
-                    .by_property
-                    .get(&property_id)
-                    .copied()
-                    .unwrap_or_default();
+                let sum = sums.of(property_id);
                 ArrearsReportRow {
                     property_id,
                     property_name,
@@ -170,11 +166,7 @@ impl Report for InvoicingReport {
         let mut rows = Vec::with_capacity(properties.len() * periods.len());
         for (property_id, property_name) in properties {
             for span in &periods {
-                let flow = flows
-                    .by_period
-                    .get(&(property_id, span.first_day))
-                    .copied()
-                    .unwrap_or_default();
+                let flow = flows.of(property_id, span.first_day);
                 rows.push(InvoicingReportRow {
                     property_id,
                     property_name: property_name.clone(),
@@ -227,11 +219,7 @@ impl Report for PrepaymentsReport {
         Ok(properties
             .into_iter()
             .map(|(property_id, property_name)| {
-                let sum = sums
-                    .by_property
-                    .get(&property_id)
-                    .copied()
-                    .unwrap_or_default();
+                let sum = sums.of(property_id);
                 PrepaymentsReportRow {
                     property_id,
                     property_name,
