@@ -853,8 +853,8 @@ fn describe(
 /// rare question), so the accounts are looked through: a keeper of some properties' ledgers
 /// looks only through those properties' contracts; an auditor or a keeper for the whole
 /// organisation through every one, tens of milliseconds on a large organisation. That is
-/// done a slice at a time ([`talo_projections::ledger::LEDGERS_PER_READ`]), so the read model is not held all
-/// the while.
+/// done a slice at a time ([`talo_projections::ledger::LEDGERS_PER_READ`]), so the read
+/// model is not held all the while.
 fn others_contract_with_invoice(
     session: &Session<'_>,
     principal: &Principal,
