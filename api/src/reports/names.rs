@@ -12,8 +12,11 @@ use crate::reports::ReportScope;
 use crate::talo::Talo;
 
 /// The register, held for reading while a report names its rows (looked up per row rather
-/// than copied, so a large organisation costs nothing extra). Take it last: reading the
-/// register again while holding it could wait behind a writer forever.
+/// than copied, so a large organisation costs nothing extra). Take it before any other read
+/// model, as every reader of two does (a report taking work items then the register while
+/// another takes them the other way round could each wait behind the other's writer), and
+/// do not read the register again while holding it: that, too, could wait behind a writer
+/// forever.
 pub struct Names<'a> {
     view: ReadGuard<'a, RegisterView>,
     organisation_id: Uuid,

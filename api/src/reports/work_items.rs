@@ -143,6 +143,7 @@ impl Report for QueueReport {
         input: QueueReportInput,
     ) -> Result<Vec<QueueReportRow>, ApiError> {
         let (from, until) = optional_range(input.from, input.until)?;
+        let names = Names::of(talo, scope)?;
         let view = read_items(talo);
         let items = view
             .open_now(scope.organisation_id())
@@ -150,7 +151,6 @@ impl Report for QueueReport {
             .filter(|i| keep(i, scope, input.property_id, input.process))
             .filter(|i| !input.unassigned_only || !i.is_assigned());
         let rows = operations::queue(items, now);
-        let names = Names::of(talo, scope)?;
         Ok(rows
             .into_iter()
             .map(|r| QueueReportRow {
