@@ -69,6 +69,7 @@ pub struct BookingUtilisationReport;
 
 impl Report for BookingUtilisationReport {
     const NAME: &'static str = "booking-utilisation";
+    const ON_BLOCKING_POOL: bool = true;
     type Input = BookingUtilisationReportInput;
     type Row = BookingUtilisationReportRow;
 

@@ -50,6 +50,7 @@ pub struct AnnouncementReadsReport;
 
 impl Report for AnnouncementReadsReport {
     const NAME: &'static str = "announcement-reads";
+    const ON_BLOCKING_POOL: bool = true;
     type Input = AnnouncementReadsReportInput;
     type Row = AnnouncementReadsReportRow;
 

@@ -44,7 +44,9 @@ pub trait Report {
     /// holds up every request and projection task queued there: with a year's invoicing report
     /// (120-200 ms on 35,000 contracts) asked without pause, other requests' p99 was 70-100 ms
     /// on two cores. A hand-off to the blocking pool costs a short report more than it saves:
-    /// the flow report (10 ms) answered 165 instead of 117 times a second inline.
+    /// the flow report (10 ms) answered 165 instead of 117 times a second inline. Set for the
+    /// reports that took over 50 ms on a ten-million-event organisation over a long range
+    /// (BENCHMARKS.md, nineteenth part).
     const ON_BLOCKING_POOL: bool = false;
 
     fn run(

@@ -241,6 +241,7 @@ pub struct WorkItemsReport;
 
 impl Report for WorkItemsReport {
     const NAME: &'static str = "work-items";
+    const ON_BLOCKING_POOL: bool = true;
     type Input = WorkItemsReportInput;
     type Row = WorkItemRow;
 
