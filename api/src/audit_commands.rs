@@ -255,8 +255,10 @@ fn open(data: &Path) -> anyhow::Result<SqliteEventStore> {
             path.display()
         );
     }
-    SqliteEventStore::open(SqliteOptions::new(&path))
-        .with_context(|| format!("opening {}", path.display()))
+    let mut options = SqliteOptions::new(&path);
+    // A tool reads the log once and asks nothing by mention: the server keeps the index.
+    options.mention_segment = 0;
+    SqliteEventStore::open(options).with_context(|| format!("opening {}", path.display()))
 }
 
 /// `FILE.schemas/` next to the export file.

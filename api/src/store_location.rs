@@ -92,13 +92,19 @@ impl StoreLocation {
         flag: &'static str,
     ) -> Result<Arc<dyn EventStore>, StoreLocationError> {
         match self {
-            StoreLocation::Embedded(path) => SqliteEventStore::open(SqliteOptions::new(path))
-                .map(|s| Arc::new(s) as Arc<dyn EventStore>)
-                .map_err(|error| StoreLocationError::Open {
-                    flag,
-                    location: path.display().to_string(),
-                    error,
-                }),
+            StoreLocation::Embedded(path) => {
+                let mut options = SqliteOptions::new(path);
+                // A copy from or to another store asks nothing by mention; the server that
+                // opens the store next indexes it.
+                options.mention_segment = 0;
+                SqliteEventStore::open(options)
+            }
+            .map(|s| Arc::new(s) as Arc<dyn EventStore>)
+            .map_err(|error| StoreLocationError::Open {
+                flag,
+                location: path.display().to_string(),
+                error,
+            }),
             StoreLocation::KurrentDb(connection) => open_cluster(flag, connection).await,
         }
     }

@@ -12,6 +12,7 @@ pub mod kurrentdb;
 pub mod migration;
 mod sqlite;
 mod sqlite_chain;
+mod sqlite_mentions;
 mod sqlite_streams;
 pub mod stream_chain;
 mod verify;
@@ -85,9 +86,10 @@ pub struct LogFilter {
     /// Business time, exclusive upper bound.
     pub occurred_until: Option<DateTime<Utc>>,
     /// Events that may concern this id: in its own stream (`<kind>-<id>`), by it as the actor,
-    /// about it as the property, or with its text anywhere in the payload. A superset on
-    /// purpose: the payload is matched as text (a store does this without parsing it), so a
-    /// caller that wants the id as a value checks the decoded payload of what comes back.
+    /// about it as the property, or with its text between two quotes in the payload's JSON (a
+    /// string written as ids are written, lower case and hyphenated). A superset on purpose:
+    /// the payload is matched as text (a store does this without parsing it), so an object key
+    /// passes too, and a caller that wants the id as a value checks the decoded payload.
     pub mentions: Option<Uuid>,
 }
 
@@ -96,7 +98,8 @@ impl LogFilter {
         self.matches_envelope(event) && self.mentions.is_none_or(|id| mentions(event, id))
     }
 
-    fn matches_envelope(&self, event: &RecordedEvent) -> bool {
+    /// Every field but `mentions`.
+    pub(crate) fn matches_envelope(&self, event: &RecordedEvent) -> bool {
         self.organisation_id
             .is_none_or(|org| event.metadata.organisation_id == org)
             && self.stream.as_ref().is_none_or(|s| &event.stream == s)
@@ -116,7 +119,7 @@ fn mentions(event: &RecordedEvent, id: Uuid) -> bool {
     event.stream.ends_with(&text)
         || event.metadata.actor.person_id == id
         || event.metadata.property_id == Some(id)
-        || event.payload.as_str().contains(&text)
+        || event.payload.as_str().contains(&format!("\"{text}\""))
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -65,6 +65,7 @@ use uuid::Uuid;
 
 use crate::chain::{ChainLink, ChainedEvent, DailyAnchor};
 use crate::sqlite_chain::{self, ChainTip};
+use crate::sqlite_mentions::{self, MentionIndex};
 use crate::sqlite_streams::{PendingPlaces, StreamIndex};
 use crate::verify::ChainReport;
 use crate::{
@@ -136,6 +137,10 @@ pub struct SqliteOptions {
     /// this many at a time, once this many wait in memory (and from a sixteenth of it when no
     /// append is waiting): see `sqlite_streams.rs`. Appends wait while a flush runs.
     pub stream_index_flush_at: usize,
+    /// Events per segment of the mention index, which a thread of its own keeps beside the
+    /// store for reads by [`LogFilter::mentions`] (see `sqlite_mentions.rs`); 0 keeps none,
+    /// and such reads scan the log.
+    pub mention_segment: usize,
 }
 
 /// The clock the writer stamps `recorded_at` with: the system clock, or a fixed one in tests
@@ -174,6 +179,7 @@ impl SqliteOptions {
             queue_capacity: 4096,
             clock: RecordingClock::system(),
             stream_index_flush_at: 16_384,
+            mention_segment: 8_192,
         }
     }
 }
@@ -220,6 +226,7 @@ struct Inner {
     alone_in_a_row: AtomicUsize,
     readers: Arc<ReadPool>,
     streams: StreamIndex,
+    mentions: Option<MentionIndex>,
     head: watch::Receiver<u64>,
     counters: Arc<Counters>,
 }
@@ -264,6 +271,15 @@ impl SqliteEventStore {
         let streams = StreamIndex::load(&conn)?;
 
         let (head_tx, head_rx) = watch::channel(head);
+        let mentions = match options.mention_segment {
+            0 => None,
+            segment => Some(MentionIndex::open(
+                &options.path,
+                &conn,
+                segment,
+                head_rx.clone(),
+            )?),
+        };
         let (requests_tx, requests_rx) = mpsc::channel(options.queue_capacity.max(1));
         let counters = Arc::new(Counters::default());
         let log = Arc::new(Mutex::new(Some(Writer {
@@ -290,8 +306,13 @@ impl SqliteEventStore {
                 log,
                 appending: AtomicUsize::new(0),
                 alone_in_a_row: AtomicUsize::new(0),
-                readers: Arc::new(ReadPool::new(options.path, options.read_connections)),
+                readers: Arc::new(ReadPool::new(
+                    options.path,
+                    options.read_connections,
+                    mentions.as_ref().map(|m| m.path().to_owned()),
+                )),
                 streams,
+                mentions,
                 head: head_rx,
                 counters,
             }),
@@ -303,13 +324,24 @@ impl SqliteEventStore {
     /// [`StoreError::Closed`]. Closing twice is harmless.
     pub async fn close(&self) {
         let handle = self.inner.shut_down();
-        if let Some(handle) = handle {
-            match tokio::task::spawn_blocking(move || handle.join()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) => tracing::error!("event store writer panicked"),
-                Err(e) => tracing::error!(error = %e, "waiting for the event store writer failed"),
-            }
+        let inner = Arc::clone(&self.inner);
+        let stopped = tokio::task::spawn_blocking(move || {
+            inner.stop_indexing();
+            handle.map(JoinHandle::join)
+        });
+        match stopped.await {
+            Ok(None | Some(Ok(()))) => {}
+            Ok(Some(Err(_))) => tracing::error!("event store writer panicked"),
+            Err(e) => tracing::error!(error = %e, "waiting for the event store writer failed"),
         }
+    }
+
+    /// Every event at or below this position is in the mention index (`None` without one).
+    pub fn mentions_indexed_through(&self) -> Option<u64> {
+        self.inner
+            .mentions
+            .as_ref()
+            .map(|m| u64::try_from(m.through()).unwrap_or(0))
     }
 
     /// The database file.
@@ -405,10 +437,18 @@ impl Inner {
             .unwrap_or_else(PoisonError::into_inner)
             .take()
     }
+
+    /// Stops the mention indexer and waits for it (at most the segment it is writing).
+    fn stop_indexing(&self) {
+        if let Some(mentions) = &self.mentions {
+            mentions.stop();
+        }
+    }
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        self.stop_indexing();
         if let Some(handle) = self.shut_down()
             && handle.join().is_err()
         {
@@ -509,6 +549,28 @@ impl EventStore for SqliteEventStore {
             return Ok(Vec::new());
         }
         let through = self.inner.streams.through();
+        if let Some(index) = &self.inner.mentions {
+            let indexed = index.through();
+            let filter = filter.clone();
+            if let Some(id) = filter.mentions {
+                return self
+                    .inner
+                    .readers
+                    .run(move |conn| {
+                        read_mentioning(conn, &filter, id, after, max_count, indexed, through)
+                    })
+                    .await;
+            }
+            if filter.occurred_from.is_some() || filter.occurred_until.is_some() {
+                return self
+                    .inner
+                    .readers
+                    .run(move |conn| {
+                        read_in_window(conn, &filter, after, max_count, indexed, through)
+                    })
+                    .await;
+            }
+        }
         let (sql, params) = log_query(filter, LogBound::After(after), max_count, through);
         let rows = rows_after(*self.inner.head.borrow(), after.commit, max_count);
         self.inner
@@ -693,6 +755,104 @@ fn read_at(conn: &Connection, position: i64) -> Result<RecordedEvent, StoreError
 enum LogBound {
     After(Position),
     Before(Option<Position>),
+    /// These positions, in ascending order.
+    Among(Vec<i64>),
+    /// After the first, up to and including the second.
+    Within(i64, i64),
+}
+
+/// [`EventStore::read_all`] for a filter with a business-time window (and no `mentions`), on a
+/// connection with the mention index attached: of the events at or below `indexed`, only the
+/// segments whose business times meet the window are read; the events after it are scanned.
+fn read_in_window(
+    conn: &Connection,
+    filter: &LogFilter,
+    after: Position,
+    max_count: usize,
+    indexed: i64,
+    through: i64,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let after = clamp(after.commit);
+    let spans = sqlite_mentions::spans_meeting(
+        conn,
+        after,
+        indexed,
+        filter.occurred_from.map(|t| t.timestamp_micros()),
+        filter.occurred_until.map(|t| t.timestamp_micros()),
+    )?;
+    let bounds = spans
+        .into_iter()
+        .map(|(first, last)| LogBound::Within((first - 1).max(after), last))
+        .chain([LogBound::Within(after.max(indexed), i64::MAX)]);
+    let mut found = Vec::new();
+    for bound in bounds {
+        let wanted = max_count - found.len();
+        let (sql, params) = log_query(filter, bound, wanted, through);
+        found.extend(query_events(
+            conn,
+            &sql,
+            rusqlite::params_from_iter(params),
+            wanted,
+        )?);
+        if found.len() == max_count {
+            break;
+        }
+    }
+    Ok(found)
+}
+
+/// [`EventStore::read_all`] for a filter with `mentions`, on a connection with the mention
+/// index attached: the index names the events at or below `indexed`, which are read one by
+/// one and narrowed by the rest of the filter; the events after it are scanned.
+fn read_mentioning(
+    conn: &Connection,
+    filter: &LogFilter,
+    id: Uuid,
+    after: Position,
+    max_count: usize,
+    indexed: i64,
+    through: i64,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    /// Positions looked up at a time: every parameter of the read that follows is one.
+    const LOOKUP: usize = 512;
+    let envelope = LogFilter {
+        mentions: None,
+        ..filter.clone()
+    };
+    let mut found = Vec::new();
+    let mut from = clamp(after.commit);
+    while from < indexed && found.len() < max_count {
+        let asked = (max_count - found.len()).min(LOOKUP);
+        let positions = sqlite_mentions::positions(conn, id, from, indexed, asked)?;
+        let Some(&last) = positions.last() else {
+            break;
+        };
+        let exhausted = positions.len() < asked;
+        let wanted = max_count - found.len();
+        let (sql, params) = log_query(&envelope, LogBound::Among(positions), wanted, through);
+        found.extend(query_events(
+            conn,
+            &sql,
+            rusqlite::params_from_iter(params),
+            wanted,
+        )?);
+        from = last;
+        if exhausted {
+            break;
+        }
+    }
+    if found.len() < max_count {
+        let tail = Position::sequence(to_u64(from.max(indexed), "position")?);
+        let wanted = max_count - found.len();
+        let (sql, params) = log_query(filter, LogBound::After(tail), wanted, through);
+        found.extend(query_events(
+            conn,
+            &sql,
+            rusqlite::params_from_iter(params),
+            wanted,
+        )?);
+    }
+    Ok(found)
 }
 
 /// Builds a read of the global log from fixed SQL fragments; every value is a parameter.
@@ -716,6 +876,20 @@ fn log_query(
             sql.push_str(" WHERE position < ?");
             params.push(Value::Integer(before.map_or(i64::MAX, |p| clamp(p.commit))));
             true
+        }
+        LogBound::Within(after, last) => {
+            sql.push_str(" WHERE position > ? AND position <= ?");
+            params.extend([Value::Integer(after), Value::Integer(last)]);
+            false
+        }
+        LogBound::Among(positions) => {
+            sql.push_str(" WHERE position IN (");
+            for (i, position) in positions.into_iter().enumerate() {
+                sql.push_str(if i == 0 { "?" } else { ", ?" });
+                params.push(Value::Integer(position));
+            }
+            sql.push(')');
+            false
         }
     };
     if let Some(org) = filter.organisation_id {
@@ -743,9 +917,10 @@ fn log_query(
     }
     if let Some(id) = filter.mentions {
         // As `LogFilter::mentions` says, evaluated by SQLite row by row: the rows that do not
-        // mention the id are never copied out (an entity's history scans the whole log).
-        // `GLOB` rather than `instr`: a quarter faster over ten million payloads, and as exact
-        // (case-sensitive, and an id's text holds none of its wildcards).
+        // mention the id are never copied out (without the mention index, an entity's history
+        // scans the whole log). `GLOB` rather than `instr`: a quarter faster over ten million
+        // payloads, and as exact (case-sensitive, and an id's text holds none of its
+        // wildcards).
         sql.push_str(
             " AND (substr(stream, -36) = ? OR actor_id = ? OR property_id = ? \
              OR payload GLOB ?)",
@@ -755,7 +930,7 @@ fn log_query(
             Value::Text(text.clone()),
             Value::Blob(id.as_bytes().to_vec()),
             Value::Blob(id.as_bytes().to_vec()),
-            Value::Text(format!("*{text}*")),
+            Value::Text(format!("*\"{text}\"*")),
         ]);
     }
     if let Some(from) = filter.occurred_from {
@@ -906,15 +1081,18 @@ const READ_LOG_BETWEEN: &str =
 /// Read-only connections, opened on demand and kept for reuse.
 struct ReadPool {
     path: PathBuf,
+    /// Attached to every connection as `mention_index` ([`crate::sqlite_mentions`]).
+    mention_index: Option<PathBuf>,
     idle: Mutex<Vec<Connection>>,
     /// One permit per connection that may exist; closed when the store closes.
     permits: Arc<Semaphore>,
 }
 
 impl ReadPool {
-    fn new(path: PathBuf, connections: usize) -> Self {
+    fn new(path: PathBuf, connections: usize, mention_index: Option<PathBuf>) -> Self {
         ReadPool {
             path,
+            mention_index,
             idle: Mutex::new(Vec::new()),
             permits: Arc::new(Semaphore::new(connections.max(1))),
         }
@@ -994,6 +1172,14 @@ impl ReadPool {
         conn.busy_timeout(BUSY_TIMEOUT)
             .ctx("configure a read connection")?;
         keep_plans(&conn)?;
+        if let Some(index) = &self.mention_index {
+            // Read-only, as the connection is.
+            conn.execute(
+                &format!("ATTACH DATABASE ?1 AS {}", sqlite_mentions::ATTACHED_AS),
+                [index.to_string_lossy()],
+            )
+            .ctx("attach the mention index")?;
+        }
         Ok(conn)
     }
 
@@ -1779,7 +1965,7 @@ mod tests {
             "SQLite no longer re-plans on a bound LIMIT"
         );
 
-        let pool = ReadPool::new(path.clone(), 1);
+        let pool = ReadPool::new(path.clone(), 1, None);
         let reader = pool.checkout().unwrap();
         // The reader is read-only: the table came from the plain connection.
         assert_eq!(reprepares(&reader), 0);
@@ -1796,7 +1982,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("events.sqlite");
         Connection::open(&path).unwrap();
-        let pool = Arc::new(ReadPool::new(path, 2));
+        let pool = Arc::new(ReadPool::new(path, 2, None));
         let thread_of = |rows: usize| {
             pool.run_sized(rows, |conn| {
                 // A real read, so the connection is shown to work on either thread.

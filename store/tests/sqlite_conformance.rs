@@ -170,6 +170,13 @@ async fn conformance_suite_with_the_stream_index_flushed_after_almost_every_comm
     conformance::run_all(|| async { TempStore::with(|o| o.stream_index_flush_at = 2) }).await;
 }
 
+/// The same promises while the mention index follows the log two events at a time, so a
+/// read by mention finds part of what it asks in the index and scans the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conformance_suite_with_mentions_indexed_two_events_at_a_time() {
+    conformance::run_all(|| async { TempStore::with(|o| o.mention_segment = 2) }).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn positions_are_gapless_after_concurrent_appends() {
     let store = TempStore::new();
