@@ -786,14 +786,7 @@ fn read_in_window(
         .chain([LogBound::Within(after.max(indexed), i64::MAX)]);
     let mut found = Vec::new();
     for bound in bounds {
-        let wanted = max_count - found.len();
-        let (sql, params) = log_query(filter, bound, wanted, through);
-        found.extend(query_events(
-            conn,
-            &sql,
-            rusqlite::params_from_iter(params),
-            wanted,
-        )?);
+        read_more(conn, &mut found, max_count, filter, bound, through)?;
         if found.len() == max_count {
             break;
         }
@@ -801,9 +794,29 @@ fn read_in_window(
     Ok(found)
 }
 
+/// Reads into `found` the events within `bound` that pass `filter`, until it holds `max_count`.
+fn read_more(
+    conn: &Connection,
+    found: &mut Vec<RecordedEvent>,
+    max_count: usize,
+    filter: &LogFilter,
+    bound: LogBound,
+    through: i64,
+) -> Result<(), StoreError> {
+    let wanted = max_count.saturating_sub(found.len());
+    let (sql, params) = log_query(filter, bound, wanted, through);
+    found.extend(query_events(
+        conn,
+        &sql,
+        rusqlite::params_from_iter(params),
+        wanted,
+    )?);
+    Ok(())
+}
+
 /// [`EventStore::read_all`] for a filter with `mentions`, on a connection with the mention
-/// index attached: the index names the events at or below `indexed`, which are read one by
-/// one and narrowed by the rest of the filter; the events after it are scanned.
+/// index attached: the index names the events at or below `indexed`, which are read by
+/// position and narrowed by the rest of the filter; the events after it are scanned.
 fn read_mentioning(
     conn: &Connection,
     filter: &LogFilter,
@@ -828,29 +841,16 @@ fn read_mentioning(
             break;
         };
         let exhausted = positions.len() < asked;
-        let wanted = max_count - found.len();
-        let (sql, params) = log_query(&envelope, LogBound::Among(positions), wanted, through);
-        found.extend(query_events(
-            conn,
-            &sql,
-            rusqlite::params_from_iter(params),
-            wanted,
-        )?);
+        let among = LogBound::Among(positions);
+        read_more(conn, &mut found, max_count, &envelope, among, through)?;
         from = last;
         if exhausted {
             break;
         }
     }
     if found.len() < max_count {
-        let tail = Position::sequence(to_u64(from.max(indexed), "position")?);
-        let wanted = max_count - found.len();
-        let (sql, params) = log_query(filter, LogBound::After(tail), wanted, through);
-        found.extend(query_events(
-            conn,
-            &sql,
-            rusqlite::params_from_iter(params),
-            wanted,
-        )?);
+        let tail = LogBound::Within(from.max(indexed), i64::MAX);
+        read_more(conn, &mut found, max_count, filter, tail, through)?;
     }
     Ok(found)
 }
