@@ -318,6 +318,7 @@ async fn generate(args: GenerateArgs) -> anyhow::Result<()> {
         "customer_service_id": generated.customer_service_id,
         "resident_id": generated.resident_id,
         "applicant_id": generated.applicant_id,
+        "auditor_id": generated.auditor_id,
     });
     std::fs::write(&who, serde_json::to_string_pretty(&ids)?)
         .with_context(|| format!("writing {}", who.display()))?;

@@ -534,23 +534,58 @@ async fn generated_queries(
     out.push_str(
         "\n| closed loop | concurrency | requests/s | p50 ms | p99 ms | failed |\n|---|---:|---:|---:|---:|---:|\n",
     );
-    let mut closed_loops: Vec<(String, Arc<load::Body>)> = vec![(
+    let mut closed_loops: Vec<(String, &String, Arc<load::Body>)> = vec![(
         "October's flow report, whole organisation, by property".into(),
+        &manager,
         Arc::new(move |_, _| flow.clone()),
     )];
     if let Some(ledgers) = &ledgers {
         let name = format!("manager's ledgers of {} contracts in turn", contracts.len());
-        closed_loops.push((name, ledgers.body(LEDGER_LIST)));
+        closed_loops.push((name, &manager, ledgers.body(LEDGER_LIST)));
         let name = format!(
             "manager's ledgers of {} contracts in turn, with charge lines (folded from the stream)",
             contracts.len()
         );
-        closed_loops.push((name, ledgers.body(LEDGER_WITH_CHARGE_LINES)));
+        closed_loops.push((name, &manager, ledgers.body(LEDGER_WITH_CHARGE_LINES)));
     }
-    for (name, body) in closed_loops {
-        out.push_str(&closed_loop(server, &manager, &name, 2, body, measure).await?);
+    // A store generated before the auditor was named has none.
+    let auditor = who["auditor_id"]
+        .as_str()
+        .map(|_| token("auditor_id"))
+        .transpose()?;
+    if let Some(auditor) = &auditor {
+        if let Some(ledgers) = &ledgers {
+            let name = format!(
+                "auditor's history of {} contracts in turn (`entityHistory`, 20)",
+                contracts.len()
+            );
+            closed_loops.push((name, auditor, ledgers.body(CONTRACT_HISTORY)));
+        }
+        let name = "auditor's log of a day, the year's days in turn (`auditLog`, 100)".into();
+        closed_loops.push((name, auditor, days_in_turn()));
+    }
+    for (name, token, body) in closed_loops {
+        out.push_str(&closed_loop(server, token, &name, 2, body, measure).await?);
     }
     Ok(out)
+}
+
+/// An entity's history as an auditor pages it: the contract's first twenty events.
+const CONTRACT_HISTORY: &str = "query($contract: UUID!) { entityHistory(id: $contract, first: 20) { pageInfo { hasNextPage endCursor } edges { node { position eventType stream occurredAt } } } }";
+
+/// The first page of a day's log, each request the day before the last one's, from the end
+/// of October 2026 back through the year.
+fn days_in_turn() -> Arc<load::Body> {
+    const QUERY: &str = "query($from: DateTime!, $until: DateTime!) { auditLog(filter: { occurredFrom: $from, occurredUntil: $until }, first: 100) { pageInfo { hasNextPage endCursor } edges { node { position eventType stream occurredAt } } } }";
+    let next = Arc::new(AtomicUsize::new(0));
+    let last = chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap_or_default();
+    Arc::new(move |_, _| {
+        let back = next.fetch_add(1, Ordering::Relaxed) % 365;
+        let day = last - chrono::Duration::days(back as i64);
+        let from = day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+        let until = from + chrono::Duration::days(1);
+        json!({ "query": QUERY, "variables": { "from": from, "until": until } }).to_string()
+    })
 }
 
 /// The office's ledger query, each request on the next of the generated organisation's

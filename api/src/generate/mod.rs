@@ -156,6 +156,8 @@ pub struct Generated {
     /// The last housing applicant to accept an offer (a tenant since): whom benchmarks of an
     /// applicant's queries act as.
     pub applicant_id: Option<Uuid>,
+    /// The organisation's auditor: whom benchmarks of the auditor's queries act as.
+    pub auditor_id: Uuid,
     pub events: u64,
     pub counts: BTreeMap<&'static str, u64>,
 }
@@ -224,6 +226,7 @@ pub async fn generate(
         customer_service_id: organisation.customer_service.first().copied(),
         resident_id: world.portal_reporter,
         applicant_id: housing.last_housed,
+        auditor_id: organisation.auditor,
         events: world.log.total(),
         counts: world.log.counts().clone(),
     })

@@ -25,6 +25,8 @@ pub struct Organisation {
     /// The history ends the day before.
     pub until: NaiveDate,
     pub customer_service: Vec<Uuid>,
+    /// The organisation's auditor.
+    pub auditor: Uuid,
     pub contractors: Vec<Contractor>,
     pub properties: Vec<Property>,
     /// Every contract ever signed, with its ledger; apartments point into it.
@@ -179,6 +181,7 @@ impl Organisation {
             head_manager: Uuid::nil(),
             until: options.until,
             customer_service: Vec::new(),
+            auditor: Uuid::nil(),
             contractors: Vec::new(),
             properties: Vec::new(),
             contracts: Vec::new(),
@@ -222,7 +225,7 @@ impl Organisation {
             )?;
             org.customer_service.push(person);
         }
-        staff(
+        org.auditor = staff(
             &mut org,
             world,
             StaffRole::Auditor,
