@@ -551,8 +551,8 @@ impl EventStore for SqliteEventStore {
         let through = self.inner.streams.through();
         if let Some(index) = &self.inner.mentions {
             let indexed = index.through();
-            let filter = filter.clone();
             if let Some(id) = filter.mentions {
+                let filter = filter.clone();
                 return self
                     .inner
                     .readers
@@ -562,6 +562,7 @@ impl EventStore for SqliteEventStore {
                     .await;
             }
             if filter.occurred_from.is_some() || filter.occurred_until.is_some() {
+                let filter = filter.clone();
                 return self
                     .inner
                     .readers
@@ -1173,12 +1174,7 @@ impl ReadPool {
             .ctx("configure a read connection")?;
         keep_plans(&conn)?;
         if let Some(index) = &self.mention_index {
-            // Read-only, as the connection is.
-            conn.execute(
-                &format!("ATTACH DATABASE ?1 AS {}", sqlite_mentions::ATTACHED_AS),
-                [index.to_string_lossy()],
-            )
-            .ctx("attach the mention index")?;
+            sqlite_mentions::attach(&conn, index)?;
         }
         Ok(conn)
     }

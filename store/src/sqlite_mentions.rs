@@ -71,9 +71,6 @@ const RETRY_AFTER: Duration = Duration::from_secs(5);
 /// Events behind the log from which the indexer says when it has caught up.
 const CATCH_UP: i64 = 1_000_000;
 
-/// The name the read connections attach the index file under.
-pub(crate) const ATTACHED_AS: &str = "mention_index";
-
 /// The index file and the thread keeping it up with the log.
 pub(crate) struct MentionIndex {
     path: PathBuf,
@@ -133,7 +130,7 @@ impl MentionIndex {
         })
     }
 
-    /// The index file, for the read connections to attach.
+    /// The index file, for the read connections to [`attach`].
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }
@@ -348,6 +345,17 @@ impl Indexer {
         .ctx("record a mention index segment")?;
         tx.commit().ctx("commit a mention index segment")
     }
+}
+
+/// Attaches the index file at `index` to a read connection as `mention_index`, the name the
+/// lookups below read it by (read-only, as the connection is).
+pub(crate) fn attach(conn: &Connection, index: &Path) -> Result<(), StoreError> {
+    conn.execute(
+        "ATTACH DATABASE ?1 AS mention_index",
+        [index.to_string_lossy()],
+    )
+    .ctx("attach the mention index")?;
+    Ok(())
 }
 
 /// The positions after `after` and at or below `through` (the index's mark, read before this)
