@@ -65,7 +65,7 @@ use uuid::Uuid;
 
 use crate::chain::{ChainLink, ChainedEvent, DailyAnchor};
 use crate::sqlite_chain::{self, ChainTip};
-use crate::sqlite_mentions::{self, MentionIndex};
+use crate::sqlite_mentions::{self, MentionIndex, Replaying, Replays};
 use crate::sqlite_streams::{PendingPlaces, StreamIndex};
 use crate::verify::ChainReport;
 use crate::{
@@ -227,6 +227,8 @@ struct Inner {
     readers: Arc<ReadPool>,
     streams: StreamIndex,
     mentions: Option<MentionIndex>,
+    /// Subscriptions replaying the log, which the mention indexer waits for.
+    replays: Replays,
     head: watch::Receiver<u64>,
     counters: Arc<Counters>,
 }
@@ -271,6 +273,7 @@ impl SqliteEventStore {
         let streams = StreamIndex::load(&conn)?;
 
         let (head_tx, head_rx) = watch::channel(head);
+        let replays = Replays::default();
         let mentions = match options.mention_segment {
             0 => None,
             segment => Some(MentionIndex::open(
@@ -278,6 +281,7 @@ impl SqliteEventStore {
                 &conn,
                 segment,
                 head_rx.clone(),
+                replays.clone(),
             )?),
         };
         let (requests_tx, requests_rx) = mpsc::channel(options.queue_capacity.max(1));
@@ -313,6 +317,7 @@ impl SqliteEventStore {
                 )),
                 streams,
                 mentions,
+                replays,
                 head: head_rx,
                 counters,
             }),
@@ -665,6 +670,8 @@ impl EventStore for SqliteEventStore {
             last: after.commit,
             buffer: VecDeque::new(),
             ahead: VecDeque::new(),
+            replays: self.inner.replays.clone(),
+            replaying: None,
             done: false,
         };
         Box::pin(futures::stream::unfold(state, SubscriptionState::next))
@@ -960,6 +967,10 @@ struct SubscriptionState {
     /// Pages being read ahead while catching up, in log order: each covers the
     /// `SUBSCRIPTION_BATCH` positions after the one before it, the first those after `last`.
     ahead: VecDeque<PageRead>,
+    /// Counted among the store's replays while reading ahead, so the mention indexer waits
+    /// for it rather than take one of the cores it reads and folds on.
+    replays: Replays,
+    replaying: Option<Replaying>,
     /// An error was yielded; the stream ends.
     done: bool,
 }
@@ -1008,6 +1019,7 @@ impl SubscriptionState {
                 }
             }
             // Following the log live, a read finds the few events of the last commits.
+            self.replaying = None;
             let rows = rows_after(head, last, SUBSCRIPTION_BATCH);
             let events = self
                 .readers
@@ -1063,11 +1075,15 @@ impl SubscriptionState {
                     .await
             });
             self.ahead.push_back(PageRead { through, read });
+            if self.replaying.is_none() {
+                self.replaying = Some(self.replays.start());
+            }
         }
     }
 
     fn fail(mut self, error: StoreError) -> Option<(Result<RecordedEvent, StoreError>, Self)> {
         self.done = true;
+        self.replaying = None;
         self.buffer.clear();
         // Reads under way finish on their own; their pages are not wanted.
         self.ahead.clear();

@@ -25,16 +25,22 @@
 //! string between two quotes in the payload's JSON text that is an id written as ids are
 //! written (lower case, hyphenated). Found on the bytes, without parsing the payload.
 //!
+//! While a subscription reads the log far behind its head (a replay: a first start, a new
+//! read model, an auditor's fold), the indexer waits for it, up to [`MAX_WAIT_FOR_REPLAY`]:
+//! both would take the same two cores, and a first start on a store without its index built
+//! both at once, 28-33 s to ready against 22-28 s with the index there (BENCHMARKS.md,
+//! twenty-first part). Until it is indexed, a read by mention scans what is not.
+//!
 //! Each segment also records the earliest and latest business time (`occurred_at`) of its
 //! events, so a read of a business-time window (an auditor's `auditLog` for a day) reads only
 //! the segments that meet it. Business time may lie before or after the recording time (a
 //! payment booked at the bank last week), which a segment's span simply includes.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use tokio::sync::watch;
@@ -71,6 +77,39 @@ const RETRY_AFTER: Duration = Duration::from_secs(5);
 /// Events behind the log from which the indexer says when it has caught up.
 const CATCH_UP: i64 = 1_000_000;
 
+/// How long the indexer waits for replaying subscriptions ([`Replays`]) before it indexes
+/// beside them: a replay of ten million events takes about half a minute here, and a
+/// subscription that stays far behind (a read model that cannot keep up) must not keep the
+/// index from ever being built.
+pub(crate) const MAX_WAIT_FOR_REPLAY: Duration = Duration::from_secs(300);
+
+/// How many subscriptions are reading the log far behind its head: replays, which the
+/// indexer waits for.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Replays(Arc<AtomicUsize>);
+
+impl Replays {
+    /// Counts a replay until the returned guard is dropped.
+    pub(crate) fn start(&self) -> Replaying {
+        self.0.fetch_add(1, Ordering::AcqRel);
+        Replaying(Arc::clone(&self.0))
+    }
+
+    fn any(&self) -> bool {
+        self.0.load(Ordering::Acquire) > 0
+    }
+}
+
+/// One replay under way; it ends when this is dropped.
+#[derive(Debug)]
+pub(crate) struct Replaying(Arc<AtomicUsize>);
+
+impl Drop for Replaying {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// The index file and the thread keeping it up with the log.
 pub(crate) struct MentionIndex {
     path: PathBuf,
@@ -89,6 +128,7 @@ impl MentionIndex {
         log: &Connection,
         segment: usize,
         head: watch::Receiver<u64>,
+        replays: Replays,
     ) -> Result<Self, StoreError> {
         let mut name = store.as_os_str().to_owned();
         name.push("-mentions");
@@ -117,6 +157,7 @@ impl MentionIndex {
             stop: Arc::clone(&stop),
             head,
             segment: clamp_usize(segment.max(1)),
+            replays,
         };
         let thread = std::thread::Builder::new()
             .name("talo-store-mentions".to_owned())
@@ -238,12 +279,16 @@ struct Indexer {
     stop: Arc<AtomicBool>,
     head: watch::Receiver<u64>,
     segment: i64,
+    replays: Replays,
 }
 
 impl Indexer {
     fn run(mut self) {
         // A long catch-up (a store indexed for the first time) is told of when it ends.
-        let mut catching_up: Option<(std::time::Instant, i64)> = None;
+        let mut catching_up: Option<(Instant, i64)> = None;
+        // Since when the indexer has had work and waited for replays; it stops waiting after
+        // `MAX_WAIT_FOR_REPLAY` until none is under way.
+        let mut waiting_since: Option<Instant> = None;
         while !self.stop.load(Ordering::Acquire) {
             let through = self.through.load(Ordering::Acquire);
             let head = i64::try_from(*self.head.borrow()).unwrap_or(i64::MAX);
@@ -254,12 +299,19 @@ impl Indexer {
                 std::thread::park_timeout(IDLE_POLL);
                 continue;
             }
+            if !self.replays.any() {
+                waiting_since = None;
+            } else if waiting_since.get_or_insert_with(Instant::now).elapsed() < MAX_WAIT_FOR_REPLAY
+            {
+                std::thread::park_timeout(IDLE_POLL);
+                continue;
+            }
             if catching_up.is_none() && head - through >= CATCH_UP {
                 tracing::info!(
                     events = head - through,
                     "indexing mentions in the background; until done, reads by mention scan what is not indexed"
                 );
-                catching_up = Some((std::time::Instant::now(), through));
+                catching_up = Some((Instant::now(), through));
             }
             let last = through + self.segment;
             match self.add_segment(through, last) {

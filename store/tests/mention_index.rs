@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use serde_json::json;
 use talo_events_schema::envelope::{Position, RecordedEvent};
 use talo_store::conformance::{sample_event, unique_stream};
@@ -311,5 +312,46 @@ async fn reads_of_a_business_time_window_agree_with_the_filter() {
         .map(|e| (e.metadata.occurred_at - base).num_hours())
         .collect();
     assert_eq!(hours, vec![3, 4, 5, 6, 7]);
+    store.close().await;
+}
+
+/// While a subscription reads the log far behind its head (a replay), the indexer waits for it
+/// rather than take one of the cores the replay reads and folds on; once the replay follows
+/// the log live, the index is built.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_indexer_waits_while_the_log_is_replayed() {
+    let dir = TempDir::new().unwrap();
+    let store = open(dir.path(), 0);
+    let stream = unique_stream("replayed");
+    // Three and a half pages of the log: a subscription from the start reads three pages
+    // ahead, then the rest as it follows the log live.
+    for batch in 0..35_u64 {
+        let events = (0..100).map(|i| sample_event("noted", batch * 100 + i));
+        store
+            .append(&stream, ExpectedRevision::Any, events.collect())
+            .await
+            .expect("append");
+    }
+    store.close().await;
+
+    let store = open(dir.path(), 8);
+    let mut replay = store.subscribe_all(Position::START);
+    replay.next().await.expect("an event").expect("read");
+    let mark = store.mentions_indexed_through().expect("an index");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        store.mentions_indexed_through(),
+        Some(mark),
+        "the indexer went on beside a replay"
+    );
+    assert!(
+        mark < 3_496,
+        "indexed through {mark} before the replay began"
+    );
+
+    for _ in 1..3_500 {
+        replay.next().await.expect("an event").expect("read");
+    }
+    indexed(&store, 3_496).await;
     store.close().await;
 }
