@@ -64,15 +64,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if wanted("decode") {
         let measured = Measured::start();
-        read(&store, limit, |event| {
-            DomainEvent::from_json_text(
-                &event.event_type,
-                event.schema_version,
-                event.payload.as_str(),
-            )
-            .expect("decodes");
-        })
-        .await;
+        read(&store, limit, decode).await;
         measured.print("read + decode", limit);
     }
     if wanted("as-of") {
@@ -95,32 +87,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             events: Arc::new(events),
         });
         let measured = Measured::start();
-        read(&in_memory, limit, |event| {
-            DomainEvent::from_json_text(
-                &event.event_type,
-                event.schema_version,
-                event.payload.as_str(),
-            )
-            .expect("decodes");
-        })
-        .await;
+        read(&in_memory, limit, decode).await;
         measured.print("in memory: copied and decoded (one core)", limit);
-        let dir = tempfile::tempdir()?;
-        let measured = Measured::start();
-        let models = ReadModels::start(
+        fold_every_read_model(
             in_memory,
-            &ReadModelsOptions {
-                dir: dir.path().to_owned(),
-                snapshots: RARE_SNAPSHOTS,
-            },
+            RARE_SNAPSHOTS,
+            limit,
+            "in memory: every read model folded (no snapshots)",
         )
         .await?;
-        models
-            .wait_for(Position::sequence(limit), Duration::from_secs(3_600))
-            .await
-            .map_err(|e| format!("{e:?}"))?;
-        measured.print("in memory: every read model folded (no snapshots)", limit);
-        models.abort();
     }
     for (stage, snapshots) in [
         ("fold", SnapshotPolicy::default()),
@@ -130,24 +105,46 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         if !wanted(stage) {
             continue;
         }
-        let dir = tempfile::tempdir()?;
-        let measured = Measured::start();
-        let models = ReadModels::start(
-            store.clone(),
-            &ReadModelsOptions {
-                dir: dir.path().to_owned(),
-                snapshots,
-            },
-        )
-        .await?;
-        models
-            .wait_for(Position::sequence(limit), Duration::from_secs(3_600))
-            .await
-            .map_err(|e| format!("{e:?}"))?;
-        measured.print(stage, limit);
-        models.abort();
+        fold_every_read_model(store.clone(), snapshots, limit, stage).await?;
     }
     Ok(())
+}
+
+/// Every read model folded from zero over `store`'s log up to `limit`, snapshots written to a
+/// temporary directory as `snapshots` says; the fold's figures printed as `stage`.
+async fn fold_every_read_model(
+    store: Arc<dyn EventStore>,
+    snapshots: SnapshotPolicy,
+    limit: u64,
+    stage: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let measured = Measured::start();
+    let models = ReadModels::start(
+        store,
+        &ReadModelsOptions {
+            dir: dir.path().to_owned(),
+            snapshots,
+        },
+    )
+    .await?;
+    models
+        .wait_for(Position::sequence(limit), Duration::from_secs(3_600))
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    measured.print(stage, limit);
+    models.abort();
+    Ok(())
+}
+
+/// An event's payload decoded into its typed form, as the feed does.
+fn decode(event: &RecordedEvent) {
+    DomainEvent::from_json_text(
+        &event.event_type,
+        event.schema_version,
+        event.payload.as_str(),
+    )
+    .expect("decodes");
 }
 
 async fn read(store: &Arc<dyn EventStore>, limit: u64, mut each: impl FnMut(&RecordedEvent)) {
