@@ -326,8 +326,8 @@ async fn large_store(generated: &Path, measure: Duration) -> anyhow::Result<Stri
     std::fs::copy(&sqlite, copy.path().join("events.sqlite"))
         .with_context(|| format!("copying {}", sqlite.display()))?;
     // The mention index too, as a server restarted to rebuild its read models has it: without
-    // it the first start would also build it, on one of the two cores the replay folds on
-    // (33.4 s to ready against 28.1 s with it, BENCHMARKS.md, twenty-first part).
+    // it the server builds it once the replay is done, about 42 s of one core beside the
+    // queries measured next (BENCHMARKS.md, twenty-first part).
     for file in ["events.sqlite-mentions", "events.sqlite-mentions-wal"] {
         let index = generated.join(file);
         if index.exists() {

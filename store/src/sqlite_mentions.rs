@@ -81,7 +81,7 @@ const CATCH_UP: i64 = 1_000_000;
 /// beside them: a replay of ten million events takes about half a minute here, and a
 /// subscription that stays far behind (a read model that cannot keep up) must not keep the
 /// index from ever being built.
-pub(crate) const MAX_WAIT_FOR_REPLAY: Duration = Duration::from_secs(300);
+const MAX_WAIT_FOR_REPLAY: Duration = Duration::from_secs(300);
 
 /// How many subscriptions are reading the log far behind its head: replays, which the
 /// indexer waits for.
